@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from './auth/auth.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AppConfigModule } from './config/app-config.module';
+import { AppConfig } from './config/configuration';
+import { typeOrmOptions } from './database/typeorm-options';
+import { EventsModule } from './events/events.module';
+import { ExecutionModule } from './execution/execution.module';
+import { ExperimentsModule } from './experiments/experiments.module';
+import { HealthModule } from './health/health.module';
+import { LeaderboardModule } from './leaderboard/leaderboard.module';
+import { ProjectsModule } from './projects/projects.module';
+import { ProvidersModule } from './providers/providers.module';
+import { RunsModule } from './runs/runs.module';
+import { ScoringModule } from './scoring/scoring.module';
+
+/** The database and configuration every process needs (API and worker). */
+export function coreImports(config: AppConfig): DynamicModule['imports'] {
+  if (!config.databaseUrl) throw new Error('databaseUrl must be resolved before the app module is built');
+  return [AppConfigModule.forRoot(config), TypeOrmModule.forRoot(typeOrmOptions(config.databaseUrl))];
+}
+
+/** The API process: every feature module. `config` is validated and resolved by bootstrap. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ...(coreImports(config) ?? []),
+        AuthModule,
+        ProjectsModule,
+        EventsModule,
+        ProvidersModule,
+        ExecutionModule,
+        ScoringModule,
+        ExperimentsModule,
+        RunsModule,
+        LeaderboardModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import { forbidden } from '../common/domain-error';
+import { Public } from '../common/public.decorator';
+import { AuthService } from './auth.service';
+import { LoginDto, MeDto, RegisteredUserDto, RegisterDto, TokenDto } from './dto/auth.dto';
+import { CurrentPrincipal, Principal } from './principal';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @UseGuards(ThrottlerGuard)
+  @Post('register')
+  @ApiCreatedResponse({ type: RegisteredUserDto, description: 'Creates the user and their personal project (owner).' })
+  @ApiConflictResponse({ description: 'Email already registered' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited' })
+  register(@Body() dto: RegisterDto): Promise<RegisteredUserDto> {
+    return this.auth.register(dto);
+  }
+
+  @Public()
+  @UseGuards(ThrottlerGuard)
+  @Post('login')
+  @HttpCode(200)
+  @ApiOkResponse({ type: TokenDto })
+  @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited' })
+  login(@Body() dto: LoginDto): Promise<TokenDto> {
+    return this.auth.login(dto.email, dto.password);
+  }
+
+  @ApiBearerAuth()
+  @Get('me')
+  @ApiOkResponse({ type: MeDto })
+  me(@CurrentPrincipal() principal: Principal): Promise<MeDto> {
+    if (principal.kind !== 'user') throw forbidden('API keys have no user profile; use a user token');
+    return this.auth.me(principal.userId);
+  }
+}

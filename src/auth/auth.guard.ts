@@ -1,0 +1,43 @@
+import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { Request } from 'express';
+import { IS_PUBLIC_KEY } from '../common/public.decorator';
+import { API_KEY_PREFIX, ApiKeysService } from './api-keys.service';
+import { Principal } from './principal';
+
+/**
+ * Global guard: every route needs `Authorization: Bearer <token>` unless marked @Public().
+ * A token starting with `pl_` is a project API key; anything else must be a valid JWT.
+ */
+@Injectable()
+export class GlobalAuthGuard extends AuthGuard('jwt') {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+  ) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const request = context.switchToHttp().getRequest<Request & { user?: Principal }>();
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new UnauthorizedException('Missing bearer token');
+    const token = match[1];
+    if (token.startsWith(API_KEY_PREFIX)) {
+      const key = await this.apiKeys.authenticate(token);
+      if (!key) throw new UnauthorizedException('Invalid or revoked API key');
+      request.user = { kind: 'api_key', apiKeyId: key.id, projectId: key.projectId };
+      return true;
+    }
+    return (await super.canActivate(context)) as boolean;
+  }
+
+  override handleRequest<T>(err: unknown, user: T): T {
+    if (err || !user) throw new UnauthorizedException('Invalid or expired token');
+    return user;
+  }
+}

@@ -1,0 +1,41 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/configuration';
+import { APP_CONFIG } from '../config/app-config.module';
+import { Membership } from '../projects/membership.entity';
+import { Project } from '../projects/project.entity';
+import { ApiKey } from './api-key.entity';
+import { ApiKeysService } from './api-keys.service';
+import { AuthController } from './auth.controller';
+import { GlobalAuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { JwtStrategy } from './jwt.strategy';
+import { User } from './user.entity';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([User, ApiKey, Project, Membership]),
+    PassportModule,
+    JwtModule.registerAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        secret: config.jwtSecret as string,
+        signOptions: { algorithm: 'HS256', expiresIn: config.jwtExpiresInSeconds },
+        verifyOptions: { algorithms: ['HS256'] },
+      }),
+    }),
+    // Applied only where @UseGuards(ThrottlerGuard) is set: login and register.
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => [{ ttl: config.authThrottleTtlMs, limit: config.authThrottleLimit }],
+    }),
+  ],
+  controllers: [AuthController],
+  providers: [AuthService, ApiKeysService, JwtStrategy, { provide: APP_GUARD, useClass: GlobalAuthGuard }],
+  exports: [ApiKeysService, AuthService],
+})
+export class AuthModule {}

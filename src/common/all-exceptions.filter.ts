@@ -1,0 +1,76 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import { Request, Response } from 'express';
+import { QueryFailedError } from 'typeorm';
+import { DomainError, ErrorCode } from './domain-error';
+
+const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
+  [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
+  [ErrorCode.Conflict]: HttpStatus.CONFLICT,
+  [ErrorCode.Invalid]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  503: 'Service Unavailable',
+};
+
+/**
+ * The one place errors become HTTP: Nest's standard body `{statusCode, message, error}`.
+ * Domain errors by code, unique violations → 409, body-parser errors keep their 4xx,
+ * anything else → a plain 500 whose details only reach the log, tagged with a request id.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(AllExceptionsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const response = ctx.getResponse<Response>();
+    const request = ctx.getRequest<Request>();
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    const { status, body } = this.toHttp(exception, request);
+    response.status(status).json(body);
+  }
+
+  private toHttp(exception: unknown, request: Request): { status: number; body: Record<string, unknown> } {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const res = exception.getResponse();
+      const body = typeof res === 'string' ? { statusCode: status, message: res, error: REASON[status] } : (res as Record<string, unknown>);
+      return { status, body: { statusCode: status, ...body } };
+    }
+    if (exception instanceof DomainError) {
+      const status = STATUS_BY_CODE[exception.code];
+      const message = exception.code === ErrorCode.Invalid ? exception.messages : exception.message;
+      return { status, body: { statusCode: status, message, error: REASON[status] } };
+    }
+    const driverCode = (exception as { driverError?: { code?: string }; code?: string } | null)?.driverError?.code;
+    if (exception instanceof QueryFailedError && driverCode === '23505') {
+      return { status: 409, body: { statusCode: 409, message: 'Resource already exists', error: 'Conflict' } };
+    }
+    // body-parser errors (too large, malformed JSON) carry their own 4xx status.
+    const parserStatus = (exception as { status?: number; type?: string } | null)?.status;
+    if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
+      const message = parserStatus === 413 ? 'Request body exceeds the 1 MiB limit' : (exception as Error).message;
+      return { status: parserStatus, body: { statusCode: parserStatus, message, error: REASON[parserStatus] ?? 'Bad Request' } };
+    }
+    const requestId = (request.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    this.logger.error(
+      `request ${requestId} ${request.method} ${request.url} failed: ${(exception as Error)?.message ?? exception}`,
+      (exception as Error)?.stack,
+    );
+    return { status: 500, body: { statusCode: 500, message: 'Internal server error', error: 'Internal Server Error', request_id: requestId } };
+  }
+}

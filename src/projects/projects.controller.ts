@@ -1,0 +1,86 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiKeysService } from '../auth/api-keys.service';
+import { CurrentPrincipal, Principal } from '../auth/principal';
+import { UuidPipe } from '../common/uuid.pipe';
+import { AccessPolicy } from './access-policy.service';
+import {
+  AddMemberDto,
+  ApiKeyListDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  CreateProjectDto,
+  MembershipDto,
+  ProjectDto,
+  ProjectListDto,
+} from './dto/projects.dto';
+import { ProjectRole } from './membership.entity';
+import { ProjectsService } from './projects.service';
+
+const NOT_FOUND = 'Project not found';
+
+@ApiTags('projects')
+@ApiBearerAuth()
+@Controller('projects')
+export class ProjectsController {
+  constructor(
+    private readonly projects: ProjectsService,
+    private readonly apiKeys: ApiKeysService,
+    private readonly access: AccessPolicy,
+  ) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: ProjectDto, description: 'The caller becomes its owner.' })
+  create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateProjectDto): Promise<ProjectDto> {
+    return this.projects.create(principal, dto.name);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: ProjectListDto })
+  async list(@CurrentPrincipal() principal: Principal): Promise<ProjectListDto> {
+    const items = await this.projects.list(principal);
+    return { items, total: items.length };
+  }
+
+  @Post(':id/members')
+  @ApiCreatedResponse({ type: MembershipDto, description: 'Owner only. 404 when no user has that email; 409 when already a member.' })
+  async addMember(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+    @Body() dto: AddMemberDto,
+  ): Promise<MembershipDto> {
+    await this.access.require(principal, id, ProjectRole.Owner, NOT_FOUND);
+    return this.projects.addMember(id, dto);
+  }
+
+  @Post(':id/api-keys')
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'Owner only. The key acts as an editor of this project; `key` is shown only here.' })
+  async createKey(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+    @Body() dto: CreateApiKeyDto,
+  ): Promise<CreatedApiKeyDto> {
+    await this.access.require(principal, id, ProjectRole.Owner, NOT_FOUND);
+    return this.apiKeys.create(id, dto.name, principal.kind === 'user' ? principal.userId : null);
+  }
+
+  @Get(':id/api-keys')
+  @ApiOkResponse({ type: ApiKeyListDto, description: 'Owner only. Never returns secrets.' })
+  async listKeys(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string): Promise<ApiKeyListDto> {
+    await this.access.require(principal, id, ProjectRole.Owner, NOT_FOUND);
+    const items = await this.apiKeys.list(id);
+    return { items, total: items.length };
+  }
+
+  @Delete(':id/api-keys/:keyId')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Revoked: the key is refused from the next request on.' })
+  async revokeKey(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+    @Param('keyId', UuidPipe) keyId: string,
+  ): Promise<void> {
+    await this.access.require(principal, id, ProjectRole.Owner, NOT_FOUND);
+    await this.apiKeys.revoke(id, keyId);
+  }
+}

@@ -1,0 +1,111 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { numericTransformer } from '../common/numeric.transformer';
+import { Experiment, StageConfig } from '../experiments/experiment.entity';
+
+export enum RunStatus {
+  Pending = 'pending',
+  Running = 'running',
+  Completed = 'completed',
+  Failed = 'failed',
+  Cancelled = 'cancelled',
+}
+
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [RunStatus.Completed, RunStatus.Failed, RunStatus.Cancelled];
+
+/** One grid cell: scalars only. `repetition` and `cache` are outside the config hash. */
+export interface RunConfig {
+  prompt: string;
+  model: string;
+  params?: Record<string, string | number | boolean | null>;
+  input_data?: Record<string, unknown> | string;
+  stages?: StageConfig[] | null;
+  repetition?: number;
+  cache?: boolean;
+}
+
+@Entity('runs')
+@Index('idx_runs_experiment_status', ['experimentId', 'status'])
+@Index('idx_runs_project', ['projectId'])
+@Index('idx_runs_status_lease', ['status', 'leaseExpiresAt'])
+export class Run {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'experiment_id', type: 'uuid' })
+  experimentId: string;
+
+  @ManyToOne(() => Experiment, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'experiment_id' })
+  experiment?: Experiment;
+
+  /** Denormalised from the experiment: tenancy filters and the cache scope without a join. */
+  @Column({ name: 'project_id', type: 'uuid' })
+  projectId: string;
+
+  @Column({ type: 'jsonb' })
+  config: RunConfig;
+
+  @Column({ name: 'config_hash', type: 'char', length: 64 })
+  configHash: string;
+
+  @Column({ type: 'int', default: 0 })
+  repetition: number;
+
+  /** false when the experiment's or ad-hoc run's config says `"cache": false`. */
+  @Column({ name: 'use_cache', type: 'boolean', default: true })
+  useCache: boolean;
+
+  @Column({ type: 'enum', enum: RunStatus, enumName: 'run_status', default: RunStatus.Pending })
+  status: RunStatus;
+
+  /** Incremented each time the run is (re)queued: part of the queue job id. */
+  @Column({ type: 'int', default: 0 })
+  attempt: number;
+
+  @Column({ name: 'lease_owner', type: 'varchar', length: 200, nullable: true })
+  leaseOwner: string | null;
+
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
+  leaseExpiresAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt: Date | null;
+
+  @Column({ name: 'duration_ms', type: 'int', nullable: true })
+  durationMs: number | null;
+
+  @Column({ name: 'tokens_in', type: 'int', nullable: true })
+  tokensIn: number | null;
+
+  @Column({ name: 'tokens_out', type: 'int', nullable: true })
+  tokensOut: number | null;
+
+  @Column({ name: 'cost_estimate', type: 'numeric', precision: 20, scale: 10, nullable: true, transformer: numericTransformer })
+  costEstimate: number | null;
+
+  @Column({ name: 'cache_hit', type: 'boolean', default: false })
+  cacheHit: boolean;
+
+  @Column({ name: 'cached_from_run_id', type: 'uuid', nullable: true })
+  cachedFromRunId: string | null;
+
+  /** The last stage's output (also in stage_results): what scorers and exports read. */
+  @Column({ type: 'text', nullable: true })
+  output: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  /** Errors of scorers that threw, by scorer name: they never fail the run. */
+  @Column({ name: 'scoring_errors', type: 'jsonb', nullable: true })
+  scoringErrors: Record<string, string> | null;
+}
