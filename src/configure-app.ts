@@ -24,7 +24,6 @@ export function configureApp(app: INestApplication): void {
   );
   // Swagger UI needs inline scripts/styles; the API itself serves only JSON.
   app.use(helmet({ contentSecurityPolicy: false }));
-  app.enableShutdownHooks();
   const doc = new DocumentBuilder()
     .setTitle('PromptLooper API')
     .setDescription(
