@@ -1,0 +1,36 @@
+import { Scorer } from '../scorer';
+import { asText, exactlyOneOf, foldCase, ExpectedParams, expectedParamsSchema, preview, resolveExpected } from './scorer-params';
+
+export interface ExactMatchParams extends ExpectedParams {
+  trim?: boolean;
+  case_insensitive?: boolean;
+}
+
+/** 1 when the output equals the expected text (optionally trimmed / case-insensitive), else 0. */
+export const exactMatchScorer: Scorer<ExactMatchParams> = {
+  type: 'exact_match',
+  description:
+    'Output equals the expected value (a literal `expected`, or the input field named by `expected_field`; ' +
+    'non-string expected values are compared as JSON text). `trim` strips surrounding whitespace of both, ' +
+    '`case_insensitive` compares case-folded text. Score 1 or 0.',
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...expectedParamsSchema,
+      trim: { type: 'boolean', default: false },
+      case_insensitive: { type: 'boolean', default: false },
+    },
+  },
+  example: { name: 'answer_exact', type: 'exact_match', params: { expected_field: 'expected', trim: true } },
+  validate: (params) => exactlyOneOf(params as Record<string, unknown>, 'expected', 'expected_field'),
+  async score(ctx, params) {
+    const expected = asText(resolveExpected(ctx, params));
+    const normalise = (s: string): string => {
+      const trimmed = params.trim ? s.trim() : s;
+      return params.case_insensitive ? foldCase(trimmed) : trimmed;
+    };
+    const matched = normalise(ctx.output) === normalise(expected);
+    return { value: matched ? 1 : 0, metadata: { matched, expected: preview(expected) } };
+  },
+};

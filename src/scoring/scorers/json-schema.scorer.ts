@@ -1,0 +1,95 @@
+import Ajv, { ValidateFunction } from 'ajv';
+import Ajv2019 from 'ajv/dist/2019';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { canonicalJson } from '../../common/canonical-json';
+import { describeAjvErrors } from '../ajv-errors';
+import { Scorer, ScorerError } from '../scorer';
+import { parseJsonOutput } from './json-valid.scorer';
+
+export interface JsonSchemaParams {
+  schema: Record<string, unknown>;
+  allow_code_fence?: boolean;
+}
+
+/** Compiled user schemas kept, least recently used first out. */
+const CACHE_LIMIT = 200;
+const compiled = new Map<string, ValidateFunction>();
+
+/**
+ * Compiles a user's JSON Schema: draft 2020-12 or 2019-09 when its `$schema` says so, else draft-07
+ * (ajv's default). Each schema gets its own Ajv instance, so schemas sharing an `$id` never clash
+ * and an evicted one is garbage collected. Unknown keywords are tolerated (strict off), an invalid
+ * schema throws.
+ */
+export function compileUserSchema(schema: Record<string, unknown>): ValidateFunction {
+  const key = canonicalJson(schema);
+  const hit = compiled.get(key);
+  if (hit) {
+    compiled.delete(key);
+    compiled.set(key, hit);
+    return hit;
+  }
+  const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
+  const options = { strict: false, allErrors: true, validateSchema: true } as const;
+  const ajv = draft.includes('2020-12') ? new Ajv2020(options) : draft.includes('2019-09') ? new Ajv2019(options) : new Ajv(options);
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  compiled.set(key, validate);
+  if (compiled.size > CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
+  return validate;
+}
+
+/** 1 when the output is JSON that conforms to `schema`, else 0 with the parse or validation errors. */
+export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
+  type: 'json_schema',
+  description:
+    'Output is JSON conforming to `schema` (JSON Schema draft-07, or 2019-09 / 2020-12 when its `$schema` says so; ' +
+    'formats such as email and date-time are checked). `allow_code_fence` accepts a Markdown code fence around ' +
+    'the JSON. An invalid schema is rejected when the experiment is created. Score 1 or 0.',
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['schema'],
+    properties: {
+      schema: { type: 'object' },
+      allow_code_fence: { type: 'boolean', default: false },
+    },
+  },
+  example: {
+    name: 'ticket_json',
+    type: 'json_schema',
+    params: {
+      schema: {
+        type: 'object',
+        required: ['summary', 'priority'],
+        properties: { summary: { type: 'string' }, priority: { enum: ['low', 'medium', 'high'] } },
+      },
+      allow_code_fence: true,
+    },
+  },
+  validate(params) {
+    // An async schema's validate returns a promise, which would read as "conforms".
+    if (params.schema.$async === true) return ['params.schema: "$async" schemas are not supported'];
+    try {
+      compileUserSchema(params.schema);
+      return [];
+    } catch (err) {
+      return [`params.schema is not a valid JSON Schema: ${(err as Error).message}`];
+    }
+  },
+  async score(ctx, params) {
+    let validate: ValidateFunction;
+    try {
+      validate = compileUserSchema(params.schema);
+    } catch (err) {
+      throw new ScorerError(`params.schema is not a valid JSON Schema: ${(err as Error).message}`);
+    }
+    const parsed = parseJsonOutput(ctx.output, params.allow_code_fence);
+    if (!parsed.ok) return { value: 0, metadata: { valid_json: false, error: parsed.error } };
+    const ok = validate(parsed.value) as boolean;
+    if (ok) return { value: 1, metadata: { valid_json: true, conforms: true } };
+    const errors = describeAjvErrors('output', validate.errors);
+    return { value: 0, metadata: { valid_json: true, conforms: false, errors: errors.slice(0, 10) } };
+  },
+};
