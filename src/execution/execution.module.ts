@@ -1,16 +1,98 @@
-import { Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bull';
+import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
+import { APP_CONFIG } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
+import { EventsModule } from '../events/events.module';
+import { ProvidersModule } from '../providers/providers.module';
+import { ScoringModule } from '../scoring/scoring.module';
+import { BullRunDispatcher } from './bull-run-dispatcher';
+import { ExperimentCompletionService } from './experiment-completion.service';
+import { QUEUE_PREFIX, RUNS_QUEUE, runJobOptions } from './execution.constants';
+import { InlineRunDispatcher } from './inline-run-dispatcher';
 import { RunDispatcher } from './run-dispatcher';
+import { RunExecutor } from './run-executor';
+import { RunProcessor } from './run-processor';
+import { RunStore } from './run-store';
+import { RUN_SWEEPER_AUTOSTART, RunSweeper } from './run-sweeper';
+import { RUN_DISPATCHER_IMPL } from './tracking-run-dispatcher';
 
-/** Placeholder until the execution engine lands: runs stay pending. */
-class NoopRunDispatcher extends RunDispatcher {
-  async dispatch(): Promise<void> {}
+export interface ExecutionOptions {
+  /**
+   * This process executes queued runs (src/worker.ts). Only meaningful with REDIS_URL: without it
+   * the process that dispatches always executes (inline).
+   */
+  worker?: boolean;
+  /** false: the sweeper waits for `RunSweeper.start()`/`sweepOnce()` (tests). Default true. */
+  sweep?: boolean;
+}
+
+/** Stands in until `ExecutionModule.forRoot(config)` is imported: runs stay pending (the sweeper of a real process picks them up). */
+class UnconfiguredRunDispatcher extends RunDispatcher {
+  private warned = false;
+  async dispatch(runIds: string[]): Promise<void> {
+    if (this.warned || runIds.length === 0) return;
+    this.warned = true;
+    new Logger('ExecutionModule').warn('ExecutionModule.forRoot(config) is not imported: dispatched runs stay pending');
+  }
   async health(): Promise<'inline'> {
     return 'inline';
   }
 }
 
+/** What actually executes, configured once per process by `ExecutionModule.forRoot` (global). */
+@Module({})
+class ExecutionCoreModule {}
+
+/**
+ * Feature modules import `ExecutionModule` for `RunDispatcher`; the process's root module imports
+ * `ExecutionModule.forRoot(config, options)` once, which picks the implementation:
+ * - no REDIS_URL (embedded): InlineRunDispatcher + RunExecutor + RunSweeper in this process;
+ * - REDIS_URL, API process: BullRunDispatcher only (producer of the `runs` queue);
+ * - REDIS_URL, `worker: true`: also RunProcessor (consumer), RunExecutor and RunSweeper.
+ * Bull (and its Redis connections) is registered only when REDIS_URL is set.
+ */
 @Module({
-  providers: [{ provide: RunDispatcher, useClass: NoopRunDispatcher }],
+  providers: [
+    {
+      provide: RunDispatcher,
+      useFactory: (configured: RunDispatcher | undefined) => configured ?? new UnconfiguredRunDispatcher(),
+      inject: [{ token: RUN_DISPATCHER_IMPL, optional: true }],
+    },
+  ],
   exports: [RunDispatcher],
 })
-export class ExecutionModule {}
+export class ExecutionModule {
+  static forRoot(config: AppConfig, options: ExecutionOptions = {}): DynamicModule {
+    const distributed = config.redisUrl !== null;
+    const executes = !distributed || options.worker === true;
+    const dispatcher = distributed ? BullRunDispatcher : InlineRunDispatcher;
+    const providers: Provider[] = [
+      ExperimentCompletionService,
+      dispatcher,
+      { provide: RUN_DISPATCHER_IMPL, useExisting: dispatcher },
+    ];
+    if (executes) {
+      providers.push(RunStore, RunExecutor, RunSweeper, { provide: RUN_SWEEPER_AUTOSTART, useValue: options.sweep !== false });
+    }
+    if (distributed && options.worker) providers.push(RunProcessor);
+    return {
+      module: ExecutionCoreModule,
+      global: true,
+      imports: [
+        EventsModule,
+        ...(executes ? [ProvidersModule, ScoringModule] : []),
+        ...(distributed
+          ? [
+              BullModule.forRootAsync({
+                inject: [APP_CONFIG],
+                useFactory: (c: AppConfig) => ({ url: c.redisUrl as string, prefix: QUEUE_PREFIX, defaultJobOptions: runJobOptions(c) }),
+              }),
+              BullModule.registerQueue({ name: RUNS_QUEUE }),
+            ]
+          : []),
+      ],
+      providers,
+      exports: [RUN_DISPATCHER_IMPL, ExperimentCompletionService, ...(executes ? [RunExecutor, RunSweeper] : [])],
+    };
+  }
+}

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { freePort } from '../../src/database/embedded-postgres';
+import { freePort } from '../../src/database/free-port';
 import { waitFor } from './wait';
 import Redis from 'ioredis';
 
@@ -28,6 +28,7 @@ export async function startRedis(): Promise<TestRedis> {
   await waitFor(
     async () => {
       const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on('error', () => undefined); // refused while the server starts: the poll retries
       try {
         await client.connect();
         return (await client.ping()) === 'PONG';

@@ -1,0 +1,180 @@
+/**
+ * Execution throughput (not a test): `npm run bench:execution`.
+ *
+ * Runs N pending runs of `mock:echo` with `mock_latency_ms` = 0 and = 100 at a given concurrency,
+ * in both modes — inline (the API process executes) and Bull (a redis-server this bench starts,
+ * the API side enqueues, a worker context consumes) — and prints runs/s and the ratio of the wall
+ * time to the floor N × latency ÷ concurrency (1.00 = no overhead at all). Every run has its own
+ * input (no cache hits); the clock runs from dispatch until the experiment is completed, i.e.
+ * claim, provider call, completion write, scoring hand-off and experiment completion included.
+ *
+ * Environment: BENCH_RUNS (default 1000), BENCH_CONCURRENCY (default 32), BENCH_REPEAT (default 5,
+ * the median is printed), BENCH_MODES (default `inline,bull`), BENCH_DATABASE_URL (an empty
+ * database instead of an embedded PostgreSQL), REDIS_URL (an existing Redis instead of a private one).
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { firstValueFrom } from 'rxjs';
+import { filter, take } from 'rxjs/operators';
+import { DataSource } from 'typeorm';
+import { coreImports } from '../src/app.module';
+import { AppConfig, loadConfig } from '../src/config/configuration';
+import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { runMigrationsLocked } from '../src/database/migrate';
+import { typeOrmOptions } from '../src/database/typeorm-options';
+import { EventsModule } from '../src/events/events.module';
+import { RunEventsService } from '../src/events/run-events.service';
+import { ExecutionModule } from '../src/execution/execution.module';
+import { RunDispatcher } from '../src/execution/run-dispatcher';
+import { WorkerModule } from '../src/execution/worker.module';
+import { computeConfigHash } from '../src/runs/config-hash';
+import { RunConfig } from '../src/runs/run.entity';
+import { startRedis, TestRedis } from '../test/support/redis';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 5));
+const MODES = (process.env.BENCH_MODES ?? 'inline,bull').split(',') as ('inline' | 'bull')[];
+const LATENCIES = [0, 100];
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const log = (msg: string): void => console.log(`[bench] ${msg}`);
+
+@Module({ imports: [ExecutionModule] })
+class DispatchingModule {}
+
+@Module({})
+class BenchRootModule {}
+
+interface Side {
+  app: INestApplicationContext;
+  dataSource: DataSource;
+  dispatcher: RunDispatcher;
+  events: RunEventsService;
+}
+
+async function open(config: AppConfig, role: 'api' | 'worker'): Promise<Side> {
+  const root: DynamicModule =
+    role === 'worker'
+      ? { module: BenchRootModule, imports: [WorkerModule.forRoot(config), DispatchingModule] }
+      : { module: BenchRootModule, imports: [...(coreImports(config) ?? []), EventsModule, ExecutionModule.forRoot(config), DispatchingModule] };
+  const app = await NestFactory.createApplicationContext(root, { logger: ['error'] });
+  await app.init();
+  return {
+    app,
+    dataSource: app.get(DataSource),
+    dispatcher: app.select(DispatchingModule).get(RunDispatcher),
+    events: app.get(RunEventsService, { strict: false }),
+  };
+}
+
+/** One measured batch: N fresh pending runs, dispatched at once; resolves with the wall time in ms. */
+async function batch(api: Side, projectId: string, latencyMs: number, tag: string): Promise<number> {
+  const [experiment] = await api.dataSource.query(
+    `INSERT INTO experiments (project_id, name, config, status, launched_at) VALUES ($1, $2, '{}'::jsonb, 'running', now()) RETURNING id`,
+    [projectId, `bench ${tag}`],
+  );
+  const configs: RunConfig[] = Array.from({ length: RUNS }, (_, i) => ({
+    prompt: 'Echo {{i}} of {{tag}}',
+    model: 'mock:echo',
+    params: { mock_latency_ms: latencyMs },
+    input_data: { i, tag },
+  }));
+  const rows: { id: string }[] = await api.dataSource.query(
+    `INSERT INTO runs (experiment_id, project_id, config, config_hash)
+     SELECT $1, $2, c, h FROM unnest($3::jsonb[], $4::text[]) AS t(c, h) RETURNING id`,
+    [experiment.id, projectId, configs.map((c) => JSON.stringify(c)), configs.map((c) => computeConfigHash(c))],
+  );
+  await api.events.ensureSubscribed();
+  const done = firstValueFrom(api.events.stream(experiment.id).pipe(filter((e) => e.type === 'experiment.status'), take(1)));
+  const started = performance.now();
+  await api.dispatcher.dispatch(rows.map((r) => r.id));
+  await done;
+  const wall = performance.now() - started;
+  const [{ completed }] = await api.dataSource.query(`SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed FROM runs WHERE experiment_id = $1`, [experiment.id]);
+  if (completed !== RUNS) throw new Error(`only ${completed} of ${RUNS} runs completed`);
+  return wall;
+}
+
+async function main(): Promise<void> {
+  let pg: EmbeddedPostgresHandle | null = null;
+  let dir: string | null = null;
+  let redis: TestRedis | null = null;
+  let databaseUrl = process.env.BENCH_DATABASE_URL;
+  if (!databaseUrl) {
+    dir = mkdtempSync(join(tmpdir(), 'pl-bench-exec-'));
+    // As root, initdb runs as a dedicated user that must reach the cluster directory.
+    chmodSync(dir, 0o755);
+    pg = await startEmbeddedPostgres({ dataDir: dir, port: 0, persistent: false });
+    databaseUrl = pg.url;
+  }
+  const migrator = new DataSource(typeOrmOptions(databaseUrl, { extra: { max: 2 } }));
+  await migrator.initialize();
+  await runMigrationsLocked(migrator);
+  const [project] = await migrator.query(`INSERT INTO projects (name) VALUES ('bench') RETURNING id`);
+  await migrator.destroy();
+
+  const results: string[] = [];
+  try {
+    for (const mode of MODES) {
+      let redisUrl = '';
+      if (mode === 'bull') {
+        if (process.env.REDIS_URL) redisUrl = process.env.REDIS_URL;
+        else {
+          redis = await startRedis();
+          redisUrl = redis.url;
+        }
+      }
+      const config = loadConfig({
+        DATABASE_URL: databaseUrl,
+        JWT_SECRET: 'bench-secret-0123456789',
+        LOG_LEVEL: 'error',
+        WORKER_CONCURRENCY: String(CONCURRENCY),
+        // The mock provider has its own limiter: as wide as the workers, so it is not the bottleneck.
+        PROVIDER_CONCURRENCY: String(CONCURRENCY),
+        ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      });
+      const api = await open(config, 'api');
+      const worker = mode === 'bull' ? await open(config, 'worker') : null;
+      try {
+        await batch(api, project.id, 0, `${mode} warm-up`);
+        for (const latency of LATENCIES) {
+          const walls: number[] = [];
+          for (let r = 0; r < REPEAT; r++) walls.push(await batch(api, project.id, latency, `${mode} ${latency} ${r}`));
+          const wall = median(walls);
+          const floor = (RUNS * latency) / CONCURRENCY;
+          const line =
+            `${mode.padEnd(6)} latency ${String(latency).padStart(3)} ms  N=${RUNS} c=${CONCURRENCY}: ` +
+            `median ${wall.toFixed(0)} ms (${walls.map((w) => w.toFixed(0)).join(', ')}), ${((RUNS * 1000) / wall).toFixed(0)} runs/s, ` +
+            (floor > 0 ? `floor ${floor.toFixed(0)} ms, ratio ${(wall / floor).toFixed(2)}` : `floor 0 ms (pure overhead: ${((wall * 1000) / RUNS).toFixed(0)} µs/run wall)`);
+          log(line);
+          results.push(line);
+        }
+      } finally {
+        await worker?.app.close();
+        await api.app.close();
+        await redis?.stop();
+        redis = null;
+      }
+    }
+  } finally {
+    await pg?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(['', `execution: ${RUNS} runs, concurrency ${CONCURRENCY}, median of ${REPEAT}`, ...results].join('\n'));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,291 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { InjectConfig } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
+import { RunEventsService } from '../events/run-events.service';
+import { LlmClient } from '../providers/llm-client';
+import { ProviderError } from '../providers/llm.types';
+import { RunStatus } from '../runs/run.entity';
+import { ScoringService } from '../scoring/scoring.service';
+import { ExperimentCompletionService } from './experiment-completion.service';
+import { nextLeaseOwner } from './lease-owner';
+import { ClaimedRun, RunStore, RunTotals, StageRecord } from './run-store';
+import { planStages, PlannedStage, renderPrompt, TemplateError } from './stage-plan';
+
+export interface ExecuteOptions {
+  /**
+   * This is the last delivery the queue will make: a retryable failure then fails the run with its
+   * reason instead of releasing it for another delivery.
+   */
+  finalAttempt?: boolean;
+}
+
+/** What one delivery of a run did. */
+export type RunOutcome =
+  /** Not claimed: the run was not pending (duplicate delivery, already finished, cancelled). Nothing written. */
+  | { kind: 'skipped' }
+  | { kind: 'completed'; cacheHit: boolean }
+  /** Failed for good (permanent provider error, template error, or retries exhausted). */
+  | { kind: 'failed'; error: string }
+  /** Released to pending after a retryable failure (or a shutdown): deliver again later. */
+  | { kind: 'retry'; error: string }
+  /** Stopped without writing: cancelled meanwhile, or the lease passed to another worker. */
+  | { kind: 'abandoned'; status: RunStatus | null };
+
+/** Abort reasons of an execution's signal. */
+class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+class ShutdownError extends Error {
+  override name = 'ShutdownError';
+}
+
+/** Where an execution got to, for the failure record. */
+interface Progress {
+  records: StageRecord[];
+  current: { stage: PlannedStage; prompt: string } | null;
+}
+
+/**
+ * Executes one run, exactly once in effect however often it is delivered: claim (a conditional
+ * UPDATE with a lease), cache or stages through LlmClient, then one conditional statement that
+ * writes the stage rows and the final state. Anything conditional that finds the run no longer
+ * ours writes nothing.
+ */
+@Injectable()
+export class RunExecutor implements OnModuleDestroy {
+  private readonly logger = new Logger(RunExecutor.name);
+  /** In-flight executions by lease owner: aborted on shutdown. */
+  private readonly active = new Map<string, AbortController>();
+  private shuttingDown = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly llm: LlmClient,
+    private readonly completion: ExperimentCompletionService,
+    private readonly events: RunEventsService,
+    private readonly scoring: ScoringService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /** Executions in flight in this process. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  async execute(runId: string, options: ExecuteOptions = {}): Promise<RunOutcome> {
+    if (this.shuttingDown) return { kind: 'retry', error: 'worker shutting down' };
+    const owner = nextLeaseOwner();
+    const run = await this.store.claim(runId, owner, this.config.leaseMs);
+    if (!run) {
+      this.logger.debug(`run ${runId}: not pending, delivery ignored`);
+      return { kind: 'skipped' };
+    }
+    const started = performance.now();
+    const controller = new AbortController();
+    this.active.set(owner, controller);
+    const keeper = this.keepLease(run.id, owner, controller);
+    const progress: Progress = { records: [], current: null };
+    let outcome: RunOutcome;
+    try {
+      await this.events.publish({ type: 'run.status', experiment_id: run.experimentId, run_id: run.id, status: RunStatus.Running, attempt: run.attempt });
+      this.completion.progressChanged(run.experimentId);
+      outcome = await this.work(run, owner, controller.signal, started, progress);
+    } catch (error) {
+      outcome = await this.onError(run, owner, error, controller.signal, started, progress, options);
+    } finally {
+      clearInterval(keeper);
+    }
+    try {
+      this.logger.debug(`run ${run.id} attempt ${run.attempt}: ${outcome.kind} in ${elapsed(started)} ms`);
+      await this.after(run, outcome);
+    } finally {
+      // Shutdown waits for the follow-up writes too: the database closes right after.
+      this.active.delete(owner);
+      if (this.active.size === 0) this.drainWaiters.splice(0).forEach((resolve) => resolve());
+    }
+    return outcome;
+  }
+
+  /**
+   * Stops taking runs, aborts the ones in flight (they go back to pending for another worker) and
+   * waits until they have released their rows.
+   */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    if (this.active.size === 0) return;
+    const drained = new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    for (const controller of this.active.values()) controller.abort(new ShutdownError('worker shutting down'));
+    await drained;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.shutdown();
+  }
+
+  private async work(run: ClaimedRun, owner: string, signal: AbortSignal, started: number, progress: Progress): Promise<RunOutcome> {
+    if (run.cacheSourceId) {
+      if (await this.store.completeFromCache(run.id, owner, run.cacheSourceId, elapsed(started))) return { kind: 'completed', cacheHit: true };
+      // The source vanished between lookup and copy (its experiment deleted): execute for real, if still ours.
+      if (!(await this.store.renew(run.id, owner, this.config.leaseMs))) return this.abandoned(run.id);
+    }
+    const stages = planStages(run.config);
+    const outputs = new Map<string, string>();
+    for (const stage of stages) {
+      // Cooperative cancellation: between stages, re-check that the run is still ours (and extend the lease).
+      if (stage.index > 0 && !(await this.store.renew(run.id, owner, this.config.leaseMs))) return this.abandoned(run.id);
+      if (signal.aborted) throw signal.reason;
+      const prompt = renderPrompt(stage.template, run.config.input_data, outputs);
+      progress.current = { stage, prompt };
+      const result = await this.llm.complete({ model: stage.model, prompt, params: stage.params, callKey: `${run.id}:${stage.index}`, signal });
+      progress.records.push({
+        stage_name: stage.name,
+        stage_index: stage.index,
+        prompt,
+        output: result.output,
+        model: stage.model,
+        tokens_in: result.tokensIn,
+        tokens_out: result.tokensOut,
+        duration_ms: result.durationMs,
+        cost: result.cost,
+        error: null,
+      });
+      progress.current = null;
+      outputs.set(stage.name, result.output);
+    }
+    const last = progress.records[progress.records.length - 1];
+    const totals = { ...sumStages(progress.records), output: last.output, durationMs: elapsed(started) };
+    if (await this.store.complete(run.id, owner, totals, progress.records)) return { kind: 'completed', cacheHit: false };
+    return this.abandoned(run.id);
+  }
+
+  private async onError(
+    run: ClaimedRun,
+    owner: string,
+    error: unknown,
+    signal: AbortSignal,
+    started: number,
+    progress: Progress,
+    options: ExecuteOptions,
+  ): Promise<RunOutcome> {
+    try {
+      if (signal.aborted && signal.reason instanceof LeaseLostError) return await this.abandoned(run.id);
+      if (signal.aborted && signal.reason instanceof ShutdownError) {
+        await this.store.release(run.id, owner);
+        return { kind: 'retry', error: 'worker shutting down' };
+      }
+      const message = errorMessage(error);
+      const permanent = error instanceof TemplateError || (error instanceof ProviderError && !error.retryable);
+      if (permanent || options.finalAttempt) {
+        if (!permanent) this.logger.warn(`run ${run.id}: giving up after the last delivery: ${message}`);
+        return await this.failRun(run, owner, message, started, progress);
+      }
+      if (!(error instanceof ProviderError)) this.logger.warn(`run ${run.id}: unexpected error, released for another delivery: ${message}`);
+      return (await this.store.release(run.id, owner)) ? { kind: 'retry', error: message } : await this.abandoned(run.id);
+    } catch (writeError) {
+      // The database is unreachable: the lease expires and the sweeper hands the run out again.
+      this.logger.error(`run ${run.id}: could not record "${errorMessage(error)}": ${errorMessage(writeError)}`);
+      return { kind: 'retry', error: errorMessage(error) };
+    }
+  }
+
+  private async failRun(run: ClaimedRun, owner: string, message: string, started: number, progress: Progress): Promise<RunOutcome> {
+    const records = [...progress.records];
+    if (progress.current) {
+      const { stage, prompt } = progress.current;
+      records.push({ stage_name: stage.name, stage_index: stage.index, prompt, output: null, model: stage.model, tokens_in: null, tokens_out: null, duration_ms: null, cost: null, error: message });
+    }
+    // Tokens and cost of the stages that did run are kept: that money was spent.
+    const totals: RunTotals = { ...sumStages(progress.records), output: null, durationMs: elapsed(started) };
+    if (await this.store.fail(run.id, owner, message, totals, records)) return { kind: 'failed', error: message };
+    return this.abandoned(run.id);
+  }
+
+  private async abandoned(runId: string): Promise<RunOutcome> {
+    const status = await this.store.status(runId).catch(() => null);
+    this.logger.debug(`run ${runId}: no longer ours (status ${status}), nothing written`);
+    return { kind: 'abandoned', status };
+  }
+
+  /** Events, experiment completion and scoring after a delivery; never throws. */
+  private async after(run: ClaimedRun, outcome: RunOutcome): Promise<void> {
+    const base = { experiment_id: run.experimentId, run_id: run.id };
+    try {
+      switch (outcome.kind) {
+        case 'completed':
+          await this.events.publish({ type: 'run.status', ...base, status: RunStatus.Completed, cache_hit: outcome.cacheHit });
+          await this.score(run);
+          await this.completion.runsEnded([run.experimentId]);
+          break;
+        case 'failed':
+          await this.events.publish({ type: 'run.status', ...base, status: RunStatus.Failed, error: outcome.error });
+          await this.completion.runsEnded([run.experimentId]);
+          break;
+        case 'retry':
+          await this.events.publish({ type: 'run.status', ...base, status: RunStatus.Pending, error: outcome.error });
+          this.completion.progressChanged(run.experimentId);
+          break;
+        case 'abandoned':
+          // Cancelled meanwhile: whoever cancelled reports it; the experiment may have nothing left to run.
+          await this.completion.runsEnded([run.experimentId]);
+          break;
+        case 'skipped':
+          break;
+      }
+    } catch (error) {
+      this.logger.warn(`run ${run.id}: after ${outcome.kind}: ${errorMessage(error)}`);
+    }
+  }
+
+  private async score(run: ClaimedRun): Promise<void> {
+    try {
+      const summary = await this.scoring.scoreRun(run.id);
+      if (summary.written.length === 0 && Object.keys(summary.errors).length === 0) return;
+      await this.events.publish({
+        type: 'run.scored',
+        experiment_id: run.experimentId,
+        run_id: run.id,
+        scores: Object.fromEntries(summary.written.map((s) => [s.scorerName, s.value])),
+        errors: summary.errors,
+      });
+    } catch (error) {
+      // Scoring never fails a run; ScoringService records scorer errors itself.
+      this.logger.warn(`run ${run.id}: scoring failed: ${errorMessage(error)}`);
+    }
+  }
+
+  /** Renews the lease a few times per lease period; losing it aborts the execution (in-flight call included). */
+  private keepLease(runId: string, owner: string, controller: AbortController): NodeJS.Timeout {
+    let renewing = false;
+    const timer = setInterval(
+      () => {
+        if (renewing || controller.signal.aborted) return;
+        renewing = true;
+        this.store
+          .renew(runId, owner, this.config.leaseMs)
+          .then((held) => {
+            if (!held) controller.abort(new LeaseLostError(`run ${runId}: lease lost (cancelled or handed to another worker)`));
+          })
+          .catch((error: unknown) => this.logger.warn(`run ${runId}: lease renewal failed: ${errorMessage(error)}`))
+          .finally(() => (renewing = false));
+      },
+      Math.max(100, Math.floor(this.config.leaseMs / 3)),
+    );
+    timer.unref();
+    return timer;
+  }
+}
+
+function sumStages(records: StageRecord[]): Omit<RunTotals, 'output' | 'durationMs'> {
+  if (records.length === 0) return { tokensIn: null, tokensOut: null, cost: null };
+  const sum = (pick: (r: StageRecord) => number | null) => records.reduce<number | null>((acc, r) => (acc === null || pick(r) === null ? null : acc + (pick(r) as number)), 0);
+  return { tokensIn: sum((r) => r.tokens_in), tokensOut: sum((r) => r.tokens_out), cost: sum((r) => r.cost) };
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,207 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { InjectConfig } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
+import { RunEventsService } from '../events/run-events.service';
+import { RunStatus } from '../runs/run.entity';
+import { ExperimentCompletionService } from './experiment-completion.service';
+import { MAX_RUN_REQUEUES } from './execution.constants';
+import { queryRows } from './sql';
+import { PendingRunRef, RUN_DISPATCHER_IMPL, TrackingRunDispatcher } from './tracking-run-dispatcher';
+
+/** false: the sweeper does not start by itself (tests drive `sweepOnce()`). */
+export const RUN_SWEEPER_AUTOSTART = Symbol('RUN_SWEEPER_AUTOSTART');
+
+const PAGE = 1000;
+/** Pending runs checked per sweep; the scan resumes where it stopped at the next sweep. */
+const MAX_CHECKED_PER_SWEEP = 10_000;
+
+export interface SweepResult {
+  /** Running runs whose lease expired, handed out again. */
+  expiredRequeued: number;
+  /** Running runs whose lease expired once too often, failed. */
+  expiredFailed: number;
+  /** Pending runs checked for a live delivery. */
+  pendingChecked: number;
+  /** Pending runs with no live delivery, dispatched again. */
+  orphansRequeued: number;
+}
+
+interface ExpiredRow {
+  id: string;
+  experiment_id: string;
+  status: RunStatus;
+  attempt: number;
+  error: string | null;
+}
+
+/**
+ * Makes sure no run stays pending or running forever. Periodically:
+ * - a running run whose lease expired (its worker died) goes back to pending with attempt + 1 and
+ *   is dispatched again (after MAX_RUN_REQUEUES expiries it fails instead);
+ * - a pending run that no dispatcher is delivering (Redis lost the job, the process restarted in
+ *   embedded mode, the API died between commit and dispatch) gets attempt + 1, hence a fresh job
+ *   id, and is dispatched again.
+ * Every change is a conditional UPDATE, so several sweepers (one per worker) can run at once, and a
+ * duplicate dispatch is harmless: the executor's claim lets one delivery through.
+ */
+@Injectable()
+export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RunSweeper.name);
+  private timer: NodeJS.Timeout | null = null;
+  private current: Promise<SweepResult> | null = null;
+  private stopped = false;
+  private sweeps = 0;
+  /** Keyset position of the pending scan: (created_at as text, id). */
+  private cursor: { at: string; id: string } | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(RUN_DISPATCHER_IMPL) private readonly dispatcher: TrackingRunDispatcher,
+    private readonly completion: ExperimentCompletionService,
+    private readonly events: RunEventsService,
+    @InjectConfig() private readonly config: AppConfig,
+    @Optional() @Inject(RUN_SWEEPER_AUTOSTART) private readonly autostart: boolean | null = null,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.autostart !== false) this.start();
+  }
+
+  /** Sweeps now, then every SWEEP_INTERVAL_MS (the timer never keeps the process alive). */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    const tick = async () => {
+      await this.sweepOnce().catch((error: Error) => this.logger.warn(`sweep failed: ${error.message}`));
+      if (this.stopped) return;
+      this.timer = setTimeout(() => void tick(), this.config.sweepIntervalMs);
+      this.timer.unref();
+    };
+    this.timer = setTimeout(() => void tick(), 0);
+    this.timer.unref();
+  }
+
+  /** One sweep (concurrent calls share it). */
+  sweepOnce(): Promise<SweepResult> {
+    this.current ??= this.sweep().finally(() => (this.current = null));
+    return this.current;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.current?.catch(() => undefined);
+  }
+
+  private async sweep(): Promise<SweepResult> {
+    const first = this.sweeps++ === 0;
+    const [expiredRequeued, expiredFailed] = await this.sweepExpiredLeases();
+    // On start-up nothing is in flight in this process yet: every pending run is fair game at once.
+    const [pendingChecked, orphansRequeued] = await this.sweepOrphans(first ? 0 : this.config.sweepIntervalMs);
+    const result = { expiredRequeued, expiredFailed, pendingChecked, orphansRequeued };
+    if (expiredRequeued + expiredFailed + orphansRequeued > 0) {
+      this.logger.log(
+        `sweep: ${expiredRequeued} run(s) with an expired lease requeued, ${expiredFailed} failed; ` +
+          `${orphansRequeued} of ${pendingChecked} pending run(s) had no live delivery and were dispatched again`,
+      );
+    } else {
+      this.logger.debug(`sweep: nothing to do (${pendingChecked} pending run(s) checked)`);
+    }
+    return result;
+  }
+
+  private async sweepExpiredLeases(): Promise<[number, number]> {
+    let requeued = 0;
+    let failed = 0;
+    for (;;) {
+      // SKIP LOCKED: a run being finished right now (its row locked) is not an expired one.
+      const rows = await queryRows<ExpiredRow>(
+        this.dataSource,
+        `WITH expired AS (
+           SELECT id FROM runs
+            WHERE status = 'running' AND lease_expires_at < now()
+            ORDER BY lease_expires_at LIMIT $1
+              FOR UPDATE SKIP LOCKED
+         )
+         UPDATE runs r
+            SET status = CASE WHEN r.attempt >= $2 THEN 'failed'::run_status ELSE 'pending'::run_status END,
+                error = CASE WHEN r.attempt >= $2
+                             THEN 'Abandoned: its worker stopped without finishing it ' || (r.attempt + 1) || ' times (lease expired)' END,
+                completed_at = CASE WHEN r.attempt >= $2 THEN now() END,
+                attempt = r.attempt + 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+           FROM expired
+          WHERE r.id = expired.id
+         RETURNING r.id, r.experiment_id, r.status, r.attempt, r.error`,
+        [PAGE, MAX_RUN_REQUEUES],
+      );
+      const pending = rows.filter((r) => r.status === RunStatus.Pending);
+      const dead = rows.filter((r) => r.status === RunStatus.Failed);
+      if (pending.length > 0) {
+        this.logger.warn(`lease expired for ${pending.length} run(s), handing them out again: ${preview(pending.map((r) => `${r.id}@${r.attempt}`))}`);
+        await this.dispatcher.dispatch(pending.map((r) => r.id));
+        await this.announce(pending);
+      }
+      if (dead.length > 0) {
+        this.logger.error(`${dead.length} run(s) failed after ${MAX_RUN_REQUEUES + 1} expired leases: ${preview(dead.map((r) => r.id))}`);
+        await this.announce(dead);
+        await this.completion.runsEnded(dead.map((r) => r.experiment_id));
+      }
+      requeued += pending.length;
+      failed += dead.length;
+      if (rows.length < PAGE) return [requeued, failed];
+    }
+  }
+
+  private async sweepOrphans(graceMs: number): Promise<[number, number]> {
+    let checked = 0;
+    let requeued = 0;
+    while (checked < MAX_CHECKED_PER_SWEEP) {
+      const page = await queryRows<PendingRunRef & { at: string; experiment_id: string }>(
+        this.dataSource,
+        `SELECT id, attempt, experiment_id, created_at::text AS at
+           FROM runs
+          WHERE status = 'pending' AND updated_at < now() - $1::int * interval '1 millisecond'
+            AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
+          ORDER BY created_at, id
+          LIMIT $4`,
+        [graceMs, this.cursor?.at ?? null, this.cursor?.id ?? null, PAGE],
+      );
+      if (page.length === 0) {
+        this.cursor = null; // wrapped around: the next sweep starts from the oldest again
+        break;
+      }
+      const last = page[page.length - 1];
+      this.cursor = { at: last.at, id: last.id };
+      checked += page.length;
+      const orphans = await this.dispatcher.undelivered(page.map(({ id, attempt }) => ({ id, attempt })));
+      if (orphans.length === 0) continue;
+      // attempt + 1 only where nobody else moved the run meanwhile; then a fresh job id.
+      const bumped = await queryRows<{ id: string; experiment_id: string; attempt: number }>(
+        this.dataSource,
+        `UPDATE runs r SET attempt = r.attempt + 1, updated_at = now()
+           FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt)
+          WHERE r.id = t.id AND r.attempt = t.attempt AND r.status = 'pending'
+         RETURNING r.id, r.experiment_id, r.attempt`,
+        [orphans.map((o) => o.id), orphans.map((o) => o.attempt)],
+      );
+      if (bumped.length > 0) {
+        this.logger.warn(`${bumped.length} pending run(s) had no live delivery, dispatching again: ${preview(bumped.map((r) => `${r.id}@${r.attempt}`))}`);
+        await this.dispatcher.dispatch(bumped.map((r) => r.id));
+        requeued += bumped.length;
+      }
+    }
+    return [checked, requeued];
+  }
+
+  private async announce(rows: ExpiredRow[]): Promise<void> {
+    for (const row of rows) {
+      await this.events.publish({ type: 'run.status', experiment_id: row.experiment_id, run_id: row.id, status: row.status, attempt: row.attempt, error: row.error });
+      this.completion.progressChanged(row.experiment_id);
+    }
+  }
+}
+
+function preview(items: string[]): string {
+  return items.length <= 5 ? items.join(', ') : `${items.slice(0, 5).join(', ')} and ${items.length - 5} more`;
+}

@@ -1,0 +1,224 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import Redis from 'ioredis';
+import { EXECUTE_RUN_JOB, MAX_RUN_REQUEUES, RUNS_QUEUE, runJobId } from '../src/execution/execution.constants';
+import { PROCESS_LEASE_ID } from '../src/execution/lease-owner';
+import { RUN_DISPATCHER_IMPL, TrackingRunDispatcher } from '../src/execution/tracking-run-dispatcher';
+import { TEST_JWT_SECRET } from './support/app';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { createExecutionContext, ExecutionContext } from './support/execution-context';
+import { experimentStatus, insertExperiment, insertProject, insertRuns, runIn, runRow, stageRows } from './support/execution-fixtures';
+import { FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
+import { startRedis, TestRedis } from './support/redis';
+import { waitFor } from './support/wait';
+import { spawnWorker, WorkerProcess } from './support/worker-process';
+
+// Child workers start through ts-node, and leases must expire: longer than jest's 5 s default.
+jest.setTimeout(90_000);
+
+const OPENAI = 'openai:test-model';
+/** Short leases and frequent sweeps, so a dead worker's run is handed out again within seconds. */
+const FAST = { RUN_LEASE_MS: '1500', SWEEP_INTERVAL_MS: '200' };
+
+describe('execution under failure', () => {
+  let database: TestDatabase;
+  let fake: FakeLlmServer;
+  let redis: TestRedis;
+  let env: Record<string, string>;
+  const contexts: ExecutionContext[] = [];
+  const children: WorkerProcess[] = [];
+  let projectId: string;
+
+  async function context(role: 'api' | 'worker', extra: Record<string, string> = {}, sweep = true): Promise<ExecutionContext> {
+    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, sweep });
+    contexts.push(ctx);
+    return ctx;
+  }
+
+  async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
+    const child = await spawnWorker({ ...env, ...extra, DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET });
+    children.push(child);
+    return child;
+  }
+
+  beforeAll(async () => {
+    [database, fake, redis] = await Promise.all([createTestDatabase(), startFakeLlmServer(), startRedis()]);
+    env = { REDIS_URL: redis.url, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', ...FAST };
+    const admin = await context('api');
+    projectId = await insertProject(admin.dataSource);
+  });
+
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => c.stop()));
+    // The API-side context of beforeAll stays; the rest belong to one test.
+    await Promise.all(contexts.splice(1).map((c) => c.close()));
+    fake.reset();
+  });
+
+  afterAll(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    await fake?.close();
+    await redis?.stop();
+    await database?.drop();
+  });
+
+  const api = () => contexts[0];
+
+  async function pendingRuns(count: number, config = { prompt: 'work {{n}}', model: 'mock:echo' }) {
+    const experimentId = await insertExperiment(api().dataSource, projectId);
+    const ids = await insertRuns(
+      api().dataSource,
+      experimentId,
+      projectId,
+      Array.from({ length: count }, (_, n) => ({ ...config, input_data: { n } })),
+    );
+    return { experimentId, ids };
+  }
+
+  it('finishes the run of a worker killed with SIGKILL mid-run in another worker, after the lease, with one set of stage results', async () => {
+    // The first call never answers in time (the worker dies waiting); later ones answer at once.
+    fake.setResponder(() => (fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
+    const doomed = await worker();
+    const { experimentId, ids } = await pendingRuns(1, { prompt: 'slow {{n}}', model: OPENAI });
+    await api().dispatcher.dispatch(ids);
+    await waitFor(async () => fake.requests.length === 1 && (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${doomed.pid}:`), {
+      what: 'the child worker to be calling the provider',
+    });
+
+    doomed.kill('SIGKILL');
+    await doomed.exited;
+    const survivor = await context('worker');
+    const run = await runIn(api().dataSource, ids[0], ['completed', 'failed'], 30_000);
+
+    expect(run).toMatchObject({ status: 'completed', attempt: 1, output: 'echo: slow 0' });
+    expect(run.lease_owner?.startsWith(PROCESS_LEASE_ID)).toBe(true);
+    expect(await stageRows(api().dataSource, run.id)).toHaveLength(1);
+    expect(fake.requests).toHaveLength(2);
+    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+    expect(survivor.executor!.inFlight).toBe(0);
+  });
+
+  it('gives a run back on SIGTERM so another worker finishes it before the lease would expire', async () => {
+    fake.setResponder(() => (fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
+    const leaving = await worker({ RUN_LEASE_MS: '120000' });
+    const { ids } = await pendingRuns(1, { prompt: 'handover {{n}}', model: OPENAI });
+    await api().dispatcher.dispatch(ids);
+    await waitFor(async () => fake.requests.length === 1 && (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${leaving.pid}:`), {
+      what: 'the child worker to be calling the provider',
+    });
+
+    leaving.kill('SIGTERM');
+    expect(await leaving.exited).toEqual({ code: 0, signal: null });
+    expect((await runRow(api().dataSource, ids[0])).status).toBe('pending');
+    await context('worker', { RUN_LEASE_MS: '120000' });
+    const run = await runIn(api().dataSource, ids[0], ['completed', 'failed'], 30_000);
+
+    expect(run).toMatchObject({ status: 'completed', output: 'echo: handover 0' });
+    expect(run.lease_owner?.startsWith(PROCESS_LEASE_ID)).toBe(true);
+    expect(await stageRows(api().dataSource, run.id)).toHaveLength(1);
+    expect(leaving.output()).toContain('SIGTERM');
+  });
+
+  it('writes once when the same run is delivered twice at once (two jobs, and two direct executions)', async () => {
+    fake.setResponder(() => ({ delayMs: 100 }));
+    // No sweeper: it would dispatch the undelivered second run by itself.
+    const w = await context('worker', {}, false);
+    const queue = w.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
+    const { ids } = await pendingRuns(2, { prompt: 'twice {{n}}', model: OPENAI });
+
+    // Through the queue: the regular job and a stray duplicate with another id.
+    const jobs = await Promise.all([
+      queue.add(EXECUTE_RUN_JOB, { runId: ids[0], attempt: 0 }, { jobId: runJobId(ids[0], 0) }),
+      queue.add(EXECUTE_RUN_JOB, { runId: ids[0], attempt: 0 }, { jobId: `${ids[0]}:duplicate` }),
+    ]);
+    const results = await Promise.all(jobs.map((job) => job.finished()));
+    expect(results.sort()).toEqual(['completed', 'skipped']);
+
+    // Straight into the executor, concurrently.
+    const outcomes = await Promise.all([w.executor!.execute(ids[1]), w.executor!.execute(ids[1])]);
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(['completed', 'skipped']);
+
+    for (const id of ids) {
+      expect((await runRow(api().dataSource, id)).status).toBe('completed');
+      expect(await stageRows(api().dataSource, id)).toHaveLength(1);
+    }
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('re-enqueues pending runs whose jobs Redis lost (FLUSHALL), and they complete', async () => {
+    const dispatcher = api().app.get<TrackingRunDispatcher>(RUN_DISPATCHER_IMPL, { strict: false });
+    const { experimentId, ids } = await pendingRuns(5);
+    await api().dispatcher.dispatch(ids); // no worker yet: the jobs wait in Redis
+    const refs = ids.map((id) => ({ id, attempt: 0 }));
+    expect(await dispatcher.undelivered(refs)).toEqual([]);
+
+    const client = new Redis(redis.url);
+    try {
+      await client.flushall();
+    } finally {
+      client.disconnect();
+    }
+    expect(await dispatcher.undelivered(refs)).toEqual(refs);
+
+    await context('worker');
+    for (const id of ids) {
+      expect(await runIn(api().dataSource, id, ['completed', 'failed'])).toMatchObject({ status: 'completed', attempt: 1 });
+      expect(await stageRows(api().dataSource, id)).toHaveLength(1);
+    }
+    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+  });
+
+  it('fails a run whose lease expired once too often instead of handing it out forever', async () => {
+    const w = await context('worker', {}, false);
+    const { experimentId, ids } = await pendingRuns(1);
+    await api().dataSource.query(
+      `UPDATE runs SET status = 'running', attempt = $2, lease_owner = 'gone', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [ids[0], MAX_RUN_REQUEUES],
+    );
+    const result = await w.sweeper!.sweepOnce();
+    expect(result).toMatchObject({ expiredRequeued: 0, expiredFailed: 1 });
+    const run = await runRow(api().dataSource, ids[0]);
+    expect(run).toMatchObject({ status: 'failed', attempt: MAX_RUN_REQUEUES + 1 });
+    expect(run.error).toMatch(/lease expired/);
+    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+  });
+});
+
+describe('embedded mode restart', () => {
+  let database: TestDatabase;
+  let ctx: ExecutionContext | null = null;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+    await database?.drop();
+  });
+
+  it('dispatches every pending run, and runs whose lease expired, again on start-up', async () => {
+    // A first process inserted these and died: nothing was dispatched, one run was mid-execution.
+    const seed = await createExecutionContext({ database, sweep: false });
+    const projectId = await insertProject(seed.dataSource);
+    const experimentId = await insertExperiment(seed.dataSource, projectId);
+    const ids = await insertRuns(
+      seed.dataSource,
+      experimentId,
+      projectId,
+      [0, 1, 2, 3].map((n) => ({ prompt: 'left over {{n}}', model: 'mock:echo', input_data: { n } })),
+    );
+    await seed.dataSource.query(
+      `UPDATE runs SET status = 'running', lease_owner = 'dead-process', lease_expires_at = now() - interval '1 second', started_at = now() WHERE id = $1`,
+      [ids[0]],
+    );
+    await seed.close();
+
+    const restarted = await createExecutionContext({ database });
+    ctx = restarted;
+    for (const id of ids) {
+      expect(await runIn(restarted.dataSource, id, ['completed', 'failed'])).toMatchObject({ status: 'completed', attempt: 1 });
+    }
+    await waitFor(async () => (await experimentStatus(restarted.dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+  });
+});
