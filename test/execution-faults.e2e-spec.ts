@@ -182,6 +182,31 @@ describe('execution under failure', () => {
     expect(run.error).toMatch(/lease expired/);
     await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
   });
+  it('scores a completed run whose worker died before scoring it, once per scorer', async () => {
+    const w = await context('worker', {}, false);
+    const experimentId = await insertExperiment(api().dataSource, projectId, {
+      scoringConfig: { scorers: [{ name: 'has_done', type: 'contains', params: { value: 'done' } }, { name: 'short', type: 'length', params: { max: 100 } }] },
+    });
+    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [{ prompt: 'all done', model: 'mock:echo' }]);
+    // As a worker leaves it when it dies between the completion transaction and scoring.
+    await api().dataSource.query(
+      `UPDATE runs SET status = 'completed', output = 'all done', started_at = now() - interval '1 hour',
+              completed_at = now() - interval '1 hour', duration_ms = 5, tokens_in = 2, tokens_out = 2, cost_estimate = 0 WHERE id = $1`,
+      [id],
+    );
+    const first = await w.sweeper!.sweepOnce();
+    expect(first.unscoredScored).toBe(1);
+    const scores = await api().dataSource.query(`SELECT scorer_name, value, source FROM scores WHERE run_id = $1 ORDER BY scorer_name`, [id]);
+    expect(scores).toEqual([
+      { scorer_name: 'has_done', value: 1, source: 'auto' },
+      { scorer_name: 'short', value: 1, source: 'auto' },
+    ]);
+    expect((await runRow(api().dataSource, id)) as unknown as { scored_at: Date | null }).toMatchObject({ scored_at: expect.any(Date) });
+    const second = await w.sweeper!.sweepOnce();
+    expect(second.unscoredScored).toBe(0);
+    const [{ n }] = await api().dataSource.query(`SELECT count(*)::int AS n FROM scores WHERE run_id = $1`, [id]);
+    expect(n).toBe(2);
+  });
 });
 
 describe('embedded mode restart', () => {

@@ -214,7 +214,7 @@ export class RunExecutor implements OnModuleDestroy {
       switch (outcome.kind) {
         case 'completed':
           await this.events.publish({ type: 'run.status', ...base, status: RunStatus.Completed, cache_hit: outcome.cacheHit });
-          await this.score(run);
+          await this.scoreAndAnnounce(run.id, run.experimentId);
           await this.completion.runsEnded([run.experimentId]);
           break;
         case 'failed':
@@ -237,7 +237,9 @@ export class RunExecutor implements OnModuleDestroy {
     }
   }
 
-  private async score(run: ClaimedRun): Promise<void> {
+  /** Automated scoring of a completed run, announced as `run.scored`; never throws. */
+  async scoreAndAnnounce(runId: string, experimentId: string): Promise<void> {
+    const run = { id: runId, experimentId };
     try {
       const summary = await this.scoring.scoreRun(run.id);
       if (summary.written.length === 0 && Object.keys(summary.errors).length === 0) return;

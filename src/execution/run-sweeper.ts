@@ -5,6 +5,7 @@ import { AppConfig } from '../config/configuration';
 import { RunEventsService } from '../events/run-events.service';
 import { RunStatus } from '../runs/run.entity';
 import { ExperimentCompletionService } from './experiment-completion.service';
+import { RunExecutor } from './run-executor';
 import { MAX_RUN_REQUEUES } from './execution.constants';
 import { queryRows } from './sql';
 import { PendingRunRef, RUN_DISPATCHER_IMPL, TrackingRunDispatcher } from './tracking-run-dispatcher';
@@ -25,6 +26,8 @@ export interface SweepResult {
   pendingChecked: number;
   /** Pending runs with no live delivery, dispatched again. */
   orphansRequeued: number;
+  /** Completed runs whose scoring never finished (their worker died in between), scored now. */
+  unscoredScored: number;
 }
 
 interface ExpiredRow {
@@ -59,6 +62,7 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly dataSource: DataSource,
     @Inject(RUN_DISPATCHER_IMPL) private readonly dispatcher: TrackingRunDispatcher,
     private readonly completion: ExperimentCompletionService,
+    private readonly executor: RunExecutor,
     private readonly events: RunEventsService,
     @InjectConfig() private readonly config: AppConfig,
     @Optional() @Inject(RUN_SWEEPER_AUTOSTART) private readonly autostart: boolean | null = null,
@@ -99,11 +103,13 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const [expiredRequeued, expiredFailed] = await this.sweepExpiredLeases();
     // On start-up nothing is in flight in this process yet: every pending run is fair game at once.
     const [pendingChecked, orphansRequeued] = await this.sweepOrphans(first ? 0 : this.config.sweepIntervalMs);
-    const result = { expiredRequeued, expiredFailed, pendingChecked, orphansRequeued };
-    if (expiredRequeued + expiredFailed + orphansRequeued > 0) {
+    const unscoredScored = await this.sweepUnscored(first ? 0 : this.config.leaseMs);
+    const result = { expiredRequeued, expiredFailed, pendingChecked, orphansRequeued, unscoredScored };
+    if (expiredRequeued + expiredFailed + orphansRequeued + unscoredScored > 0) {
       this.logger.log(
         `sweep: ${expiredRequeued} run(s) with an expired lease requeued, ${expiredFailed} failed; ` +
-          `${orphansRequeued} of ${pendingChecked} pending run(s) had no live delivery and were dispatched again`,
+          `${orphansRequeued} of ${pendingChecked} pending run(s) had no live delivery and were dispatched again; ` +
+          `${unscoredScored} completed run(s) scored late`,
       );
     } else {
       this.logger.debug(`sweep: nothing to do (${pendingChecked} pending run(s) checked)`);
@@ -192,6 +198,24 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
     return [checked, requeued];
+  }
+
+  /**
+   * Completed runs left unscored for longer than `graceMs` (the executor scores right after
+   * completing, so only a worker that died in between leaves one). Scoring is idempotent per run
+   * and scorer, so a run scored twice by two sweepers still gets one score per scorer.
+   */
+  private async sweepUnscored(graceMs: number): Promise<number> {
+    const rows = await queryRows<{ id: string; experiment_id: string }>(
+      this.dataSource,
+      `SELECT id, experiment_id FROM runs
+        WHERE status = 'completed' AND scored_at IS NULL
+          AND completed_at < now() - $1::int * interval '1 millisecond'
+        ORDER BY completed_at LIMIT $2`,
+      [graceMs, PAGE],
+    );
+    for (const row of rows) await this.executor.scoreAndAnnounce(row.id, row.experiment_id);
+    return rows.length;
   }
 
   private async announce(rows: ExpiredRow[]): Promise<void> {

@@ -105,6 +105,10 @@ export class Run {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
+  /** When automated scoring finished (NULL on a completed run: the sweeper scores it). */
+  @Column({ name: 'scored_at', type: 'timestamptz', nullable: true })
+  scoredAt: Date | null;
+
   /** Errors of scorers that threw, by scorer name: they never fail the run. */
   @Column({ name: 'scoring_errors', type: 'jsonb', nullable: true })
   scoringErrors: Record<string, string> | null;

@@ -11,6 +11,7 @@ import {
   DELETE_AUTO_SCORES,
   INSERT_AUTO_SCORES,
   INSERT_HUMAN_SCORE,
+  MARK_SCORED,
   RunForScoringRow,
   SELECT_COMPLETED_RUNS_PAGE,
   SELECT_RUN_FOR_SCORING,
@@ -103,7 +104,10 @@ export class ScoringService {
     const row = rows[0];
     if (!row || row.status !== RunStatus.Completed) return { scored: false, written: [], errors: {} };
     const todo = this.declaredScorers(row.scoring_config).filter((s) => !row.scored.includes(s.name));
-    if (todo.length === 0) return { scored: true, written: [], errors: {} };
+    if (todo.length === 0) {
+      await this.dataSource.query(MARK_SCORED, [runId]);
+      return { scored: true, written: [], errors: {} };
+    }
     const outcome = await this.computeScores(row, todo);
     const written = await this.dataSource.transaction((em) => this.writeOutcomes(em, [outcome]));
     return { scored: true, written, errors: outcome.errors };
