@@ -10,9 +10,10 @@ export enum ScoreSource {
  * One score of one run by one scorer. Per run and scorer the latest `created_at` counts
  * (ties broken by id); `created_at` defaults to clock_timestamp() so rows written in one
  * transaction still order. At most one automated score per run and scorer (partial unique index).
+ * The "latest per run and scorer" index (run_id, scorer_name, created_at DESC, id DESC) INCLUDE (value)
+ * is hand-written in a migration (descending keys and INCLUDE are beyond the decorators).
  */
 @Entity('scores')
-@Index('idx_scores_run_scorer_latest', ['runId', 'scorerName', 'createdAt'])
 @Index('uq_scores_auto_run_scorer', ['runId', 'scorerName'], { unique: true, where: `source = 'auto'` })
 export class Score {
   @PrimaryGeneratedColumn('uuid')

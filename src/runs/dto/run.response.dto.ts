@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { RunConfig, RunStatus } from '../run.entity';
+import { ScoreSource } from '../../scoring/score.entity';
+
+const EXAMPLE_CONFIG = {
+  prompt: 'Summarise: {{ticket}}',
+  model: 'openai:gpt-4o-mini',
+  params: { temperature: 0.7, max_tokens: 256 },
+  input_data: { ticket: 'My order arrived broken, I want a refund.' },
+};
+
+/** The reference's `RunResponse`, field for field. */
+export class RunResponseDto {
+  @ApiProperty({ format: 'uuid', example: '5f0c6a2e-8b1d-4c1e-9a57-2f7b0f0b8d11' }) id: string;
+  @ApiProperty({ format: 'uuid', example: '0b7e3c0e-1d7a-4f43-9a1e-6a8f5d2c4b90' }) experiment_id: string;
+  @ApiProperty({
+    description: 'Lowercase hex SHA-256 of the RFC 8785 canonical JSON of {prompt, model, params, input_data}.',
+    example: '9f2d4c1b7a3e5d6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7',
+  })
+  config_hash: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: EXAMPLE_CONFIG }) config: RunConfig;
+  @ApiProperty({ enum: RunStatus, enumName: 'RunStatus', example: RunStatus.Completed }) status: RunStatus;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-07T08:24:56.120Z' }) started_at: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-07T08:24:57.480Z' }) completed_at: string | null;
+  @ApiProperty({ type: Number, nullable: true, example: 1360 }) duration_ms: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: 42 }) tokens_in: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: 57 }) tokens_out: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'USD; null when the model has no known price.', example: 0.0000405 })
+  cost_estimate: number | null;
+  @ApiProperty({ description: 'Served from a completed run with the same hash and repetition (no provider call).', example: false })
+  cache_hit: boolean;
+  @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+}
+
+export class RunListResponseDto {
+  @ApiProperty({ type: [RunResponseDto] }) items: RunResponseDto[];
+  @ApiProperty({ description: 'Every match before limit/offset.', example: 1 }) total: number;
+}
+
+export class StageResultResponseDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) run_id: string;
+  @ApiProperty({ example: 'summarise' }) stage_name: string;
+  @ApiProperty({ example: 0 }) stage_index: number;
+  @ApiProperty({ description: 'The rendered prompt sent to the model.', example: 'Summarise: My order arrived broken, I want a refund.' })
+  prompt: string;
+  @ApiProperty({ type: String, nullable: true, example: 'Customer wants a refund for a broken order.' }) output: string | null;
+  @ApiProperty({ example: 'openai:gpt-4o-mini' }) model: string;
+  @ApiProperty({ type: Number, nullable: true, example: 42 }) tokens_in: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: 57 }) tokens_out: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: 1340 }) duration_ms: number | null;
+  @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+}
+
+export class ScoreResponseDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) run_id: string;
+  @ApiProperty({ example: 'has_refund' }) scorer_name: string;
+  @ApiProperty({ minimum: 0, maximum: 1, example: 1 }) value: number;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, example: { reason: 'found "refund"' } })
+  scorer_metadata: Record<string, unknown> | null;
+  @ApiProperty({ enum: ScoreSource, enumName: 'ScoreSource', description: '`auto` from a scorer, `human` from POST /api/runs/{id}/score.' })
+  source: ScoreSource;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+}
+
+export class RunDetailResponseDto extends RunResponseDto {
+  @ApiProperty({ type: [StageResultResponseDto], description: 'Ordered by stage_index.' }) stage_results: StageResultResponseDto[];
+  @ApiProperty({ type: [ScoreResponseDto], description: 'Oldest first (created_at, then id).' }) scores: ScoreResponseDto[];
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description:
+      'Beyond the reference: present only when a scorer threw while scoring this run. Scorer name → error message; such a scorer wrote no score and the run did not fail.',
+    example: { matches: 'expected field "expected" is missing from input_data' },
+  })
+  scoring_errors?: Record<string, string>;
+}

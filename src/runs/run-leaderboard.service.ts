@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Principal } from '../auth/principal';
+import { ProjectRole } from '../projects/membership.entity';
+import { LeaderboardResponseDto } from './dto/run-leaderboard.dto';
+import { RunAccess } from './run-access.service';
+import { RUN_LEADERBOARD_SQL, RunLeaderboardRow } from './runs.sql';
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The reference's run leaderboard, ranked in PostgreSQL by one statement (RUN_LEADERBOARD_SQL). */
+@Injectable()
+export class RunLeaderboardService {
+  constructor(
+    private readonly runAccess: RunAccess,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async leaderboard(principal: Principal, experimentId: string, topN: number): Promise<LeaderboardResponseDto> {
+    const experiment = await this.runAccess.requireExperiment(principal, experimentId, ProjectRole.Viewer);
+    const weights = experiment.scoringConfig?.weights;
+    // Non-numeric weights are ignored in SQL (jsonb_typeof); a non-object means "no weights".
+    const weightsParam = JSON.stringify(isPlainObject(weights) ? weights : {});
+    const rows: RunLeaderboardRow[] = await this.dataSource.query(RUN_LEADERBOARD_SQL, [experimentId, weightsParam, topN]);
+    return {
+      experiment_id: experimentId,
+      total: rows[0]?.total ?? 0,
+      entries: rows.map((row) => ({
+        run_id: row.run_id,
+        config_hash: row.config_hash,
+        config: row.config,
+        status: row.status,
+        weighted_score: row.weighted_score,
+        scores: row.scores,
+        duration_ms: row.duration_ms,
+        tokens_in: row.tokens_in,
+        tokens_out: row.tokens_out,
+      })),
+    };
+  }
+}

@@ -1,0 +1,117 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import { Principal } from '../auth/principal';
+import { conflict, invalid } from '../common/domain-error';
+import { RunEventsService } from '../events/run-events.service';
+import { ExperimentCompletionService } from '../execution/experiment-completion.service';
+import { RunDispatcher } from '../execution/run-dispatcher';
+import { ProjectRole } from '../projects/membership.entity';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { ScoringService } from '../scoring/scoring.service';
+import { adHocConfigProblems } from './ad-hoc-config.check';
+import { computeConfigHash } from './config-hash';
+import { CreateRunDto } from './dto/create-run.dto';
+import { RunResponseDto } from './dto/run.response.dto';
+import { HumanScoreResponseDto, ScoreRunDto } from './dto/score-run.dto';
+import { RunAccess } from './run-access.service';
+import { Run, RunConfig, RunStatus } from './run.entity';
+import { humanScoreToResponse, runRowToResponse, runToResponse, RunRow } from './run.mapper';
+
+/** The write side of the runs API: ad-hoc runs, human scores, cancellation. */
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+
+  constructor(
+    @InjectRepository(Run) private readonly runs: Repository<Run>,
+    private readonly runAccess: RunAccess,
+    private readonly providers: ProviderRegistry,
+    private readonly dispatcher: RunDispatcher,
+    private readonly scoring: ScoringService,
+    private readonly events: RunEventsService,
+    // Provided by ExecutionModule.forRoot (global); absent in a process that does not configure execution.
+    @Optional() @Inject(ExperimentCompletionService) private readonly completion: ExperimentCompletionService | null = null,
+  ) {}
+
+  /**
+   * Inserts one pending run (repetition 0) and, once that insert has committed, hands its id to
+   * the dispatcher, so a worker can never look for a row that is not visible yet.
+   */
+  async createAdHoc(principal: Principal, dto: CreateRunDto): Promise<RunResponseDto> {
+    const experiment = await this.runAccess.requireExperiment(principal, dto.experiment_id, ProjectRole.Editor);
+    const problems = adHocConfigProblems(dto.config, (model) => this.providers.validateModel(model));
+    if (problems.length > 0) throw invalid(problems);
+    // A plain JSON copy of the validated DTO: what was sent, without absent keys or class prototypes.
+    const config = JSON.parse(JSON.stringify(dto.config)) as RunConfig;
+    const run = await this.runs.save(
+      this.runs.create({
+        experimentId: experiment.id,
+        projectId: experiment.projectId,
+        config,
+        configHash: computeConfigHash(config),
+        repetition: 0,
+        useCache: config.cache ?? true,
+        status: RunStatus.Pending,
+        attempt: 0,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        startedAt: null,
+        completedAt: null,
+        durationMs: null,
+        tokensIn: null,
+        tokensOut: null,
+        costEstimate: null,
+        cacheHit: false,
+        cachedFromRunId: null,
+        output: null,
+        error: null,
+        scoringErrors: null,
+      }),
+    );
+    await this.events.publish({ type: 'run.status', experiment_id: run.experimentId, run_id: run.id, status: RunStatus.Pending });
+    try {
+      await this.dispatcher.dispatch([run.id]);
+    } catch (error) {
+      // The run is committed as pending: the execution sweeper re-dispatches pending runs that have no job.
+      this.logger.warn(`run ${run.id}: dispatch failed, left pending for the sweeper: ${(error as Error).message}`);
+    }
+    return runToResponse(run);
+  }
+
+  async addHumanScore(principal: Principal, runId: string, dto: ScoreRunDto): Promise<HumanScoreResponseDto> {
+    const run = await this.runAccess.requireRun(principal, runId, ProjectRole.Editor);
+    const score = await this.scoring.addHumanScore(runId, dto.scorer_name, dto.value, dto.metadata ?? null, principal);
+    await this.events.publish({
+      type: 'run.scored',
+      experiment_id: run.experimentId,
+      run_id: run.id,
+      scores: { [score.scorerName]: score.value },
+      source: score.source,
+    });
+    return humanScoreToResponse(score);
+  }
+
+  /**
+   * pending/running → cancelled in one conditional UPDATE, so a run that finishes meanwhile is
+   * never overwritten. A running run's executor sees the status at its next stage boundary and
+   * discards its result.
+   */
+  async cancel(principal: Principal, runId: string): Promise<RunResponseDto> {
+    const run = await this.runAccess.requireRun(principal, runId, ProjectRole.Editor);
+    const result = await this.runs
+      .createQueryBuilder()
+      .update(Run)
+      .set({ status: RunStatus.Cancelled, completedAt: () => 'now()' })
+      .where({ id: runId, status: In([RunStatus.Pending, RunStatus.Running]) })
+      .returning('*')
+      .execute();
+    const rows = result.raw as RunRow[];
+    if (rows.length === 0) throw conflict('Run already finished');
+    this.logger.log(`run ${runId} cancelled (was ${run.status})`);
+    await this.events.publish({ type: 'run.status', experiment_id: run.experimentId, run_id: runId, status: RunStatus.Cancelled });
+    // The experiment completes when its last run ends, whichever way it ended.
+    await this.completion?.runsEnded([run.experimentId]);
+    return runRowToResponse(rows[0]);
+  }
+}

@@ -1,0 +1,154 @@
+import { RUN_ROW_COLUMNS, RunRow } from './run.mapper';
+import { RunStatus } from './run.entity';
+
+export interface RunListFilter {
+  /** The caller's projects: nothing outside them is ever listed. */
+  projectIds: string[];
+  experimentId?: string;
+  status?: RunStatus;
+  minScore?: number;
+  maxScore?: number;
+  limit: number;
+  offset: number;
+}
+
+/** One row per run of the page; on an empty page one row whose run columns are all null. */
+export type RunListRow = { total: number } & (RunRow | { [K in keyof RunRow]: null });
+
+/**
+ * The runs list as ONE statement: the matching runs, their count before paging, and the page.
+ * `matched` holds only ids and started_at; the count and the page both read it, and a LEFT JOIN
+ * from a one-row count keeps `total` when the page is empty (offset past the end).
+ *
+ * Without a score bound, `matched` is inlined (NOT MATERIALIZED) so the page can walk
+ * idx_runs_started_desc and stop after limit + offset rows while the count stays an index scan.
+ * With a score bound it is the grouped join runs ⋈ scores (average of ALL the run's scores, runs
+ * without scores drop out through the inner join) and is computed once (MATERIALIZED); with an
+ * experiment_id, idx_runs_experiment_id and idx_scores_run_latest feed it as two index-only scans
+ * ordered by run id (merge join + streaming GROUP BY, nothing spilled to disk at 1M runs).
+ */
+export function buildRunListQuery(filter: RunListFilter): { sql: string; params: unknown[] } {
+  const params: unknown[] = [filter.projectIds];
+  const where = ['r.project_id = ANY($1::uuid[])'];
+  if (filter.experimentId !== undefined) {
+    params.push(filter.experimentId);
+    where.push(`r.experiment_id = $${params.length}::uuid`);
+  }
+  if (filter.status !== undefined) {
+    params.push(filter.status);
+    where.push(`r.status = $${params.length}::run_status`);
+  }
+  const scoreBound = filter.minScore !== undefined || filter.maxScore !== undefined;
+  const having: string[] = [];
+  if (filter.minScore !== undefined) {
+    params.push(filter.minScore);
+    having.push(`avg(s.value) >= $${params.length}::float8`);
+  }
+  if (filter.maxScore !== undefined) {
+    params.push(filter.maxScore);
+    having.push(`avg(s.value) <= $${params.length}::float8`);
+  }
+  params.push(filter.limit, filter.offset);
+  const limit = `$${params.length - 1}`;
+  const offset = `$${params.length}`;
+  const matched = scoreBound
+    ? `MATERIALIZED (
+    SELECT r.id, r.started_at
+    FROM runs r
+    JOIN scores s ON s.run_id = r.id
+    WHERE ${where.join(' AND ')}
+    GROUP BY r.id
+    HAVING ${having.join(' AND ')}
+  )`
+    : `NOT MATERIALIZED (
+    SELECT r.id, r.started_at
+    FROM runs r
+    WHERE ${where.join(' AND ')}
+  )`;
+  const sql = `
+WITH matched AS ${matched},
+page AS (
+  SELECT m.id, m.started_at FROM matched m
+  ORDER BY m.started_at DESC NULLS LAST, m.id
+  LIMIT ${limit} OFFSET ${offset}
+)
+SELECT c.total, ${RUN_ROW_COLUMNS}
+FROM (SELECT count(*)::int AS total FROM matched) c
+LEFT JOIN page p ON true
+LEFT JOIN runs r ON r.id = p.id
+ORDER BY p.started_at DESC NULLS LAST, p.id`;
+  return { sql, params };
+}
+
+/**
+ * The run leaderboard of experiment $1 as ONE statement (API.md, "Leaderboard"):
+ *
+ * - `weights`: the numeric entries of $2 (a jsonb object; other values are ignored) as two
+ *   parallel arrays in one row, read by uncorrelated sub-selects (evaluated once), so each score
+ *   looks its weight up without a join;
+ * - `latest`: per completed run and scorer, the latest score by created_at, then id (the
+ *   reference kept whichever row came first), with its weight (null when it has none);
+ * - `per_run`: Σ w·v / Σ w over the run's weighted scorers, or the plain mean where Σ w = 0
+ *   (no weights, none of the run's scorers weighted, or weights cancelling out);
+ * - `top`: ranked by weighted_score desc, completed_at asc, id asc; `total` is a window count,
+ *   evaluated before LIMIT $3, so it counts every run that took part.
+ *
+ * Why it is shaped this way (EXPLAIN ANALYZE on 1M runs × 3 scores): with idx_runs_experiment_id
+ * and idx_scores_run_latest (migration RunsLeaderboardIndexes) both inputs come out of index-only
+ * scans ordered by run id, so the merge join, DISTINCT ON and GROUP BY all stream without a sort
+ * or a hash table. `per_run` groups on runs.id joined again rather than on latest.run_id because
+ * the planner cannot estimate the groups of a DISTINCT ON output (it assumes 200 and picks a
+ * hash aggregate that spills a million groups to disk), while runs.id it knows to be unique.
+ * The per-scorer map is built for the top rows only.
+ */
+export const RUN_LEADERBOARD_SQL = `
+WITH weights AS (
+  SELECT coalesce(array_agg(w.key), '{}') AS names, coalesce(array_agg(w.value::float8), '{}') AS vals
+  FROM jsonb_each($2::jsonb) w
+  WHERE jsonb_typeof(w.value) = 'number'
+),
+latest AS (
+  SELECT DISTINCT ON (s.run_id, s.scorer_name) s.run_id, s.value,
+         ((SELECT w.vals FROM weights w))[array_position((SELECT w.names FROM weights w), s.scorer_name::text)] AS weight
+  FROM runs r
+  JOIN scores s ON s.run_id = r.id
+  WHERE r.experiment_id = $1::uuid AND r.status = 'completed'
+  ORDER BY s.run_id, s.scorer_name, s.created_at DESC, s.id DESC
+),
+per_run AS (
+  SELECT r.id AS run_id, r.completed_at,
+         CASE WHEN coalesce(sum(l.weight), 0) = 0 THEN avg(l.value)
+              ELSE sum(l.value * l.weight) / sum(l.weight) END AS weighted_score
+  FROM runs r
+  JOIN latest l ON l.run_id = r.id
+  WHERE r.experiment_id = $1::uuid AND r.status = 'completed'
+  GROUP BY r.id
+),
+top AS (
+  SELECT p.run_id, p.completed_at, p.weighted_score, count(*) OVER () AS total
+  FROM per_run p
+  ORDER BY p.weighted_score DESC, p.completed_at ASC NULLS LAST, p.run_id ASC
+  LIMIT $3
+)
+SELECT t.total::int AS total, t.run_id, t.weighted_score, r.config_hash, r.config, r.status,
+       r.duration_ms, r.tokens_in, r.tokens_out,
+       (SELECT jsonb_object_agg(x.scorer_name, x.value)
+          FROM (SELECT DISTINCT ON (s.scorer_name) s.scorer_name, s.value
+                  FROM scores s WHERE s.run_id = t.run_id
+                 ORDER BY s.scorer_name, s.created_at DESC, s.id DESC) x) AS scores
+FROM top t
+JOIN runs r ON r.id = t.run_id
+ORDER BY t.weighted_score DESC, t.completed_at ASC NULLS LAST, t.run_id ASC`;
+
+export interface RunLeaderboardRow {
+  total: number;
+  run_id: string;
+  weighted_score: number;
+  config_hash: string;
+  config: RunRow['config'];
+  status: RunStatus;
+  duration_ms: number | null;
+  tokens_in: number | null;
+  tokens_out: number | null;
+  scores: Record<string, number>;
+}
