@@ -1,5 +1,7 @@
 /**
- * Run leaderboard and score-filtered runs list at scale (not a test): `npm run bench:leaderboard`.
+ * Run leaderboard, configuration leaderboard and score-filtered runs list at scale (not a test):
+ * `npm run bench:leaderboard`. The main experiment's runs fall into 150 configurations
+ * (50 prompt variants × 3 temperatures), each over ~6,000 completed runs.
  *
  * Seeds BENCH_RUNS runs (default 1,000,000) with 3 scores each into one experiment through SQL
  * (generate_series), plus a neighbour experiment and a 100-run one (indexes must serve small
@@ -18,6 +20,7 @@ import { DataSource } from 'typeorm';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
+import { CONFIG_LEADERBOARD_SQL, ConfigLeaderboardRow } from '../src/leaderboard/leaderboard.sql';
 import { buildRunListQuery, RUN_LEADERBOARD_SQL, RunLeaderboardRow } from '../src/runs/runs.sql';
 import { rankInMemory, ReferenceRun, ReferenceScore } from './leaderboard-reference';
 
@@ -202,6 +205,15 @@ async function main(): Promise<void> {
     const lb = await measure('run leaderboard (SQL, top_n 10)', REPEAT, () => ds.query(RUN_LEADERBOARD_SQL, leaderboardParams) as Promise<RunLeaderboardRow[]>);
     const fl = await measure(`runs list (SQL, experiment_id + min_score ${MIN_SCORE}, limit ${LIST_LIMIT})`, REPEAT, () => ds.query(list.sql, list.params));
     const pl = await measure(`runs list (SQL, experiment_id only, limit ${LIST_LIMIT})`, REPEAT, () => ds.query(plainList.sql, plainList.params));
+    // GET /api/experiments/{id}/leaderboard with the default group_by (prompt, model, params), weighted score, pass ≥ 0.5.
+    const configParams = [experimentId, weights, null, true, true, true, 0.5];
+    const clb = await measure('configuration leaderboard (SQL, group_by prompt,model,params)', REPEAT, () =>
+      ds.query(CONFIG_LEADERBOARD_SQL, configParams) as Promise<ConfigLeaderboardRow[]>,
+    );
+    const cmb = await measure('configuration leaderboard (SQL, group_by model)', REPEAT, () =>
+      ds.query(CONFIG_LEADERBOARD_SQL, [experimentId, weights, null, false, true, false, 0.5]) as Promise<ConfigLeaderboardRow[]>,
+    );
+    if (process.env.BENCH_EXPLAIN === '1') await explain(ds, 'configuration leaderboard', CONFIG_LEADERBOARD_SQL, configParams);
     const smallList = buildRunListQuery({ projectIds: [projectId], experimentId: smallId, minScore: MIN_SCORE, limit: LIST_LIMIT, offset: 0 });
     const slb = await measure(`small experiment (${SMALL_RUNS} runs): run leaderboard`, REPEAT, () => ds.query(RUN_LEADERBOARD_SQL, [smallId, weights, TOP_N]));
     const sfl = await measure(`small experiment (${SMALL_RUNS} runs): runs list, min_score`, REPEAT, () => ds.query(smallList.sql, smallList.params));
@@ -218,6 +230,8 @@ Run leaderboard and runs list — ${counts.runs.toLocaleString('en-US')} runs, $
 | leaderboard, top ${TOP_N} of ${lb.value[0]?.total ?? 0} ranked runs | ${fmt(lb.median)} | ${fmt(refLb.median)} | ${(refLb.median / lb.median).toFixed(1)}× |
 | list, experiment_id + min_score ${MIN_SCORE} (total ${listTotal}), limit ${LIST_LIMIT} | ${fmt(fl.median)} | ${fmt(refList.median)} | ${(refList.median / fl.median).toFixed(1)}× |
 | list, experiment_id only, limit ${LIST_LIMIT} | ${fmt(pl.median)} | – | – |
+| configuration leaderboard, ${clb.value.length} configurations (group_by prompt,model,params) | ${fmt(clb.median)} | – | – |
+| configuration leaderboard, ${cmb.value.length} configuration(s) (group_by model) | ${fmt(cmb.median)} | – | – |
 | small experiment (${SMALL_RUNS} runs) in the same tables: leaderboard / list with min_score | ${fmt(slb.median)} / ${fmt(sfl.median)} | – | – |
 SQL and in-memory rankings agree (total and top ${TOP_N}): ${agree ? 'yes' : 'NO'}; reference list total ${refList.value} vs ours ${listTotal}.`);
     if (!agree || refList.value !== listTotal) process.exitCode = 1;
