@@ -20,6 +20,7 @@ import { DataSource } from 'typeorm';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
+import { queryWithWorkMem } from '../src/leaderboard/config-leaderboard.service';
 import { CONFIG_LEADERBOARD_SQL, ConfigLeaderboardRow } from '../src/leaderboard/leaderboard.sql';
 import { buildRunListQuery, RUN_LEADERBOARD_SQL, RunLeaderboardRow } from '../src/runs/runs.sql';
 import { rankInMemory, ReferenceRun, ReferenceScore } from './leaderboard-reference';
@@ -208,10 +209,10 @@ async function main(): Promise<void> {
     // GET /api/experiments/{id}/leaderboard with the default group_by (prompt, model, params), weighted score, pass ≥ 0.5.
     const configParams = [experimentId, weights, null, true, true, true, 0.5];
     const clb = await measure('configuration leaderboard (SQL, group_by prompt,model,params)', REPEAT, () =>
-      ds.query(CONFIG_LEADERBOARD_SQL, configParams) as Promise<ConfigLeaderboardRow[]>,
+      queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, configParams),
     );
     const cmb = await measure('configuration leaderboard (SQL, group_by model)', REPEAT, () =>
-      ds.query(CONFIG_LEADERBOARD_SQL, [experimentId, weights, null, false, true, false, 0.5]) as Promise<ConfigLeaderboardRow[]>,
+      queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, [experimentId, weights, null, false, true, false, 0.5]),
     );
     if (process.env.BENCH_EXPLAIN === '1') await explain(ds, 'configuration leaderboard', CONFIG_LEADERBOARD_SQL, configParams);
     const smallList = buildRunListQuery({ projectIds: [projectId], experimentId: smallId, minScore: MIN_SCORE, limit: LIST_LIMIT, offset: 0 });

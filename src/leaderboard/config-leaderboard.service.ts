@@ -13,6 +13,7 @@ import {
   CONFIG_LEADERBOARD_SQL,
   ConfigLeaderboardRow,
   EXPERIMENT_CELLS_SQL,
+  LEADERBOARD_WORK_MEM,
   ExperimentCellRow,
   PAIRED_VALUES_SQL,
   PairedValueRow,
@@ -52,7 +53,7 @@ export class ConfigLeaderboardService {
   async rank(principal: Principal, experimentId: string, options: ConfigLeaderboardOptions): Promise<Page<ConfigLeaderboardItemDto>> {
     const experiment = await this.readable(principal, experimentId);
     const grouped = new Set(options.groupBy);
-    const rows: ConfigLeaderboardRow[] = await this.dataSource.query(CONFIG_LEADERBOARD_SQL, [
+    const params = [
       experiment.id,
       weightsOf(experiment),
       options.scorer ?? null,
@@ -60,7 +61,8 @@ export class ConfigLeaderboardService {
       grouped.has('model'),
       grouped.has('params'),
       options.passThreshold,
-    ]);
+    ];
+    const rows = await queryWithWorkMem<ConfigLeaderboardRow>(this.dataSource, CONFIG_LEADERBOARD_SQL, params);
     // One row per configuration, not per run: sorting and paging them here keeps the key
     // (canonical JSON, which SQL cannot produce faithfully) as the tie-break.
     const items = rows.map(toItem);
@@ -123,6 +125,14 @@ export class ConfigLeaderboardService {
  * mean). Anything but an object counts as no weights (jsonb_each would fail on it); non-numeric
  * entries are ignored in SQL.
  */
+/** Runs one statement in its own transaction with LEADERBOARD_WORK_MEM for its sorts and hashes. */
+export function queryWithWorkMem<T>(dataSource: DataSource, sql: string, params: unknown[]): Promise<T[]> {
+  return dataSource.transaction(async (em) => {
+    await em.query(`SET LOCAL work_mem = '${LEADERBOARD_WORK_MEM}'`);
+    return em.query(sql, params) as Promise<T[]>;
+  });
+}
+
 function weightsOf(experiment: Experiment): string {
   const weights: unknown = experiment.scoringConfig?.weights;
   const isObject = typeof weights === 'object' && weights !== null && !Array.isArray(weights);

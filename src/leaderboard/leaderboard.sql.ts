@@ -52,20 +52,28 @@ const FULL_CELL = `jsonb_build_array(r.config -> 'prompt', r.config -> 'model', 
 export const CONFIG_LEADERBOARD_SQL = `
 WITH ${runValueCtes()},
 cells AS (
-  SELECT rv.run_id, rv.value, r.duration_ms, r.cost_estimate,
-         jsonb_build_array(
-           CASE WHEN $4::boolean THEN r.config -> 'prompt' END,
-           CASE WHEN $5::boolean THEN r.config -> 'model' END,
-           CASE WHEN $6::boolean THEN coalesce(r.config -> 'params', '{}'::jsonb) END
-         ) AS cell
+  -- The experiment's completed runs with their cell; \`ck\` (md5 of the cell's jsonb text, which
+  -- PostgreSQL normalises) is a narrow grouping key, so the large sorts below carry 32 bytes a row
+  -- instead of the whole configuration.
+  SELECT r.id AS run_id, r.duration_ms, r.cost_estimate, x.cell, md5(x.cell::text) AS ck
   FROM runs r
-  JOIN run_values rv ON rv.run_id = r.id
-  -- repeating the filter lets the planner hash-join the experiment's runs instead of
-  -- looking each one up by id (it cannot estimate how many rows run_values has)
-  WHERE r.experiment_id = $1 AND r.status = 'completed' AND rv.value IS NOT NULL
+  CROSS JOIN LATERAL (
+    SELECT jsonb_build_array(
+             CASE WHEN $4::boolean THEN r.config -> 'prompt' END,
+             CASE WHEN $5::boolean THEN r.config -> 'model' END,
+             CASE WHEN $6::boolean THEN coalesce(r.config -> 'params', '{}'::jsonb) END
+           ) AS cell
+  ) x
+  WHERE r.experiment_id = $1 AND r.status = 'completed'
+),
+valued AS (
+  SELECT c.ck, rv.value, c.duration_ms, c.cost_estimate
+  FROM cells c
+  JOIN run_values rv ON rv.run_id = c.run_id
+  WHERE rv.value IS NOT NULL
 ),
 per_cell AS (
-  SELECT cell,
+  SELECT ck,
          count(*)::int AS n,
          avg(value) AS mean,
          stddev_samp(value) AS stddev,
@@ -73,22 +81,35 @@ per_cell AS (
          avg(cost_estimate)::float8 AS mean_cost,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50_duration_ms,
          percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_duration_ms
-  FROM cells
-  GROUP BY cell
+  FROM valued
+  GROUP BY ck
 ),
 per_scorer AS (
-  SELECT cell, jsonb_object_agg(scorer_name, mean) AS scores
+  SELECT ck, jsonb_object_agg(scorer_name, mean) AS scores
   FROM (
-    SELECT c.cell, l.scorer_name, avg(l.value) AS mean
+    SELECT c.ck, l.scorer_name, avg(l.value) AS mean
     FROM cells c
+    JOIN run_values rv ON rv.run_id = c.run_id AND rv.value IS NOT NULL
     JOIN latest l ON l.run_id = c.run_id
-    GROUP BY c.cell, l.scorer_name
+    GROUP BY c.ck, l.scorer_name
   ) by_scorer
-  GROUP BY cell
+  GROUP BY ck
+),
+cell_of AS (
+  -- GROUP BY (not DISTINCT ON) lets this be a hash aggregate over a handful of groups: no sort.
+  -- any_value needs PostgreSQL 16+.
+  SELECT ck, any_value(cell) AS cell FROM cells GROUP BY ck
 )
-SELECT p.cell, p.n, p.mean, p.stddev, p.pass_rate, p.mean_cost, p.p50_duration_ms, p.p95_duration_ms, s.scores
+SELECT co.cell, p.n, p.mean, p.stddev, p.pass_rate, p.mean_cost, p.p50_duration_ms, p.p95_duration_ms, s.scores
 FROM per_cell p
-JOIN per_scorer s ON s.cell = p.cell`;
+JOIN per_scorer s ON s.ck = p.ck
+JOIN cell_of co ON co.ck = p.ck`;
+
+/**
+ * Memory for the sorts and hashes of one leaderboard statement (SET LOCAL, this transaction only):
+ * with the default 4 MB, an experiment of a million runs sorts on disk.
+ */
+export const LEADERBOARD_WORK_MEM = '64MB';
 
 export interface ConfigLeaderboardRow {
   cell: [string | null, string | null, Record<string, unknown> | null];
