@@ -1,0 +1,146 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEnum, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { PaginationQueryDto } from '../../common/pagination.dto';
+import { ExperimentStatus } from '../experiment.entity';
+
+/** Documentation of `config` only: the service validates it (every problem in one 400). */
+export class StageConfigDto {
+  @ApiProperty({ example: 'critique', description: 'Letters, digits, "_" or "-"; unique; referenced as {{stages.<name>.output}}' })
+  name: string;
+  @ApiProperty({ example: 'Critique this summary: {{stages.draft.output}}', description: 'May use input variables and {{stages.<name>.output}} of earlier stages' })
+  prompt: string;
+  @ApiPropertyOptional({ example: 'mock:echo', description: "Defaults to the run's model" })
+  model?: string;
+  @ApiPropertyOptional({ description: "Scalars only, merged over the run's params", example: { temperature: 0 } })
+  params?: Record<string, unknown>;
+}
+
+export class ExperimentConfigDto {
+  @ApiProperty({ type: [String], example: ['Summarise: {{ticket}}', 'TL;DR of this ticket: {{ticket}}'], description: 'Templates; every {{var}} must exist in every input' })
+  prompts: string[];
+  @ApiProperty({ type: [String], example: ['openai:gpt-4o-mini', 'mock:echo'], description: '"provider:model" ids known to the provider registry' })
+  models: string[];
+  @ApiPropertyOptional({
+    example: { temperature: [0, 0.7], max_tokens: 256 },
+    description: 'A list value is a sweep axis (non-empty, distinct scalars), a scalar is fixed',
+  })
+  params?: Record<string, unknown>;
+  @ApiProperty({ type: 'array', items: { type: 'object' }, example: [{ ticket: 'My refund never arrived', expected: 'refund' }] })
+  inputs: Record<string, unknown>[];
+  @ApiPropertyOptional({ type: [StageConfigDto], nullable: true, description: "A pipeline; the run's output is the last stage's" })
+  stages?: StageConfigDto[] | null;
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 1 })
+  repetitions?: number;
+  @ApiPropertyOptional({ default: true, description: 'false: never serve these runs from the cache (outside the config hash)' })
+  cache?: boolean;
+}
+
+export class ScorerConfigDto {
+  @ApiProperty({ example: 'has_refund' }) name: string;
+  @ApiProperty({ example: 'contains', description: 'One of the types listed by GET /api/scorers' }) type: string;
+  @ApiPropertyOptional({ example: { value: 'refund', case_sensitive: false } }) params?: Record<string, unknown>;
+}
+
+export class ScoringConfigDto {
+  @ApiPropertyOptional({ type: [ScorerConfigDto] }) scorers?: ScorerConfigDto[];
+  @ApiPropertyOptional({ example: { has_refund: 1 }, description: 'Only for declared scorers; finite numbers ≥ 0' })
+  weights?: Record<string, number>;
+}
+
+export class CreateExperimentDto {
+  @ApiProperty({ maxLength: 200, example: 'summarise-support-tickets' })
+  @IsString()
+  @Matches(/\S/, { message: 'name must not be blank' })
+  @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional({ nullable: true, type: String, maxLength: 10000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
+  description?: string | null;
+
+  @ApiPropertyOptional({ format: 'uuid', description: "Defaults to the caller's personal project (an API key: its project)" })
+  @IsOptional()
+  @IsUUID()
+  project_id?: string;
+
+  @ApiProperty({ type: ExperimentConfigDto })
+  @IsObject()
+  config: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: ScoringConfigDto, nullable: true })
+  @IsOptional()
+  @IsObject()
+  scoring_config?: Record<string, unknown> | null;
+}
+
+export class UpdateExperimentDto {
+  @ApiPropertyOptional({ maxLength: 200 })
+  @ValidateIf((o: UpdateExperimentDto) => o.name !== undefined)
+  @IsString()
+  @Matches(/\S/, { message: 'name must not be blank' })
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ nullable: true, type: String, maxLength: 10000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
+  description?: string | null;
+
+  @ApiPropertyOptional({ type: ExperimentConfigDto, description: 'Only while the experiment is a draft (409 once launched)' })
+  @ValidateIf((o: UpdateExperimentDto) => o.config !== undefined)
+  @IsObject()
+  config?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: ScoringConfigDto, nullable: true, description: 'Changeable after launch; POST …/rescore applies it to finished runs' })
+  @IsOptional()
+  @IsObject()
+  scoring_config?: Record<string, unknown> | null;
+}
+
+export class ListExperimentsQueryDto extends PaginationQueryDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only this project (a project the caller is not in yields no items)' })
+  @IsOptional()
+  @IsUUID()
+  project_id?: string;
+
+  @ApiPropertyOptional({ enum: ExperimentStatus })
+  @IsOptional()
+  @IsEnum(ExperimentStatus)
+  status?: ExperimentStatus;
+}
+
+export class ProgressDto {
+  @ApiProperty({ description: 'Every run of the experiment = pending + running + completed + failed + cancelled' }) total: number;
+  @ApiProperty() pending: number;
+  @ApiProperty() running: number;
+  @ApiProperty() completed: number;
+  @ApiProperty() failed: number;
+  @ApiProperty() cancelled: number;
+  @ApiProperty({ description: 'Completed runs served from the cache (a subset of completed)' }) cached: number;
+}
+
+export class ExperimentDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) project_id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ nullable: true, type: String }) description: string | null;
+  @ApiProperty({ type: ExperimentConfigDto }) config: Record<string, unknown>;
+  @ApiProperty({ type: ScoringConfigDto, nullable: true }) scoring_config: Record<string, unknown> | null;
+  @ApiProperty({ enum: ExperimentStatus }) status: ExperimentStatus;
+  @ApiProperty() created_at: string;
+  @ApiProperty() updated_at: string;
+  @ApiProperty({ nullable: true, type: String }) launched_at: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'When it became completed or cancelled' }) completed_at: string | null;
+}
+
+export class ExperimentDetailDto extends ExperimentDto {
+  @ApiProperty({ type: ProgressDto }) progress: ProgressDto;
+}
+
+export class ExperimentListDto {
+  @ApiProperty({ type: [ExperimentDto] }) items: ExperimentDto[];
+  @ApiProperty() total: number;
+}

@@ -1,0 +1,138 @@
+import { validateExperimentConfig } from './experiment-config.validator';
+
+const validateModel = (m: string): string | null => (m === 'mock:echo' || m === 'openai:gpt-4o-mini' ? null : `Unknown model "${m}"`);
+const valid = {
+  prompts: ['Summarise: {{ticket}}', 'TL;DR {{ ticket }} for {{customer}}'],
+  models: ['mock:echo'],
+  params: { temperature: [0, 0.7], max_tokens: 256, stop: null },
+  inputs: [
+    { ticket: 'a', customer: 'x' },
+    { ticket: 'b', customer: 'y', extra: 1 },
+  ],
+  repetitions: 3,
+  cache: false,
+};
+const problems = (config: unknown) => validateExperimentConfig(config, validateModel);
+
+describe('validateExperimentConfig', () => {
+  it('accepts a valid config', () => {
+    expect(problems(valid)).toEqual([]);
+    expect(problems({ prompts: ['hi'], models: ['mock:echo'], inputs: [{}] })).toEqual([]);
+  });
+
+  it('rejects a non-object and unknown keys', () => {
+    expect(problems(null)).toEqual([expect.stringMatching(/^config must be an object/)]);
+    expect(problems([])).toHaveLength(1);
+    expect(problems({ ...valid, promtps: [] })).toEqual([expect.stringMatching(/^config\.promtps is not allowed/)]);
+  });
+
+  it('names every bad prompt, model, param, input, repetitions and cache at once', () => {
+    const out = problems({
+      prompts: ['ok', '', 3, 'ok'],
+      models: ['mock:echo', 'nope:x', 7],
+      params: { temperature: [], top_p: [0.1, { a: 1 }], nested: { a: 1 }, n: Number.NaN, seed: [1, 1] },
+      inputs: [{}, 'text', []],
+      repetitions: 0,
+      cache: 'yes',
+    });
+    expect(out).toEqual(
+      expect.arrayContaining([
+        'config.prompts[1] must be a non-empty string',
+        'config.prompts[2] must be a non-empty string',
+        expect.stringMatching(/^config\.prompts\[3\] repeats config\.prompts\[0\]/),
+        'config.models[1]: Unknown model "nope:x"',
+        'config.models[2] must be a "provider:model" string',
+        'config.params.temperature is an empty list: a sweep needs at least one value',
+        expect.stringMatching(/^config\.params\.top_p\[1\] must be a scalar/),
+        expect.stringMatching(/^config\.params\.nested must be a scalar .* or a non-empty list of scalars/),
+        expect.stringMatching(/^config\.params\.n must be a scalar/),
+        expect.stringMatching(/^config\.params\.seed\[1\] repeats the value 1/),
+        'config.inputs[1] must be an object',
+        'config.inputs[2] must be an object',
+        'config.repetitions must be an integer from 1 to 100',
+        'config.cache must be a boolean',
+      ]),
+    );
+    expect(out).toHaveLength(14);
+  });
+
+  it('requires non-empty prompts, models and inputs', () => {
+    const out = problems({ prompts: [], models: 'mock:echo' });
+    expect(out).toEqual([
+      expect.stringMatching(/^config\.prompts must be a non-empty list/),
+      expect.stringMatching(/^config\.models must be a non-empty list/),
+      expect.stringMatching(/^config\.inputs must be a non-empty list of objects/),
+    ]);
+    expect(problems({ ...valid, repetitions: 101 })).toEqual(['config.repetitions must be an integer from 1 to 100']);
+    expect(problems({ ...valid, repetitions: 1.5 })).toEqual(['config.repetitions must be an integer from 1 to 100']);
+  });
+
+  it('reports which input index lacks which variable, and which prompt uses it', () => {
+    const out = problems({ ...valid, inputs: [{ ticket: 'a', customer: 'x' }, { ticket: 'b' }, { customer: 'z', ticket: undefined }] });
+    expect(out).toEqual([
+      'config.inputs[1] lacks {{customer}} (used by config.prompts[1])',
+      'config.inputs[2] lacks {{ticket}} (used by config.prompts[0], config.prompts[1])',
+    ]);
+  });
+
+  it('caps the missing-variable lines for big datasets', () => {
+    const out = problems({ prompts: ['{{a}} {{b}}'], models: ['mock:echo'], inputs: Array.from({ length: 100 }, () => ({})) });
+    expect(out).toHaveLength(51);
+    expect(out[50]).toBe('… and 150 more missing input variable(s)');
+  });
+
+  it('keeps stage outputs out of the main prompts', () => {
+    expect(problems({ ...valid, prompts: ['{{stages.a.output}}'] })).toEqual([
+      'config.prompts[0] uses {{stages.a.output}}: stage outputs are only available to stage prompts',
+    ]);
+  });
+
+  describe('stages', () => {
+    const withStages = (stages: unknown) => problems({ ...valid, stages });
+
+    it('accepts a well-formed pipeline referencing earlier stages and input variables', () => {
+      expect(
+        withStages([
+          { name: 'draft', prompt: 'Draft for {{ticket}}' },
+          { name: 'critique', prompt: 'Critique {{stages.draft.output}}', model: 'openai:gpt-4o-mini', params: { temperature: 0 } },
+          { name: 'final', prompt: '{{stages.draft.output}} / {{stages.critique.output}}' },
+        ]),
+      ).toEqual([]);
+      expect(withStages(null)).toEqual([]);
+    });
+
+    it('names every malformed stage', () => {
+      const out = withStages([
+        { name: 'a', prompt: 'x {{stages.b.output}} {{stages.zzz.output}} {{stages.a.input}} {{missing}}' },
+        { name: 'b', prompt: '', model: 'bad:model', params: { t: [1, 2] }, extra: 1 },
+        { name: 'a', prompt: 'ok' },
+        { name: 'has.dot', prompt: 'ok' },
+        'nope',
+      ]);
+      expect(out).toEqual(
+        expect.arrayContaining([
+          'config.stages[0].prompt uses {{stages.b.output}} but stage "b" does not run before it',
+          'config.stages[0].prompt uses {{stages.zzz.output}} but no stage is named "zzz"',
+          'config.stages[0].prompt uses {{stages.a.input}}: only {{stages.<name>.output}} of an earlier stage is available',
+          expect.stringMatching(/^config\.stages\[1\]\.extra is not allowed/),
+          'config.stages[1].prompt must be a non-empty string',
+          'config.stages[1].model: Unknown model "bad:model"',
+          expect.stringMatching(/^config\.stages\[1\]\.params\.t must be a scalar/),
+          'config.stages[2].name "a" is already used by an earlier stage',
+          expect.stringMatching(/^config\.stages\[3\]\.name must be 1-100 letters/),
+          expect.stringMatching(/^config\.stages\[4\] must be an object/),
+          'config.inputs[0] lacks {{missing}} (used by config.stages[0].prompt)',
+          'config.inputs[1] lacks {{missing}} (used by config.stages[0].prompt)',
+        ]),
+      );
+      expect(out).toHaveLength(12);
+    });
+
+    it('rejects a stage referencing itself and a non-list', () => {
+      expect(withStages([{ name: 'a', prompt: '{{stages.a.output}}' }])).toEqual([
+        'config.stages[0].prompt uses {{stages.a.output}} but stage "a" does not run before it',
+      ]);
+      expect(withStages({ name: 'a' })).toEqual([expect.stringMatching(/^config\.stages must be null or a list/)]);
+    });
+  });
+});

@@ -1,0 +1,193 @@
+import { inputHasVariable, isStageReference, stageOutputRef, templateVariables } from './template-variables';
+
+export const MAX_REPETITIONS = 100;
+/** Stage names appear inside `{{stages.<name>.output}}`: no dots, braces or whitespace. */
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
+const CONFIG_KEYS = ['prompts', 'models', 'params', 'inputs', 'stages', 'repetitions', 'cache'];
+const STAGE_KEYS = ['name', 'prompt', 'model', 'params'];
+/** A dataset of thousands of inputs could yield thousands of lines: the first ones say enough. */
+const MAX_VARIABLE_PROBLEMS = 50;
+
+export type ModelValidator = (model: string) => string | null;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isScalar = (v: unknown): boolean =>
+  v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+
+function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): string[] {
+  return Object.keys(obj)
+    .filter((k) => !allowed.includes(k))
+    .map((k) => `${where}.${k} is not allowed (allowed: ${allowed.join(', ')})`);
+}
+
+/** A variable a prompt needs from every input, and which prompts need it. */
+interface VariableUse {
+  variable: string;
+  usedBy: string[];
+}
+
+/**
+ * Every problem of an experiment `config`, each naming the field (and input index) at fault:
+ * `config.inputs[3] lacks {{ticket}} (used by config.prompts[0])`. Empty when the config is valid.
+ * Pure apart from `validateModel` (the provider registry's check).
+ */
+export function validateExperimentConfig(config: unknown, validateModel: ModelValidator): string[] {
+  if (!isPlainObject(config)) return ['config must be an object with prompts, models, inputs and optional params, stages, repetitions, cache'];
+  const problems = unknownKeys(config, CONFIG_KEYS, 'config');
+  const uses = new Map<string, VariableUse>();
+  const use = (variable: string, where: string) => {
+    const entry = uses.get(variable) ?? { variable, usedBy: [] };
+    entry.usedBy.push(where);
+    uses.set(variable, entry);
+  };
+
+  problems.push(...validatePrompts(config.prompts, use));
+  problems.push(...validateModels(config.models, validateModel));
+  problems.push(...validateParams(config.params));
+  problems.push(...validateStages(config.stages, validateModel, use));
+
+  const { repetitions, cache, inputs } = config;
+  if (repetitions !== undefined && (typeof repetitions !== 'number' || !Number.isInteger(repetitions) || repetitions < 1 || repetitions > MAX_REPETITIONS)) {
+    problems.push(`config.repetitions must be an integer from 1 to ${MAX_REPETITIONS}`);
+  }
+  if (cache !== undefined && typeof cache !== 'boolean') problems.push('config.cache must be a boolean');
+
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    problems.push('config.inputs must be a non-empty list of objects (one per dataset row)');
+  } else {
+    inputs.forEach((input, i) => {
+      if (!isPlainObject(input)) problems.push(`config.inputs[${i}] must be an object`);
+    });
+    problems.push(...missingVariables(inputs, [...uses.values()]));
+  }
+  return problems;
+}
+
+function validatePrompts(prompts: unknown, use: (variable: string, where: string) => void): string[] {
+  if (!Array.isArray(prompts) || prompts.length === 0) return ['config.prompts must be a non-empty list of prompt templates (strings)'];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  prompts.forEach((prompt, i) => {
+    const where = `config.prompts[${i}]`;
+    if (!isNonEmptyString(prompt)) return void problems.push(`${where} must be a non-empty string`);
+    if (seen.has(prompt)) problems.push(`${where} repeats config.prompts[${seen.get(prompt)}]: identical cells would run twice`);
+    else seen.set(prompt, i);
+    for (const variable of templateVariables(prompt)) {
+      if (isStageReference(variable)) problems.push(`${where} uses {{${variable}}}: stage outputs are only available to stage prompts`);
+      else use(variable, where);
+    }
+  });
+  return problems;
+}
+
+function validateModels(models: unknown, validateModel: ModelValidator): string[] {
+  if (!Array.isArray(models) || models.length === 0) return ['config.models must be a non-empty list of "provider:model" ids'];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  models.forEach((model, i) => {
+    const where = `config.models[${i}]`;
+    if (typeof model !== 'string') return void problems.push(`${where} must be a "provider:model" string`);
+    const error = validateModel(model);
+    if (error) problems.push(`${where}: ${error}`);
+    if (seen.has(model)) problems.push(`${where} repeats config.models[${seen.get(model)}]: identical cells would run twice`);
+    else seen.set(model, i);
+  });
+  return problems;
+}
+
+/** Experiment params: each a scalar (fixed) or a non-empty list of distinct scalars (a sweep axis). */
+function validateParams(params: unknown): string[] {
+  if (params === undefined || params === null) return [];
+  if (!isPlainObject(params)) return ['config.params must be an object mapping parameter names to a scalar or a non-empty list of scalars'];
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    const where = `config.params.${name}`;
+    if (name.trim() === '') problems.push('config.params has an empty parameter name');
+    if (isScalar(value)) continue;
+    if (!Array.isArray(value)) {
+      problems.push(`${where} must be a scalar (string, finite number, boolean, null) or a non-empty list of scalars`);
+      continue;
+    }
+    if (value.length === 0) problems.push(`${where} is an empty list: a sweep needs at least one value`);
+    const seen = new Set<string>();
+    value.forEach((v, i) => {
+      if (!isScalar(v)) return void problems.push(`${where}[${i}] must be a scalar (string, finite number, boolean, null)`);
+      const key = JSON.stringify(v);
+      if (seen.has(key)) problems.push(`${where}[${i}] repeats the value ${key}: identical cells would run twice`);
+      seen.add(key);
+    });
+  }
+  return problems;
+}
+
+function validateStages(stages: unknown, validateModel: ModelValidator, use: (variable: string, where: string) => void): string[] {
+  if (stages === undefined || stages === null) return [];
+  if (!Array.isArray(stages)) return ['config.stages must be null or a list of {name, prompt, model?, params?}'];
+  const problems: string[] = [];
+  const earlier = new Set<string>();
+  const all = new Set(stages.filter(isPlainObject).map((s) => s.name).filter((n): n is string => typeof n === 'string'));
+  stages.forEach((stage, i) => {
+    const at = `config.stages[${i}]`;
+    if (!isPlainObject(stage)) return void problems.push(`${at} must be an object {name, prompt, model?, params?}`);
+    problems.push(...unknownKeys(stage, STAGE_KEYS, at));
+    const { name, prompt, model, params } = stage;
+    if (typeof name !== 'string' || !STAGE_NAME.test(name)) {
+      problems.push(`${at}.name must be 1-100 letters, digits, "_" or "-" (it is referenced as {{stages.<name>.output}})`);
+    } else if (earlier.has(name)) {
+      problems.push(`${at}.name "${name}" is already used by an earlier stage`);
+    }
+    if (!isNonEmptyString(prompt)) {
+      problems.push(`${at}.prompt must be a non-empty string`);
+    } else {
+      for (const variable of templateVariables(prompt)) {
+        if (!isStageReference(variable)) {
+          use(variable, `${at}.prompt`);
+          continue;
+        }
+        const ref = stageOutputRef(variable);
+        if (ref === null) problems.push(`${at}.prompt uses {{${variable}}}: only {{stages.<name>.output}} of an earlier stage is available`);
+        else if (!earlier.has(ref)) {
+          problems.push(
+            all.has(ref)
+              ? `${at}.prompt uses {{${variable}}} but stage "${ref}" does not run before it`
+              : `${at}.prompt uses {{${variable}}} but no stage is named "${ref}"`,
+          );
+        }
+      }
+    }
+    if (model !== undefined && model !== null) {
+      if (typeof model !== 'string') problems.push(`${at}.model must be a "provider:model" string`);
+      else {
+        const error = validateModel(model);
+        if (error) problems.push(`${at}.model: ${error}`);
+      }
+    }
+    if (params !== undefined && params !== null) {
+      if (!isPlainObject(params)) problems.push(`${at}.params must be an object of scalars`);
+      else {
+        for (const [k, v] of Object.entries(params)) {
+          if (!isScalar(v)) problems.push(`${at}.params.${k} must be a scalar (string, finite number, boolean, null): stage params are not swept`);
+        }
+      }
+    }
+    if (typeof name === 'string') earlier.add(name);
+  });
+  return problems;
+}
+
+/** One line per input lacking a variable: `config.inputs[3] lacks {{ticket}} (used by config.prompts[0])`. */
+function missingVariables(inputs: unknown[], uses: VariableUse[]): string[] {
+  const problems: string[] = [];
+  let more = 0;
+  inputs.forEach((input, i) => {
+    if (!isPlainObject(input)) return;
+    for (const { variable, usedBy } of uses) {
+      if (inputHasVariable(input, variable)) continue;
+      if (problems.length < MAX_VARIABLE_PROBLEMS) problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
+      else more++;
+    }
+  });
+  if (more > 0) problems.push(`… and ${more} more missing input variable(s)`);
+  return problems;
+}

@@ -1,0 +1,177 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Response } from 'express';
+import { Subscription } from 'rxjs';
+import { Principal } from '../auth/principal';
+import { RunEvent } from '../events/run-event';
+import { RunEventsService } from '../events/run-events.service';
+import { ProjectRole } from '../projects/membership.entity';
+import { ExperimentStatus } from './experiment.entity';
+import { ExperimentsService } from './experiments.service';
+
+export const SSE_OPTIONS = Symbol('SSE_OPTIONS');
+
+export interface SseOptions {
+  /** Comment lines that keep proxies and load balancers from closing an idle stream. Default 15 s. */
+  heartbeatMs?: number;
+  /**
+   * After the experiment's end is announced, how long events still in flight are forwarded before
+   * the stream closes. The run that ends last and the run whose end completes the experiment may
+   * publish in either order (other processes, Redis): without it a client could miss the last
+   * run's event. Default 250 ms.
+   */
+  endGraceMs?: number;
+}
+
+const ENDED: readonly string[] = [ExperimentStatus.Completed, ExperimentStatus.Cancelled];
+const isEnd = (event: RunEvent): boolean => event.type === 'experiment.status' && typeof event.status === 'string' && ENDED.includes(event.status);
+
+/**
+ * GET /api/experiments/:id/events as server-sent events. Each event is
+ * `event: <type>\ndata: <json>\n\n` (the JSON carries `type` too): first `experiment.progress`
+ * with the current counts, then every event RunEventsService delivers for the experiment (run
+ * state changes, scores, progress and status, from this or — through Redis — any other process),
+ * heartbeat comments, and at the end the final `experiment.progress` and the
+ * `experiment.status` (completed or cancelled) after which the server closes the stream.
+ */
+@Injectable()
+export class ExperimentEventsService {
+  private readonly logger = new Logger(ExperimentEventsService.name);
+  private readonly heartbeatMs: number;
+  private readonly endGraceMs: number;
+
+  constructor(
+    private readonly experiments: ExperimentsService,
+    private readonly runEvents: RunEventsService,
+    @Optional() @Inject(SSE_OPTIONS) options: SseOptions | null = null,
+  ) {
+    this.heartbeatMs = options?.heartbeatMs ?? 15_000;
+    this.endGraceMs = options?.endGraceMs ?? 250;
+  }
+
+  /** Checks access (viewer) before anything is written, so refusals are plain JSON errors. */
+  async stream(principal: Principal, id: string, res: Response): Promise<void> {
+    await this.experiments.findAccessible(principal, id, ProjectRole.Viewer);
+    await new ExperimentEventStream(id, res, this.experiments, this.runEvents, this.logger, this.heartbeatMs, this.endGraceMs).start();
+  }
+}
+
+/** One client's stream. */
+class ExperimentEventStream {
+  private closed = false;
+  private ending = false;
+  /** Events that arrive while the initial state is read; null once it is sent. */
+  private buffer: RunEvent[] | null = [];
+  private subscription: Subscription | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private endTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly id: string,
+    private readonly res: Response,
+    private readonly experiments: ExperimentsService,
+    private readonly runEvents: RunEventsService,
+    private readonly logger: Logger,
+    private readonly heartbeatMs: number,
+    private readonly endGraceMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    const { res, id } = this;
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    // nginx would otherwise buffer the stream.
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    // The response's 'close' is the client going away (a request's 'close' only means its body was read).
+    res.on('close', () => this.close());
+
+    // Subscribe before reading the state, buffering meanwhile, so nothing between the two is lost
+    // (in distributed mode once this process receives the Redis channel).
+    try {
+      await this.runEvents.ensureSubscribed();
+    } catch (error) {
+      this.logger.warn(`experiment ${id}: live events unavailable (${(error as Error).message}); heartbeats still end the stream`);
+    }
+    if (this.closed) return;
+    this.subscription = this.runEvents.stream(id).subscribe({
+      next: (event) => (this.buffer ? this.buffer.push(event) : this.onEvent(event)),
+      error: (error: unknown) => {
+        this.logger.warn(`event stream of experiment ${id} failed: ${(error as Error)?.message ?? error}`);
+        this.close();
+      },
+      // The events service completes on shutdown.
+      complete: () => this.close(),
+    });
+
+    try {
+      const [status, progress] = await Promise.all([this.experiments.status(id), this.experiments.progress(id)]);
+      this.write({ type: 'experiment.progress', experiment_id: id, status: status ?? undefined, progress });
+      const buffered = this.buffer ?? [];
+      this.buffer = null;
+      for (const event of buffered) this.onEvent(event);
+      if (this.closed || this.ending) return;
+      if (status === null || ENDED.includes(status)) {
+        this.write({ type: 'experiment.status', experiment_id: id, status: status ?? ExperimentStatus.Cancelled, ...(status === null ? { deleted: true } : {}) });
+        return this.close();
+      }
+      this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
+    } catch (error) {
+      this.logger.warn(`event stream of experiment ${id}: ${(error as Error).message}`);
+      this.close();
+    }
+  }
+
+  private onEvent(event: RunEvent): void {
+    if (isEnd(event)) this.end(event);
+    else this.write(event);
+  }
+
+  /** Forwards what is still in flight for a moment, then the final counts, the status, and closes. */
+  private end(statusEvent: RunEvent): void {
+    if (this.ending || this.closed) return;
+    this.ending = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.endTimer = setTimeout(() => {
+      void this.experiments
+        .progress(this.id)
+        .then((progress) => this.write({ type: 'experiment.progress', experiment_id: this.id, status: statusEvent.status, progress }))
+        .catch((error: unknown) => this.logger.warn(`experiment ${this.id}: final progress: ${(error as Error).message}`))
+        .finally(() => {
+          this.write(statusEvent);
+          this.close();
+        });
+    }, this.endGraceMs);
+  }
+
+  /**
+   * A heartbeat comment, and a look at the status: should the event announcing the end have been
+   * lost (a publisher that died), the stream still ends; a deleted experiment ends it too.
+   */
+  private async beat(): Promise<void> {
+    if (this.closed || this.ending) return;
+    this.res.write(': heartbeat\n\n');
+    try {
+      const status = await this.experiments.status(this.id);
+      if (status === null) this.end({ type: 'experiment.status', experiment_id: this.id, status: ExperimentStatus.Cancelled, deleted: true });
+      else if (ENDED.includes(status)) this.end({ type: 'experiment.status', experiment_id: this.id, status });
+    } catch (error) {
+      this.logger.warn(`heartbeat of experiment ${this.id}: ${(error as Error).message}`);
+    }
+  }
+
+  private write(event: RunEvent): void {
+    if (this.closed) return;
+    this.res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscription?.unsubscribe();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.endTimer) clearTimeout(this.endTimer);
+    if (!this.res.writableEnded) this.res.end();
+  }
+}

@@ -1,0 +1,262 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { Principal } from '../auth/principal';
+import { conflict, invalid, notFound } from '../common/domain-error';
+import { RunEvent } from '../events/run-event';
+import { RunEventsService } from '../events/run-events.service';
+import { RunDispatcher } from '../execution/run-dispatcher';
+import { ProjectRole } from '../projects/membership.entity';
+import { RunStatus } from '../runs/run.entity';
+import { PriceTable } from '../providers/price-table';
+import { CancelResultDto, DEFAULT_MAX_RUNS, LaunchExperimentDto, LaunchResultDto, RetryFailedResultDto } from './dto/launch.dto';
+import { Experiment, ExperimentConfig, ExperimentStatus } from './experiment.entity';
+import { ExperimentsService, EXPERIMENT_NOT_FOUND } from './experiments.service';
+import { countGrid, iterateGrid, RunCell } from './grid-expansion';
+import { estimateGridCost } from './launch-cost-estimate';
+import { RunIdGenerator } from './run-id';
+import { execSql } from './sql';
+
+export const LAUNCH_OPTIONS = Symbol('LAUNCH_OPTIONS');
+
+export interface LaunchOptions {
+  /** Rows per multi-row INSERT: one JSON parameter per batch, so fewer round trips than rows. */
+  insertBatchSize?: number;
+  /** Run ids per RunDispatcher.dispatch call. */
+  dispatchChunkSize?: number;
+}
+
+/**
+ * A batch of runs in one statement: the rows travel as one JSON array (time-ordered ids generated
+ * here, so nothing needs RETURNING) and PostgreSQL unpacks them with jsonb_to_recordset.
+ */
+const INSERT_RUNS_SQL = `
+  INSERT INTO runs (id, experiment_id, project_id, config, config_hash, repetition, use_cache)
+  SELECT r.id, $1, $2, r.config, r.config_hash, r.repetition, r.use_cache
+    FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, config jsonb, config_hash char(64), repetition int, use_cache boolean)`;
+
+/** What the launch wrote, so the runs can be dispatched after the commit. */
+interface Inserted {
+  runIds: string[];
+  planned: number;
+  config: ExperimentConfig;
+}
+
+/** Launch (plan, insert in batches, dispatch), cancel and retry of an experiment's runs. */
+@Injectable()
+export class ExperimentLaunchService implements OnModuleDestroy {
+  private readonly logger = new Logger(ExperimentLaunchService.name);
+  /** Dispatches still running after their request was answered. */
+  private readonly background = new Set<Promise<void>>();
+  private readonly insertBatchSize: number;
+  private readonly dispatchChunkSize: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly experiments: ExperimentsService,
+    private readonly dispatcher: RunDispatcher,
+    private readonly prices: PriceTable,
+    private readonly events: RunEventsService,
+    @Optional() @Inject(LAUNCH_OPTIONS) options: LaunchOptions | null = null,
+  ) {
+    this.insertBatchSize = options?.insertBatchSize ?? 5000;
+    this.dispatchChunkSize = options?.dispatchChunkSize ?? 5000;
+  }
+
+  async launch(principal: Principal, id: string, dto: LaunchExperimentDto): Promise<LaunchResultDto> {
+    const experiment = await this.experiments.findAccessible(principal, id, ProjectRole.Editor);
+    const limit = dto.max_runs ?? DEFAULT_MAX_RUNS;
+    if (!dto.dry_run && experiment.status !== ExperimentStatus.Draft) throw this.alreadyLaunched(experiment.status);
+    // Validated when written, but the providers or scorer types may have changed since.
+    const problems = this.experiments.validate(experiment.config, experiment.scoringConfig);
+    if (problems.length > 0) throw invalid(problems);
+    if (dto.dry_run) {
+      // A dry run answers what a launch would do, so it applies the same limit; it never writes.
+      const planned = this.checkLimit(experiment.config, limit);
+      return { runs_planned: planned, runs_created: 0, estimated_cost: this.estimate(experiment.config) };
+    }
+
+    const started = Date.now();
+    const inserted = await this.dataSource.transaction((em) => this.insertRuns(em, experiment, limit));
+    this.logger.log(`experiment ${id} launched: ${inserted.planned} runs inserted in ${Date.now() - started} ms`);
+    await this.publishStatus(id, ExperimentStatus.Running, []);
+    this.dispatchInBackground(inserted.runIds, `experiment ${id}`);
+    return { runs_planned: inserted.planned, runs_created: inserted.runIds.length, estimated_cost: this.estimate(inserted.config) };
+  }
+
+  /**
+   * The status change and every run in one transaction. The conditional UPDATE is the guard
+   * against concurrent launches (only one can move draft → running) and returns the config as
+   * of that instant, so a PATCH racing the launch cannot make runs from a stale config.
+   */
+  private async insertRuns(em: EntityManager, experiment: Experiment, limit: number): Promise<Inserted> {
+    const { rows } = await execSql<{ config: ExperimentConfig }>(
+      em,
+      `UPDATE experiments SET status = 'running', launched_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'draft' RETURNING config`,
+      [experiment.id],
+    );
+    if (rows.length === 0) {
+      const current = await execSql<{ status: ExperimentStatus }>(em, `SELECT status FROM experiments WHERE id = $1`, [experiment.id]);
+      if (current.rows.length === 0) throw notFound(EXPERIMENT_NOT_FOUND);
+      throw this.alreadyLaunched(current.rows[0].status);
+    }
+    const config = rows[0].config;
+    const planned = this.checkLimit(config, limit);
+    const runIds: string[] = [];
+    const ids = new RunIdGenerator();
+    // One INSERT in flight while the next batch is built: PostgreSQL and Node work side by side.
+    let inFlight: Promise<unknown> = Promise.resolve();
+    let batch: unknown[] = [];
+    const flush = async () => {
+      const payload = JSON.stringify(batch);
+      batch = [];
+      await inFlight;
+      inFlight = execSql(em, INSERT_RUNS_SQL, [experiment.id, experiment.projectId, payload]);
+      inFlight.catch(() => undefined); // awaited at the next flush; never an unhandled rejection meanwhile
+    };
+    for (const cell of iterateGrid(config)) {
+      const id = ids.next();
+      runIds.push(id);
+      batch.push(toRow(id, cell));
+      if (batch.length >= this.insertBatchSize) await flush();
+    }
+    if (batch.length > 0) await flush();
+    await inFlight;
+    return { runIds, planned, config };
+  }
+
+  /**
+   * Pending runs → cancelled at once; running ones → cancelled too, and the executor, which
+   * checks between stages, writes nothing more for them. Runs first, experiment second: the
+   * same lock order as the executor's "last run ended → experiment completed".
+   */
+  async cancel(principal: Principal, id: string): Promise<CancelResultDto> {
+    const experiment = await this.experiments.findAccessible(principal, id, ProjectRole.Editor);
+    if (experiment.status === ExperimentStatus.Draft) throw conflict('Experiment has not been launched: there is nothing to cancel');
+    if (experiment.status === ExperimentStatus.Completed) throw conflict('Experiment already completed: there is nothing to cancel');
+    const cancelled = await this.dataSource.transaction(async (em) => {
+      const runs = await execSql<{ id: string }>(
+        em,
+        `UPDATE runs SET status = 'cancelled', completed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
+          WHERE experiment_id = $1 AND status IN ('pending', 'running')
+          RETURNING id`,
+        [id],
+      );
+      await execSql(
+        em,
+        `UPDATE experiments SET status = 'cancelled', completed_at = COALESCE(completed_at, now()), updated_at = now()
+          WHERE id = $1 AND status IN ('running', 'cancelled')`,
+        [id],
+      );
+      return runs.rows.map((r) => r.id);
+    });
+    this.logger.log(`experiment ${id} cancelled: ${cancelled.length} runs`);
+    await this.publishStatus(id, ExperimentStatus.Cancelled, cancelled.map((runId) => ({ run_id: runId, status: RunStatus.Cancelled })));
+    return { runs_cancelled: cancelled.length };
+  }
+
+  /**
+   * Failed runs → pending with attempt + 1 (the queue job id carries the attempt, so the job is
+   * new), their error, results and partial stage results cleared; the experiment runs again.
+   */
+  async retryFailed(principal: Principal, id: string): Promise<RetryFailedResultDto> {
+    const experiment = await this.experiments.findAccessible(principal, id, ProjectRole.Editor);
+    if (experiment.status === ExperimentStatus.Draft) throw conflict('Experiment has not been launched: there is nothing to retry');
+    const runIds = await this.dataSource.transaction(async (em) => {
+      await execSql(
+        em,
+        `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1 AND r.status = 'failed'`,
+        [id],
+      );
+      const { rows } = await execSql<{ id: string }>(
+        em,
+        `UPDATE runs SET status = 'pending', attempt = attempt + 1, error = NULL, output = NULL, started_at = NULL,
+                completed_at = NULL, duration_ms = NULL, tokens_in = NULL, tokens_out = NULL, cost_estimate = NULL,
+                cache_hit = false, cached_from_run_id = NULL, scoring_errors = NULL, lease_owner = NULL,
+                lease_expires_at = NULL, updated_at = now()
+          WHERE experiment_id = $1 AND status = 'failed'
+          RETURNING id`,
+        [id],
+      );
+      if (rows.length > 0) {
+        await execSql(em, `UPDATE experiments SET status = 'running', completed_at = NULL, updated_at = now() WHERE id = $1`, [id]);
+      }
+      return rows.map((r) => r.id);
+    });
+    if (runIds.length > 0) {
+      await this.publishStatus(id, ExperimentStatus.Running, runIds.map((runId) => ({ run_id: runId, status: RunStatus.Pending })));
+    }
+    this.dispatchInBackground(runIds, `experiment ${id} retry`);
+    return { runs_requeued: runIds.length };
+  }
+
+  /** Resolves when every dispatch started so far has finished (shutdown, benchmarks). */
+  async whenDispatched(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
+  /** Lets the dispatches of answered requests finish before the dispatcher and the database close. */
+  async onModuleDestroy(): Promise<void> {
+    await this.whenDispatched();
+  }
+
+  /**
+   * Hands committed runs to the dispatcher after the answer: the runs are durable and pending from
+   * the commit on, and enqueueing 10,000 Bull jobs takes longer than the insert itself (about a
+   * second here), so the 202 does not wait for it.
+   */
+  private dispatchInBackground(runIds: string[], what: string): void {
+    if (runIds.length === 0) return;
+    const task: Promise<void> = this.dispatch(runIds, what).finally(() => this.background.delete(task));
+    this.background.add(task);
+  }
+
+  /**
+   * In chunks, each awaited. A failure does not undo the launch: the runs are committed and
+   * pending, and the execution sweeper re-enqueues pending runs that have no job.
+   */
+  private async dispatch(runIds: string[], what: string): Promise<void> {
+    for (let i = 0; i < runIds.length; i += this.dispatchChunkSize) {
+      try {
+        await this.dispatcher.dispatch(runIds.slice(i, i + this.dispatchChunkSize));
+      } catch (error) {
+        this.logger.warn(`${what}: dispatching ${runIds.length - i} runs failed, the sweeper will re-enqueue them: ${(error as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Tells live streams (SSE) what changed here rather than in the executor: the runs' new
+   * states, the progress, then the experiment's status (which ends the streams when cancelled).
+   */
+  private async publishStatus(id: string, status: ExperimentStatus, runs: Array<{ run_id: string; status: RunStatus }>): Promise<void> {
+    const batch = 500;
+    for (let i = 0; i < runs.length; i += batch) {
+      await Promise.all(runs.slice(i, i + batch).map((r) => this.events.publish({ type: 'run.status', experiment_id: id, ...r } as RunEvent)));
+    }
+    const progress = await this.experiments.progress(id);
+    await this.events.publish({ type: 'experiment.progress', experiment_id: id, progress });
+    await this.events.publish({ type: 'experiment.status', experiment_id: id, status });
+  }
+
+  private checkLimit(config: ExperimentConfig, limit: number): number {
+    const planned = countGrid(config);
+    if (planned > limit) {
+      throw invalid(`The grid has ${planned} runs, over the limit of ${limit} (raise max_runs, at most 1,000,000, or shrink the grid)`);
+    }
+    return planned;
+  }
+
+  private estimate(config: ExperimentConfig): number | null {
+    return estimateGridCost(config, (model, tokensIn, tokensOut) => this.prices.cost(model, tokensIn, tokensOut));
+  }
+
+  private alreadyLaunched(status: ExperimentStatus) {
+    return conflict(`Experiment already launched (status: ${status})`);
+  }
+}
+
+function toRow(id: string, cell: RunCell): Record<string, unknown> {
+  return { id, config: cell.config, config_hash: cell.configHash, repetition: cell.repetition, use_cache: cell.useCache };
+}

@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { User } from '../auth/user.entity';
+import { EventsModule } from '../events/events.module';
+import { ExecutionModule } from '../execution/execution.module';
+import { ProvidersModule } from '../providers/providers.module';
+import { ScoringModule } from '../scoring/scoring.module';
+import { ExperimentEventsService } from './experiment-events.service';
+import { ExperimentExportService } from './experiment-export.service';
+import { ExperimentLaunchService } from './experiment-launch.service';
+import { Experiment } from './experiment.entity';
+import { ExperimentsController } from './experiments.controller';
+import { ExperimentsService } from './experiments.service';
+
+/**
+ * Experiments: CRUD and validation, grid expansion and launch, cancel/retry, live events and
+ * export. Runs are written here with set-based SQL at launch; their execution is RunDispatcher's.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([Experiment, User]), ProvidersModule, ScoringModule, ExecutionModule, EventsModule],
+  controllers: [ExperimentsController],
+  providers: [ExperimentsService, ExperimentLaunchService, ExperimentExportService, ExperimentEventsService],
+  exports: [ExperimentsService],
+})
+export class ExperimentsModule {}

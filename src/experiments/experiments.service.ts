@@ -1,0 +1,191 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { Principal } from '../auth/principal';
+import { User } from '../auth/user.entity';
+import { conflict, invalid, notFound } from '../common/domain-error';
+import { Page } from '../common/pagination.dto';
+import { AccessPolicy } from '../projects/access-policy.service';
+import { ProjectRole } from '../projects/membership.entity';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { ScoringService } from '../scoring/scoring.service';
+import {
+  CreateExperimentDto,
+  ExperimentDetailDto,
+  ExperimentDto,
+  ListExperimentsQueryDto,
+  ProgressDto,
+  UpdateExperimentDto,
+} from './dto/experiment.dto';
+import { RescoreResultDto } from './dto/launch.dto';
+import { validateExperimentConfig } from './experiment-config.validator';
+import { Experiment, ExperimentConfig, ExperimentStatus, ScoringConfig } from './experiment.entity';
+import { execSql } from './sql';
+
+export const EXPERIMENT_NOT_FOUND = 'Experiment not found';
+
+/** One aggregate over the experiment's runs (index idx_runs_experiment_status). */
+const PROGRESS_SQL = `
+  SELECT count(*)::int AS total,
+         count(*) FILTER (WHERE status = 'pending')::int AS pending,
+         count(*) FILTER (WHERE status = 'running')::int AS running,
+         count(*) FILTER (WHERE status = 'completed')::int AS completed,
+         count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+         count(*) FILTER (WHERE status = 'completed' AND cache_hit)::int AS cached
+    FROM runs WHERE experiment_id = $1`;
+
+export function toExperimentDto(e: Experiment): ExperimentDto {
+  return {
+    id: e.id,
+    project_id: e.projectId,
+    name: e.name,
+    description: e.description,
+    config: e.config as unknown as Record<string, unknown>,
+    scoring_config: (e.scoringConfig as Record<string, unknown> | null) ?? null,
+    status: e.status,
+    created_at: e.createdAt.toISOString(),
+    updated_at: e.updatedAt.toISOString(),
+    launched_at: e.launchedAt?.toISOString() ?? null,
+    completed_at: e.completedAt?.toISOString() ?? null,
+  };
+}
+
+/** Experiment CRUD, its validation and its progress. Launch/cancel/retry: ExperimentLaunchService. */
+@Injectable()
+export class ExperimentsService {
+  constructor(
+    @InjectRepository(Experiment) private readonly experiments: Repository<Experiment>,
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly dataSource: DataSource,
+    private readonly access: AccessPolicy,
+    private readonly providers: ProviderRegistry,
+    private readonly scoring: ScoringService,
+  ) {}
+
+  /** The experiment if the caller has `role` in its project: 404 for non-members, 403 for a lower role. */
+  async findAccessible(principal: Principal, id: string, role: ProjectRole): Promise<Experiment> {
+    const experiment = await this.experiments.findOne({ where: { id } });
+    if (!experiment) throw notFound(EXPERIMENT_NOT_FOUND);
+    await this.access.require(principal, experiment.projectId, role, EXPERIMENT_NOT_FOUND);
+    return experiment;
+  }
+
+  /** Every problem of a config and a scoring config, each naming its field. */
+  validate(config: unknown, scoringConfig: unknown): string[] {
+    return [
+      ...validateExperimentConfig(config, (model) => this.providers.validateModel(model)),
+      ...this.scoring.validateScoringConfig(scoringConfig ?? null),
+    ];
+  }
+
+  async create(principal: Principal, dto: CreateExperimentDto): Promise<ExperimentDto> {
+    const projectId = await this.targetProject(principal, dto.project_id);
+    await this.access.require(principal, projectId, ProjectRole.Editor, 'Project not found');
+    const problems = this.validate(dto.config, dto.scoring_config);
+    if (problems.length > 0) throw invalid(problems);
+    const saved = await this.experiments.save(
+      this.experiments.create({
+        projectId,
+        name: dto.name,
+        description: dto.description ?? null,
+        config: dto.config as unknown as ExperimentConfig,
+        scoringConfig: (dto.scoring_config ?? null) as ScoringConfig | null,
+      }),
+    );
+    return toExperimentDto(saved);
+  }
+
+  async list(principal: Principal, query: ListExperimentsQueryDto): Promise<Page<ExperimentDto>> {
+    const readable = await this.access.projectIds(principal);
+    const projectIds = query.project_id ? readable.filter((p) => p === query.project_id) : readable;
+    if (projectIds.length === 0) return { items: [], total: 0 };
+    const qb = this.experiments
+      .createQueryBuilder('e')
+      .where('e.projectId IN (:...projectIds)', { projectIds })
+      .orderBy('e.createdAt', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .take(query.limit)
+      .skip(query.offset);
+    if (query.status) qb.andWhere('e.status = :status', { status: query.status });
+    const [rows, total] = await qb.getManyAndCount();
+    return { items: rows.map(toExperimentDto), total };
+  }
+
+  async get(principal: Principal, id: string): Promise<ExperimentDetailDto> {
+    const experiment = await this.findAccessible(principal, id, ProjectRole.Viewer);
+    return { ...toExperimentDto(experiment), progress: await this.progress(id) };
+  }
+
+  /** The current status, null when the experiment no longer exists. No access check: callers did it. */
+  async status(id: string): Promise<ExperimentStatus | null> {
+    const row = await this.experiments.findOne({ where: { id }, select: { id: true, status: true } });
+    return row?.status ?? null;
+  }
+
+  async progress(experimentId: string): Promise<ProgressDto> {
+    const { rows } = await execSql<ProgressDto>(this.dataSource.manager, PROGRESS_SQL, [experimentId]);
+    return rows[0];
+  }
+
+  async update(principal: Principal, id: string, dto: UpdateExperimentDto): Promise<ExperimentDto> {
+    const experiment = await this.findAccessible(principal, id, ProjectRole.Editor);
+    const changesConfig = dto.config !== undefined;
+    if (changesConfig && experiment.status !== ExperimentStatus.Draft) throw this.frozen(experiment.status);
+    const problems = [
+      ...(changesConfig ? validateExperimentConfig(dto.config, (m) => this.providers.validateModel(m)) : []),
+      ...(dto.scoring_config !== undefined ? this.scoring.validateScoringConfig(dto.scoring_config) : []),
+    ];
+    if (problems.length > 0) throw invalid(problems);
+
+    const set: Record<string, unknown> = {};
+    if (dto.name !== undefined) set.name = dto.name;
+    if (dto.description !== undefined) set.description = dto.description;
+    if (changesConfig) set.config = dto.config;
+    if (dto.scoring_config !== undefined) set.scoringConfig = dto.scoring_config;
+    if (Object.keys(set).length === 0) return toExperimentDto(experiment);
+
+    const qb = this.experiments.createQueryBuilder().update(Experiment).set(set).where('id = :id', { id });
+    // A launch may have committed since the read: the config only changes while still a draft.
+    if (changesConfig) qb.andWhere('status = :draft', { draft: ExperimentStatus.Draft });
+    const result = await qb.execute();
+    const current = await this.experiments.findOne({ where: { id } });
+    if (!current) throw notFound(EXPERIMENT_NOT_FOUND);
+    if (result.affected === 0) throw this.frozen(current.status);
+    return toExperimentDto(current);
+  }
+
+  /**
+   * Removes the experiment with its runs, stage results and scores in one transaction. The
+   * children go first with one set-based DELETE each: far cheaper than letting the cascade
+   * delete them run by run.
+   */
+  async remove(principal: Principal, id: string): Promise<void> {
+    await this.findAccessible(principal, id, ProjectRole.Editor);
+    await this.dataSource.transaction(async (em) => {
+      await execSql(em, `DELETE FROM scores s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [id]);
+      await execSql(em, `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [id]);
+      await execSql(em, `DELETE FROM runs WHERE experiment_id = $1`, [id]);
+      await execSql(em, `DELETE FROM experiments WHERE id = $1`, [id]);
+    });
+  }
+
+  /** Recomputes the automatic scores of the experiment's finished runs with its current scoring_config. */
+  async rescore(principal: Principal, id: string): Promise<RescoreResultDto> {
+    await this.findAccessible(principal, id, ProjectRole.Editor);
+    return this.scoring.rescoreExperiment(id);
+  }
+
+  /** The project a new experiment goes to: the given one, the API key's, or the user's personal one. */
+  private async targetProject(principal: Principal, projectId: string | undefined): Promise<string> {
+    if (projectId) return projectId;
+    if (principal.kind === 'api_key') return principal.projectId;
+    const user = await this.users.findOne({ where: { id: principal.userId }, select: { id: true, defaultProjectId: true } });
+    if (!user?.defaultProjectId) throw invalid('project_id is required: the caller has no personal project');
+    return user.defaultProjectId;
+  }
+
+  private frozen(status: ExperimentStatus) {
+    return conflict(`config cannot change once the experiment is launched (status: ${status}); scoring_config, name and description still can`);
+  }
+}

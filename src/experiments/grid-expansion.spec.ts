@@ -1,0 +1,102 @@
+import { computeConfigHash } from '../runs/config-hash';
+import { ExperimentConfig } from './experiment.entity';
+import { countGrid, expandGrid, iterateGrid, paramCombinations } from './grid-expansion';
+
+const base: ExperimentConfig = {
+  prompts: ['A {{x}}', 'B {{x}}'],
+  models: ['mock:echo', 'openai:gpt-4o-mini'],
+  params: { temperature: [0, 0.7], max_tokens: 64, top_p: [1, 0.5] },
+  inputs: [{ x: 1 }, { x: 2 }, { x: 3 }],
+  repetitions: 2,
+};
+
+describe('paramCombinations', () => {
+  it('sweeps list values with sorted keys, last key fastest, fixed params in every combination', () => {
+    expect(paramCombinations(base.params)).toEqual([
+      { max_tokens: 64, temperature: 0, top_p: 1 },
+      { max_tokens: 64, temperature: 0, top_p: 0.5 },
+      { max_tokens: 64, temperature: 0.7, top_p: 1 },
+      { max_tokens: 64, temperature: 0.7, top_p: 0.5 },
+    ]);
+  });
+
+  it('gives one combination without sweeps or params, and keys in sorted order', () => {
+    expect(paramCombinations(undefined)).toEqual([{}]);
+    expect(Object.keys(paramCombinations({ z: 1, a: [true], m: null })[0])).toEqual(['a', 'm', 'z']);
+  });
+
+  it('does not depend on the declaration order of the keys', () => {
+    expect(paramCombinations({ b: [1, 2], a: ['x', 'y'] })).toEqual(paramCombinations({ a: ['x', 'y'], b: [1, 2] }));
+  });
+});
+
+describe('expandGrid', () => {
+  it('has prompts × models × combinations × inputs × repetitions cells, as countGrid says', () => {
+    const cells = expandGrid(base);
+    expect(cells).toHaveLength(2 * 2 * 4 * 3 * 2);
+    expect(countGrid(base)).toBe(cells.length);
+    expect(countGrid({ ...base, repetitions: undefined, params: undefined })).toBe(2 * 2 * 3);
+  });
+
+  it('orders prompts, then models, then params, then inputs, then repetitions (fastest)', () => {
+    const cells = expandGrid(base);
+    expect(cells.slice(0, 3).map((c) => [c.config.input_data, c.repetition])).toEqual([
+      [{ x: 1 }, 0],
+      [{ x: 1 }, 1],
+      [{ x: 2 }, 0],
+    ]);
+    expect(cells[6].config.params).toEqual({ max_tokens: 64, temperature: 0, top_p: 0.5 });
+    expect(cells[24].config.model).toBe('openai:gpt-4o-mini');
+    expect(cells[47].config.prompt).toBe('A {{x}}');
+    expect(cells[48].config.prompt).toBe('B {{x}}');
+    // deterministic: the same config gives the same sequence
+    expect(expandGrid(base).map((c) => c.configHash)).toEqual(cells.map((c) => c.configHash));
+  });
+
+  it('gives each cell a scalar-only run config with its repetition, and the contract hash', () => {
+    for (const cell of expandGrid(base)) {
+      expect(Object.keys(cell.config).sort()).toEqual(['input_data', 'model', 'params', 'prompt', 'repetition']);
+      for (const v of Object.values(cell.config.params ?? {})) expect(['number', 'string', 'boolean'].includes(typeof v) || v === null).toBe(true);
+      expect(cell.config.repetition).toBe(cell.repetition);
+      expect(cell.useCache).toBe(true);
+      expect(cell.configHash).toBe(computeConfigHash(cell.config));
+    }
+  });
+
+  it('hashes exactly like computeConfigHash for awkward values (unicode, nesting, key order, numbers)', () => {
+    const awkward: ExperimentConfig = {
+      prompts: ['Say "{{x}}"\n\u2028 ünïcödé 😀', '{{x}}'],
+      models: ['mock:echo'],
+      params: { zeta: [1e21, -0, 0.1], alpha: ['a"b', null, true], 'é': 1 },
+      inputs: [{ x: { z: [1, { b: 2, a: 1 }], a: 'é' }, '\u00e9': 1, '\ud83d\ude00': 2, e: 'x' }, { x: 1.5e-7 }],
+    };
+    const cells = expandGrid(awkward);
+    expect(cells).toHaveLength(2 * 9 * 2);
+    for (const cell of cells) expect(cell.configHash).toBe(computeConfigHash(cell.config));
+  });
+
+  it('repetitions share the hash (outside it) but are distinct cells', () => {
+    const [r0, r1] = expandGrid(base);
+    expect(r0.configHash).toBe(r1.configHash);
+    expect([r0.repetition, r1.repetition]).toEqual([0, 1]);
+    const hashes = new Set(expandGrid(base).map((c) => c.configHash));
+    expect(hashes.size).toBe(countGrid(base) / 2);
+  });
+
+  it('carries stages and cache: false when the experiment says so; the hash ignores both', () => {
+    const stages = [{ name: 'critique', prompt: 'Critique {{stages.first.output}}' }];
+    const [cell] = expandGrid({ ...base, stages, cache: false });
+    expect(cell.config.stages).toEqual(stages);
+    expect(cell.config.cache).toBe(false);
+    expect(cell.useCache).toBe(false);
+    expect(cell.configHash).toBe(expandGrid(base)[0].configHash);
+    expect(expandGrid({ ...base, stages: [] })[0].config).not.toHaveProperty('stages');
+  });
+
+  it('is lazy: the first cells of a huge grid come without building it', () => {
+    const huge: ExperimentConfig = { ...base, params: { seed: Array.from({ length: 10_000 }, (_, i) => i) }, repetitions: 100 };
+    expect(countGrid(huge)).toBe(2 * 2 * 10_000 * 3 * 100);
+    const it = iterateGrid(huge);
+    expect(it.next().value?.config.params).toEqual({ seed: 0 });
+  });
+});

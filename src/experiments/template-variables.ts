@@ -1,0 +1,41 @@
+/**
+ * `{{ name }}` placeholders of a prompt (whitespace inside the braces allowed), the same syntax the
+ * judge rubrics use. Validation and the dry-run estimate read prompts with it; the executor's
+ * renderer must agree on what counts as a placeholder.
+ */
+const PLACEHOLDER = /\{\{\s*([^{}\s]+)\s*\}\}/g;
+
+/** `stages.<name>.output`: a multi-stage prompt's reference to an earlier stage's output. */
+const STAGE_OUTPUT_REF = /^stages\.([^.]+)\.output$/;
+
+/** Placeholder names in order of first use, without duplicates. */
+export function templateVariables(text: string): string[] {
+  return [...new Set(Array.from(text.matchAll(PLACEHOLDER), (m) => m[1]))];
+}
+
+/** Whether a variable names the stage namespace (`stages.…`), valid or not. */
+export function isStageReference(variable: string): boolean {
+  return variable === 'stages' || variable.startsWith('stages.');
+}
+
+/** The stage name of a well-formed `stages.<name>.output` reference, else null. */
+export function stageOutputRef(variable: string): string | null {
+  return STAGE_OUTPUT_REF.exec(variable)?.[1] ?? null;
+}
+
+/** Whether an input supplies a variable: an own property whose value is not undefined. */
+export function inputHasVariable(input: Record<string, unknown>, variable: string): boolean {
+  return Object.prototype.hasOwnProperty.call(input, variable) && input[variable] !== undefined;
+}
+
+/**
+ * Fills input variables (non-strings as JSON) and leaves every other placeholder as written.
+ * Only for estimates: the executor renders for real and fails on a missing variable.
+ */
+export function fillInputVariables(text: string, input: Record<string, unknown>): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => {
+    if (!inputHasVariable(input, name)) return whole;
+    const value = input[name];
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  });
+}
