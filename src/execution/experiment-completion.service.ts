@@ -4,6 +4,7 @@ import { ExperimentStatus } from '../experiments/experiment.entity';
 import { ExperimentProgress } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
 import { queryRows } from './sql';
+import { EXPERIMENT_PROGRESS_SQL } from '../experiments/sql';
 
 /** At most one progress event per experiment per this interval and process (the last change always gets one). */
 export const PROGRESS_EVENT_INTERVAL_MS = 1000;
@@ -50,18 +51,7 @@ export class ExperimentCompletionService implements OnModuleDestroy {
 
   /** The counts of GET /api/experiments/{id}'s `progress`, from the (experiment_id, status) index. */
   async progress(experimentId: string): Promise<ExperimentProgress> {
-    const rows = await queryRows<ExperimentProgress>(
-      this.dataSource,
-      `SELECT count(*)::int AS total,
-              count(*) FILTER (WHERE status = 'pending')::int AS pending,
-              count(*) FILTER (WHERE status = 'running')::int AS running,
-              count(*) FILTER (WHERE status = 'completed')::int AS completed,
-              count(*) FILTER (WHERE status = 'failed')::int AS failed,
-              count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
-              count(*) FILTER (WHERE status = 'completed' AND cache_hit)::int AS cached
-         FROM runs WHERE experiment_id = $1`,
-      [experimentId],
-    );
+    const rows = await queryRows<ExperimentProgress>(this.dataSource, EXPERIMENT_PROGRESS_SQL, [experimentId]);
     return rows[0];
   }
 

@@ -1,4 +1,5 @@
-import { inputHasVariable, isStageReference, stageOutputRef, templateVariables } from './template-variables';
+import { inputHasVariable, isStageReference, stageReferenceProblems, templateVariables } from './template-variables';
+import { isPlainObject } from '../common/is-plain-object';
 
 export const MAX_REPETITIONS = 100;
 /** Stage names appear inside `{{stages.<name>.output}}`: no dots, braces or whitespace. */
@@ -10,7 +11,6 @@ const MAX_VARIABLE_PROBLEMS = 50;
 
 export type ModelValidator = (model: string) => string | null;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isScalar = (v: unknown): boolean =>
   v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
@@ -141,20 +141,9 @@ function validateStages(stages: unknown, validateModel: ModelValidator, use: (va
       problems.push(`${at}.prompt must be a non-empty string`);
     } else {
       for (const variable of templateVariables(prompt)) {
-        if (!isStageReference(variable)) {
-          use(variable, `${at}.prompt`);
-          continue;
-        }
-        const ref = stageOutputRef(variable);
-        if (ref === null) problems.push(`${at}.prompt uses {{${variable}}}: only {{stages.<name>.output}} of an earlier stage is available`);
-        else if (!earlier.has(ref)) {
-          problems.push(
-            all.has(ref)
-              ? `${at}.prompt uses {{${variable}}} but stage "${ref}" does not run before it`
-              : `${at}.prompt uses {{${variable}}} but no stage is named "${ref}"`,
-          );
-        }
+        if (!isStageReference(variable)) use(variable, `${at}.prompt`);
       }
+      problems.push(...stageReferenceProblems(at, prompt, earlier, all));
     }
     if (model !== undefined && model !== null) {
       if (typeof model !== 'string') problems.push(`${at}.model must be a "provider:model" string`);

@@ -20,20 +20,9 @@ import {
 import { RescoreResultDto } from './dto/launch.dto';
 import { validateExperimentConfig } from './experiment-config.validator';
 import { Experiment, ExperimentConfig, ExperimentStatus, ScoringConfig } from './experiment.entity';
-import { execSql } from './sql';
+import { execSql, EXPERIMENT_PROGRESS_SQL } from './sql';
 
 export const EXPERIMENT_NOT_FOUND = 'Experiment not found';
-
-/** One aggregate over the experiment's runs (index idx_runs_experiment_status). */
-const PROGRESS_SQL = `
-  SELECT count(*)::int AS total,
-         count(*) FILTER (WHERE status = 'pending')::int AS pending,
-         count(*) FILTER (WHERE status = 'running')::int AS running,
-         count(*) FILTER (WHERE status = 'completed')::int AS completed,
-         count(*) FILTER (WHERE status = 'failed')::int AS failed,
-         count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
-         count(*) FILTER (WHERE status = 'completed' AND cache_hit)::int AS cached
-    FROM runs WHERE experiment_id = $1`;
 
 export function toExperimentDto(e: Experiment): ExperimentDto {
   return {
@@ -124,7 +113,7 @@ export class ExperimentsService {
   }
 
   async progress(experimentId: string): Promise<ProgressDto> {
-    const { rows } = await execSql<ProgressDto>(this.dataSource.manager, PROGRESS_SQL, [experimentId]);
+    const { rows } = await execSql<ProgressDto>(this.dataSource.manager, EXPERIMENT_PROGRESS_SQL, [experimentId]);
     return rows[0];
   }
 

@@ -1,4 +1,4 @@
-import { isStageReference, stageOutputRef, templateVariables } from '../experiments/template-variables';
+import { isStageReference, stageReferenceProblems, templateVariables } from '../experiments/template-variables';
 import { AdHocRunConfigDto } from './dto/create-run.dto';
 
 /** Answers null when a `provider:model` id can run, else a message naming the problem. */
@@ -28,18 +28,7 @@ export function adHocConfigProblems(config: AdHocRunConfigDto, validateModel: Mo
       const error = validateModel(stage.model);
       if (error) problems.push(`${at}.model: ${error}`);
     }
-    for (const variable of templateVariables(stage.prompt)) {
-      if (!isStageReference(variable)) continue;
-      const ref = stageOutputRef(variable);
-      if (ref === null) problems.push(`${at}.prompt uses {{${variable}}}: only {{stages.<name>.output}} of an earlier stage is available`);
-      else if (!earlier.has(ref)) {
-        problems.push(
-          all.has(ref)
-            ? `${at}.prompt uses {{${variable}}} but stage "${ref}" does not run before it`
-            : `${at}.prompt uses {{${variable}}} but no stage is named "${ref}"`,
-        );
-      }
-    }
+    problems.push(...stageReferenceProblems(at, stage.prompt, earlier, all));
     earlier.add(stage.name);
   });
   return problems;

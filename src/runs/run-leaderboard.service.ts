@@ -6,8 +6,8 @@ import { ProjectRole } from '../projects/membership.entity';
 import { LeaderboardResponseDto } from './dto/run-leaderboard.dto';
 import { RunAccess } from './run-access.service';
 import { RUN_LEADERBOARD_SQL, RunLeaderboardRow } from './runs.sql';
+import { isPlainObject } from '../common/is-plain-object';
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The reference's run leaderboard, ranked in PostgreSQL by one statement (RUN_LEADERBOARD_SQL). */
 @Injectable()

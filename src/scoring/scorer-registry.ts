@@ -3,6 +3,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { ScorerConfig } from '../experiments/experiment.entity';
 import { describeAjvErrors } from './ajv-errors';
 import { JsonSchema, ScoreContext, Scorer, ScorerError, ScorerResult } from './scorer';
+import { isPlainObject } from '../common/is-plain-object';
 
 /** One entry of GET /api/scorers. */
 export interface ScorerTypeInfo {
@@ -20,7 +21,6 @@ export const MAX_SCORERS = 50;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyScorer = Scorer<any>;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): string[] {
   return Object.keys(obj)

@@ -1,7 +1,6 @@
 import { ValidationOptions, registerDecorator } from 'class-validator';
+import { isPlainObject } from '../../common/is-plain-object';
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const isScalar = (value: unknown): boolean =>
   value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
