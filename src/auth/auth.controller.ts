@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { forbidden } from '../common/domain-error';
 import { Public } from '../common/public.decorator';
@@ -36,6 +36,8 @@ export class AuthController {
   @ApiBearerAuth()
   @Get('me')
   @ApiOkResponse({ type: MeDto })
+  @ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token' })
+  @ApiForbiddenResponse({ description: 'Called with an API key: keys have no user profile' })
   me(@CurrentPrincipal() principal: Principal): Promise<MeDto> {
     if (principal.kind !== 'user') throw forbidden('API keys have no user profile; use a user token');
     return this.auth.me(principal.userId);

@@ -1,5 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidPipe } from '../common/uuid.pipe';
@@ -21,6 +31,10 @@ const NOT_FOUND = 'Project not found';
 
 @ApiTags('projects')
 @ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or revoked token' })
+@ApiBadRequestResponse({ description: 'Invalid body or a path id that is not a UUID; `message` lists every problem' })
+@ApiForbiddenResponse({ description: 'Member without the needed role (owner for members and API keys), or an API key where a user is needed' })
+@ApiNotFoundResponse({ description: '"Project not found" for projects the caller is not a member of' })
 @Controller('projects')
 export class ProjectsController {
   constructor(
