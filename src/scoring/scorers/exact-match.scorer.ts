@@ -1,10 +1,7 @@
 import { Scorer } from '../scorer';
-import { asText, exactlyOneOf, foldCase, ExpectedParams, expectedParamsSchema, preview, resolveExpected } from './scorer-params';
+import { asText, exactlyOneOf, ExpectedParams, expectedParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, textNormaliseParamsSchema } from './scorer-params';
 
-export interface ExactMatchParams extends ExpectedParams {
-  trim?: boolean;
-  case_insensitive?: boolean;
-}
+export interface ExactMatchParams extends ExpectedParams, TextNormaliseParams {}
 
 /** 1 when the output equals the expected text (optionally trimmed / case-insensitive), else 0. */
 export const exactMatchScorer: Scorer<ExactMatchParams> = {
@@ -18,18 +15,14 @@ export const exactMatchScorer: Scorer<ExactMatchParams> = {
     additionalProperties: false,
     properties: {
       ...expectedParamsSchema,
-      trim: { type: 'boolean', default: false },
-      case_insensitive: { type: 'boolean', default: false },
+      ...textNormaliseParamsSchema,
     },
   },
   example: { name: 'answer_exact', type: 'exact_match', params: { expected_field: 'expected', trim: true } },
   validate: (params) => exactlyOneOf(params as Record<string, unknown>, 'expected', 'expected_field'),
   async score(ctx, params) {
     const expected = asText(resolveExpected(ctx, params));
-    const normalise = (s: string): string => {
-      const trimmed = params.trim ? s.trim() : s;
-      return params.case_insensitive ? foldCase(trimmed) : trimmed;
-    };
+    const normalise = textNormaliser(params);
     const matched = normalise(ctx.output) === normalise(expected);
     return { value: matched ? 1 : 0, metadata: { matched, expected: preview(expected) } };
   },

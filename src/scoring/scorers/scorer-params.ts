@@ -69,3 +69,22 @@ export function unwrapCodeFence(text: string): string {
 export function foldCase(text: string): string {
   return text.toUpperCase().toLowerCase();
 }
+
+/** `trim` / `case_insensitive`: how comparing scorers normalise both sides. */
+export interface TextNormaliseParams {
+  trim?: boolean;
+  case_insensitive?: boolean;
+}
+
+export const textNormaliseParamsSchema: Record<string, JsonSchema> = {
+  trim: { type: 'boolean', default: false },
+  case_insensitive: { type: 'boolean', default: false },
+};
+
+/** The normaliser the params ask for: trim first, then case-fold. */
+export function textNormaliser(params: TextNormaliseParams): (text: string) => string {
+  return (text) => {
+    const trimmed = params.trim ? text.trim() : text;
+    return params.case_insensitive ? foldCase(trimmed) : trimmed;
+  };
+}

@@ -1,11 +1,8 @@
 import { distance } from 'fastest-levenshtein';
 import { Scorer, ScorerError } from '../scorer';
-import { asText, codePointLength, exactlyOneOf, ExpectedParams, expectedParamsSchema, foldCase, preview, resolveExpected } from './scorer-params';
+import { asText, codePointLength, exactlyOneOf, ExpectedParams, expectedParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, textNormaliseParamsSchema } from './scorer-params';
 
-export interface SimilarityParams extends ExpectedParams {
-  case_insensitive?: boolean;
-  trim?: boolean;
-}
+export interface SimilarityParams extends ExpectedParams, TextNormaliseParams {}
 
 /**
  * Bound on len(a) × len(b) in code points: Levenshtein is quadratic (bit-parallel, so ~0.35 s at
@@ -78,17 +75,13 @@ export const similarityScorer: Scorer<SimilarityParams> = {
     additionalProperties: false,
     properties: {
       ...expectedParamsSchema,
-      trim: { type: 'boolean', default: false },
-      case_insensitive: { type: 'boolean', default: false },
+      ...textNormaliseParamsSchema,
     },
   },
   example: { name: 'close_to_reference', type: 'similarity', params: { expected_field: 'expected', trim: true } },
   validate: (params) => exactlyOneOf(params as Record<string, unknown>, 'expected', 'expected_field'),
   async score(ctx, params) {
-    const normalise = (s: string): string => {
-      const trimmed = params.trim ? s.trim() : s;
-      return params.case_insensitive ? foldCase(trimmed) : trimmed;
-    };
+    const normalise = textNormaliser(params);
     const expected = asText(resolveExpected(ctx, params));
     const result = similarity(normalise(ctx.output), normalise(expected));
     return {
