@@ -55,6 +55,8 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private current: Promise<SweepResult> | null = null;
   private stopped = false;
   private sweeps = 0;
+  /** PostgreSQL's now() when this process started (see onApplicationBootstrap). */
+  private bootCutoff: string | null = null;
   /** Keyset position of the pending scan: (created_at as text, id). */
   private cursor: { at: string; id: string } | null = null;
 
@@ -68,7 +70,12 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     @Optional() @Inject(RUN_SWEEPER_AUTOSTART) private readonly autostart: boolean | null = null,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // PostgreSQL's clock at start-up: what was pending (or unscored) before this process existed
+    // cannot be in flight here, so the first sweep takes all of it; runs written after start-up are
+    // left to their own dispatch (awaited here, so no request can slip in before it is known).
+    const [row] = await queryRows<{ now: string }>(this.dataSource, `SELECT now()::text AS now`, []);
+    this.bootCutoff = row.now;
     if (this.autostart !== false) this.start();
   }
 
@@ -102,8 +109,10 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const first = this.sweeps++ === 0;
     const [expiredRequeued, expiredFailed] = await this.sweepExpiredLeases();
     // On start-up nothing is in flight in this process yet: every pending run is fair game at once.
-    const [pendingChecked, orphansRequeued] = await this.sweepOrphans(first ? 0 : this.config.sweepIntervalMs);
-    const unscoredScored = await this.sweepUnscored(first ? 0 : this.config.leaseMs);
+    // First sweep: everything from before start-up; later ones: what sat still for a whole interval.
+    const before = first ? this.bootCutoff : null;
+    const [pendingChecked, orphansRequeued] = await this.sweepOrphans(before, this.config.sweepIntervalMs);
+    const unscoredScored = await this.sweepUnscored(before, this.config.leaseMs);
     const result = { expiredRequeued, expiredFailed, pendingChecked, orphansRequeued, unscoredScored };
     if (expiredRequeued + expiredFailed + orphansRequeued + unscoredScored > 0) {
       this.logger.log(
@@ -159,7 +168,8 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async sweepOrphans(graceMs: number): Promise<[number, number]> {
+  /** Pending runs last touched before `before` (a timestamptz), or else more than `graceMs` ago. */
+  private async sweepOrphans(before: string | null, graceMs: number): Promise<[number, number]> {
     let checked = 0;
     let requeued = 0;
     while (checked < MAX_CHECKED_PER_SWEEP) {
@@ -167,11 +177,11 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         this.dataSource,
         `SELECT id, attempt, experiment_id, created_at::text AS at
            FROM runs
-          WHERE status = 'pending' AND updated_at < now() - $1::int * interval '1 millisecond'
+          WHERE status = 'pending' AND updated_at < coalesce($5::timestamptz, now() - $1::int * interval '1 millisecond')
             AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
           ORDER BY created_at, id
           LIMIT $4`,
-        [graceMs, this.cursor?.at ?? null, this.cursor?.id ?? null, PAGE],
+        [graceMs, this.cursor?.at ?? null, this.cursor?.id ?? null, PAGE, before],
       );
       if (page.length === 0) {
         this.cursor = null; // wrapped around: the next sweep starts from the oldest again
@@ -201,18 +211,18 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Completed runs left unscored for longer than `graceMs` (the executor scores right after
+   * Completed runs left unscored since before start-up, or for longer than `graceMs` (the executor scores right after
    * completing, so only a worker that died in between leaves one). Scoring is idempotent per run
    * and scorer, so a run scored twice by two sweepers still gets one score per scorer.
    */
-  private async sweepUnscored(graceMs: number): Promise<number> {
+  private async sweepUnscored(before: string | null, graceMs: number): Promise<number> {
     const rows = await queryRows<{ id: string; experiment_id: string }>(
       this.dataSource,
       `SELECT id, experiment_id FROM runs
         WHERE status = 'completed' AND scored_at IS NULL
-          AND completed_at < now() - $1::int * interval '1 millisecond'
+          AND completed_at < coalesce($3::timestamptz, now() - $1::int * interval '1 millisecond')
         ORDER BY completed_at LIMIT $2`,
-      [graceMs, PAGE],
+      [graceMs, PAGE, before],
     );
     for (const row of rows) await this.executor.scoreAndAnnounce(row.id, row.experiment_id);
     return rows.length;
