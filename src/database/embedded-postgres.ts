@@ -64,7 +64,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // As root, initdb refuses to run; the package then runs it as a dedicated system user.
     createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog: (m: unknown) => process.env.PL_PG_DEBUG && console.log('PGLOG', String(m)),
+    onLog: () => undefined,
     onError: (message: unknown) => logger.debug(String(message)),
   });
   const fresh = !existsSync(join(clusterDir, 'PG_VERSION'));
