@@ -4,6 +4,7 @@ import { RUN_JOB_ATTEMPTS } from '../src/execution/execution.constants';
 import { createTestApp, TestApp } from './support/app';
 import { addMember, bearer, createApiKey, registerUser, TestUser } from './support/factories';
 import { waitFor } from './support/wait';
+import { ExperimentProgress } from '../src/events/run-event';
 
 jest.setTimeout(60_000);
 
@@ -29,15 +30,7 @@ const scoringConfig = {
   weights: { has_refund: 1, has_three: 3 },
 };
 
-interface Progress {
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  cached: number;
-}
+type Progress = ExperimentProgress;
 
 /** RFC 4180 parser (quoted fields, doubled quotes, CRLF records). */
 function parseCsv(text: string): string[][] {
@@ -253,28 +246,24 @@ describe('experiments (e2e)', () => {
       const unknown = await request(t.http).get(`/api/experiments/${UNKNOWN_ID}`).set(bearer(alice.token));
       expect(unknown.status).toBe(404);
       expect(unknown.body).toEqual({ statusCode: 404, message: 'Experiment not found', error: 'Not Found' });
-      for (const [method, path] of [
-        ['get', ''],
+      const writes = [
         ['patch', ''],
         ['delete', ''],
         ['post', '/launch'],
         ['post', '/cancel'],
         ['post', '/retry-failed'],
         ['post', '/rescore'],
+      ] as const;
+      const reads = [
+        ['get', ''],
         ['get', '/events'],
         ['get', '/export'],
-      ] as const) {
+      ] as const;
+      for (const [method, path] of [...reads, ...writes]) {
         const res = await request(t.http)[method](`/api/experiments/${exp.id}${path}`).set(bearer(stranger.token)).send({});
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
       }
-      for (const [method, path] of [
-        ['patch', ''],
-        ['delete', ''],
-        ['post', '/launch'],
-        ['post', '/cancel'],
-        ['post', '/retry-failed'],
-        ['post', '/rescore'],
-      ] as const) {
+      for (const [method, path] of writes) {
         const res = await request(t.http)[method](`/api/experiments/${exp.id}${path}`).set(bearer(viewer.token)).send({});
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 403 });
       }

@@ -1,5 +1,5 @@
 import { Scorer } from '../scorer';
-import { asText, exactlyOneOf, ExpectedParams, expectedParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, textNormaliseParamsSchema } from './scorer-params';
+import { asText, ExpectedParams, expectedTextParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, validateExpected } from './scorer-params';
 
 export interface ExactMatchParams extends ExpectedParams, TextNormaliseParams {}
 
@@ -10,16 +10,9 @@ export const exactMatchScorer: Scorer<ExactMatchParams> = {
     'Output equals the expected value (a literal `expected`, or the input field named by `expected_field`; ' +
     'non-string expected values are compared as JSON text). `trim` strips surrounding whitespace of both, ' +
     '`case_insensitive` compares case-folded text. Score 1 or 0.',
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      ...expectedParamsSchema,
-      ...textNormaliseParamsSchema,
-    },
-  },
+  paramsSchema: expectedTextParamsSchema,
   example: { name: 'answer_exact', type: 'exact_match', params: { expected_field: 'expected', trim: true } },
-  validate: (params) => exactlyOneOf(params as Record<string, unknown>, 'expected', 'expected_field'),
+  validate: validateExpected,
   async score(ctx, params) {
     const expected = asText(resolveExpected(ctx, params));
     const normalise = textNormaliser(params);

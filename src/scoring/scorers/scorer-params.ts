@@ -88,3 +88,14 @@ export function textNormaliser(params: TextNormaliseParams): (text: string) => s
     return params.case_insensitive ? foldCase(trimmed) : trimmed;
   };
 }
+
+/** Params schema of scorers that compare the output with an expected value (exact_match, similarity). */
+export const expectedTextParamsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...expectedParamsSchema, ...textNormaliseParamsSchema },
+};
+
+/** Exactly one of `expected` / `expected_field`. */
+export const validateExpected = (params: unknown): string[] =>
+  exactlyOneOf(params as Record<string, unknown>, 'expected', 'expected_field');

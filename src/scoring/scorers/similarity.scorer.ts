@@ -1,6 +1,6 @@
 import { distance } from 'fastest-levenshtein';
 import { Scorer, ScorerError } from '../scorer';
-import { asText, codePointLength, exactlyOneOf, ExpectedParams, expectedParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, textNormaliseParamsSchema } from './scorer-params';
+import { asText, codePointLength, ExpectedParams, expectedTextParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, validateExpected } from './scorer-params';
 
 export interface SimilarityParams extends ExpectedParams, TextNormaliseParams {}
 
@@ -70,16 +70,9 @@ export const similarityScorer: Scorer<SimilarityParams> = {
     'Normalised Levenshtein similarity 1 − distance / max(length) between output and the expected value ' +
     '(`expected` or the input field `expected_field`), counted in Unicode code points; both empty → 1. ' +
     '`trim` and `case_insensitive` normalise both sides first. Score in [0, 1].',
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      ...expectedParamsSchema,
-      ...textNormaliseParamsSchema,
-    },
-  },
+  paramsSchema: expectedTextParamsSchema,
   example: { name: 'close_to_reference', type: 'similarity', params: { expected_field: 'expected', trim: true } },
-  validate: (params) => exactlyOneOf(params as Record<string, unknown>, 'expected', 'expected_field'),
+  validate: validateExpected,
   async score(ctx, params) {
     const normalise = textNormaliser(params);
     const expected = asText(resolveExpected(ctx, params));
