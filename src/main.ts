@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
-import { ConfigValidationError, loadConfigFromProcessEnv } from './config/configuration';
+import { ConfigValidationError, loadConfigFromProcessEnv, logLevels } from './config/configuration';
 import { configureApp } from './configure-app';
 import { prepareRuntime } from './database/runtime';
 
@@ -14,7 +14,7 @@ async function bootstrap(): Promise<void> {
   const { config } = runtime;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
-    logger: levels(config.logLevel),
+    logger: logLevels(config.logLevel),
   });
   configureApp(app);
   let closing = false;
@@ -38,11 +38,6 @@ async function bootstrap(): Promise<void> {
       `${runtime.embedded ? 'embedded PostgreSQL' : 'external PostgreSQL'}, ` +
       `${config.redisUrl ? 'Bull queue on Redis' : 'in-process execution'}; ready in ${Date.now() - started} ms`,
   );
-}
-
-export function levels(level: string): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
-  const all = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return all.slice(0, all.indexOf(level as (typeof all)[number]) + 1);
 }
 
 bootstrap().catch((error: unknown) => {

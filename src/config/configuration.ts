@@ -140,3 +140,9 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
 export function loadConfigFromProcessEnv(options: { requireDatabaseUrl?: boolean } = {}): AppConfig {
   return loadConfig(process.env, options);
 }
+
+/** Nest logger levels up to and including LOG_LEVEL. */
+export function logLevels(level: AppConfig['logLevel']): AppConfig['logLevel'][] {
+  const all = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  return all.slice(0, all.indexOf(level) + 1);
+}

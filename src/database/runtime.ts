@@ -28,6 +28,17 @@ function embeddedJwtSecret(dataDir: string): string {
   return secret;
 }
 
+/** Applies pending migrations (under the advisory lock) through a short-lived connection. */
+export async function migrateDatabase(databaseUrl: string): Promise<void> {
+  const dataSource = new DataSource(typeOrmOptions(databaseUrl, { extra: { max: 2 } }));
+  try {
+    await dataSource.initialize();
+    await runMigrationsLocked(dataSource);
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+  }
+}
+
 /**
  * Resolves what the process needs before Nest starts: the database (embedded when DATABASE_URL is
  * unset), the JWT secret, and migrations (under an advisory lock).
@@ -42,15 +53,11 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
     logger.log(`embedded mode: PostgreSQL ready in ${Date.now() - started} ms`);
     resolved = { ...resolved, databaseUrl: embedded.url, jwtSecret: config.jwtSecret ?? embeddedJwtSecret(config.dataDir) };
   }
-  const dataSource = new DataSource(typeOrmOptions(resolved.databaseUrl as string, { extra: { max: 2 } }));
   try {
-    await dataSource.initialize();
-    await runMigrationsLocked(dataSource);
+    await migrateDatabase(resolved.databaseUrl as string);
   } catch (error) {
     await embedded?.stop().catch(() => undefined);
     throw error;
-  } finally {
-    if (dataSource.isInitialized) await dataSource.destroy();
   }
   return {
     config: resolved,

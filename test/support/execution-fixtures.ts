@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { ExperimentStatus, ScoringConfig } from '../../src/experiments/experiment.entity';
 import { computeConfigHash } from '../../src/runs/config-hash';
 import { RunConfig } from '../../src/runs/run.entity';
+import { waitFor } from './wait';
 
 /** Rows straight into PostgreSQL, for suites that exercise execution without the HTTP API. */
 
@@ -81,11 +82,16 @@ export async function experimentStatus(ds: DataSource, id: string): Promise<stri
 
 /** Resolves with the run row once it is in one of `statuses`. */
 export async function runIn(ds: DataSource, id: string, statuses: string[], timeoutMs = 20_000): Promise<RunRow> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const row = await runRow(ds, id);
-    if (statuses.includes(row.status)) return row;
-    if (Date.now() > deadline) throw new Error(`run ${id} still ${row.status} after ${timeoutMs} ms (wanted ${statuses.join('|')}; error: ${row.error})`);
-    await new Promise((r) => setTimeout(r, 25));
+  let last: RunRow | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        last = await runRow(ds, id);
+        return statuses.includes(last.status) ? last : null;
+      },
+      { timeoutMs },
+    );
+  } catch {
+    throw new Error(`run ${id} still ${last?.status} after ${timeoutMs} ms (wanted ${statuses.join('|')}; error: ${last?.error})`);
   }
 }
