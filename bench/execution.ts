@@ -64,7 +64,10 @@ async function open(config: AppConfig, role: 'api' | 'worker'): Promise<Side> {
   const root: DynamicModule =
     role === 'worker'
       ? { module: BenchRootModule, imports: [WorkerModule.forRoot(config), DispatchingModule] }
-      : { module: BenchRootModule, imports: [...(coreImports(config) ?? []), EventsModule, ExecutionModule.forRoot(config), DispatchingModule] };
+      : {
+          module: BenchRootModule,
+          imports: [...(coreImports(config) ?? []), EventsModule, ExecutionModule.forRoot(config), DispatchingModule],
+        };
   const app = await NestFactory.createApplicationContext(root, { logger: ['error'] });
   await app.init();
   return {
@@ -93,12 +96,20 @@ async function batch(api: Side, projectId: string, latencyMs: number, tag: strin
     [experiment.id, projectId, configs.map((c) => JSON.stringify(c)), configs.map((c) => computeConfigHash(c))],
   );
   await api.events.ensureSubscribed();
-  const done = firstValueFrom(api.events.stream(experiment.id).pipe(filter((e) => e.type === 'experiment.status'), take(1)));
+  const done = firstValueFrom(
+    api.events.stream(experiment.id).pipe(
+      filter((e) => e.type === 'experiment.status'),
+      take(1),
+    ),
+  );
   const started = performance.now();
   await api.dispatcher.dispatch(rows.map((r) => r.id));
   await done;
   const wall = performance.now() - started;
-  const [{ completed }] = await api.dataSource.query(`SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed FROM runs WHERE experiment_id = $1`, [experiment.id]);
+  const [{ completed }] = await api.dataSource.query(
+    `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed FROM runs WHERE experiment_id = $1`,
+    [experiment.id],
+  );
   if (completed !== RUNS) throw new Error(`only ${completed} of ${RUNS} runs completed`);
   return wall;
 }
@@ -153,7 +164,9 @@ async function main(): Promise<void> {
           const line =
             `${mode.padEnd(6)} latency ${String(latency).padStart(3)} ms  N=${RUNS} c=${CONCURRENCY}: ` +
             `median ${wall.toFixed(0)} ms (${walls.map((w) => w.toFixed(0)).join(', ')}), ${((RUNS * 1000) / wall).toFixed(0)} runs/s, ` +
-            (floor > 0 ? `floor ${floor.toFixed(0)} ms, ratio ${(wall / floor).toFixed(2)}` : `floor 0 ms (pure overhead: ${((wall * 1000) / RUNS).toFixed(0)} µs/run wall)`);
+            (floor > 0
+              ? `floor ${floor.toFixed(0)} ms, ratio ${(wall / floor).toFixed(2)}`
+              : `floor 0 ms (pure overhead: ${((wall * 1000) / RUNS).toFixed(0)} µs/run wall)`);
           log(line);
           results.push(line);
         }

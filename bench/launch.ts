@@ -21,19 +21,19 @@
  * embedded PostgreSQL), BENCH_DISPATCH, BENCH_ONLY=export (skip the launch series).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
-import { AddressInfo } from 'net';
+import { type AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { setFlagsFromString } from 'v8';
 import { runInNewContext } from 'vm';
-import { INestApplication } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { type INestApplication } from '@nestjs/common';
+import { type NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config/configuration';
 import { configureApp } from '../src/configure-app';
-import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { RunDispatcher } from '../src/execution/run-dispatcher';
@@ -69,7 +69,10 @@ class CountingDispatcher extends RunDispatcher {
 /** A grid of prompts × 1 model × `temps` temperatures × `inputs` inputs × `reps` repetitions. */
 function grid(inputs: number, temps: number, reps: number): Record<string, unknown> {
   return {
-    prompts: ['Summarise this support ticket in one sentence: {{ticket}}', 'TL;DR for the on-call engineer ({{product}}): {{ticket}}'],
+    prompts: [
+      'Summarise this support ticket in one sentence: {{ticket}}',
+      'TL;DR for the on-call engineer ({{product}}): {{ticket}}',
+    ],
     models: ['mock:echo'],
     params: { temperature: Array.from({ length: temps }, (_, i) => i / 10), max_tokens: 256 },
     inputs: Array.from({ length: inputs }, (_, i) => ({
@@ -81,7 +84,13 @@ function grid(inputs: number, temps: number, reps: number): Record<string, unkno
   };
 }
 
-async function api(base: string, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }> {
+async function api(
+  base: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -120,7 +129,10 @@ async function main(): Promise<void> {
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
   if (DISPATCH === 'noop') builder = builder.overrideProvider(RunDispatcher).useValue(dispatcher);
   const moduleRef = await builder.compile();
-  const app: INestApplication = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error', 'warn'] });
+  const app: INestApplication = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    logger: ['error', 'warn'],
+  });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -131,11 +143,15 @@ async function main(): Promise<void> {
     log(`PostgreSQL ${version}; Node ${process.version}; dispatch: ${DISPATCH}; ${REPEAT} launches per size`);
     const email = `bench-${Date.now()}@example.com`;
     await api(base, 'POST', '/api/auth/register', null, { email, password: 'bench-password' });
-    const token = (await api(base, 'POST', '/api/auth/login', null, { email, password: 'bench-password' })).body.access_token as string;
+    const token = (await api(base, 'POST', '/api/auth/login', null, { email, password: 'bench-password' })).body
+      .access_token as string;
 
     const launcher = app.get(ExperimentLaunchService);
     /** Time of the launch request, and until its runs were handed to the dispatcher (after the answer). */
-    const launchOnce = async (cfg: Record<string, unknown>, maxRuns: number): Promise<{ ms: number; dispatchedMs: number; id: string; created: number }> => {
+    const launchOnce = async (
+      cfg: Record<string, unknown>,
+      maxRuns: number,
+    ): Promise<{ ms: number; dispatchedMs: number; id: string; created: number }> => {
       const created = await api(base, 'POST', '/api/experiments', token, { name: 'bench', config: cfg });
       if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
       const start = process.hrtime.bigint();
@@ -149,7 +165,11 @@ async function main(): Promise<void> {
 
     const sizes = [
       { label: '10,000-run grid (2 prompts × 10 temperatures × 500 inputs)', cfg: grid(500, 10, 1), runs: 10_000 },
-      { label: '100,000-run grid (2 prompts × 10 temperatures × 500 inputs × 10 repetitions)', cfg: grid(500, 10, 10), runs: 100_000 },
+      {
+        label: '100,000-run grid (2 prompts × 10 temperatures × 500 inputs × 10 repetitions)',
+        cfg: grid(500, 10, 10),
+        runs: 100_000,
+      },
     ];
     let keep: string | null = null;
     for (const size of process.env.BENCH_ONLY === 'export' ? [] : sizes) {
@@ -174,8 +194,12 @@ async function main(): Promise<void> {
         }
       }
       log(`launch ${size.label}: median ${fmt(median(times))} (${times.map((t) => t.toFixed(0)).join(', ')} ms)`);
-      log(`  until every run was dispatched (after the 202): median ${fmt(median(dispatched))} (${dispatched.map((t) => t.toFixed(0)).join(', ')} ms)`);
-      log(`  delete of such a pending experiment: median ${fmt(median(deletes))} (${deletes.map((t) => t.toFixed(0)).join(', ')} ms)`);
+      log(
+        `  until every run was dispatched (after the 202): median ${fmt(median(dispatched))} (${dispatched.map((t) => t.toFixed(0)).join(', ')} ms)`,
+      );
+      log(
+        `  delete of such a pending experiment: median ${fmt(median(deletes))} (${deletes.map((t) => t.toFixed(0)).join(', ')} ms)`,
+      );
     }
 
     // Completed runs with outputs and two scores each, as an executed experiment would have.
@@ -206,9 +230,14 @@ async function main(): Promise<void> {
     };
 
     /** Streams an export; the client only counts bytes and lines. */
-    const download = async (experimentId: string, format: string): Promise<{ status: number; bytes: number; lines: number; ms: number }> => {
+    const download = async (
+      experimentId: string,
+      format: string,
+    ): Promise<{ status: number; bytes: number; lines: number; ms: number }> => {
       const start = process.hrtime.bigint();
-      const res = await fetch(`${base}/api/experiments/${experimentId}/export?format=${format}`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${base}/api/experiments/${experimentId}/export?format=${format}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       let bytes = 0;
       let lines = 0;
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -260,7 +289,9 @@ async function main(): Promise<void> {
 
     const start = process.hrtime.bigint();
     const del = await api(base, 'DELETE', `/api/experiments/${id}`, token);
-    log(`delete of the completed 100,000-run experiment with 200,000 scores: ${del.status} in ${fmt(Number(process.hrtime.bigint() - start) / 1e6)}`);
+    log(
+      `delete of the completed 100,000-run experiment with 200,000 scores: ${del.status} in ${fmt(Number(process.hrtime.bigint() - start) / 1e6)}`,
+    );
     if (DISPATCH === 'noop') log(`dispatched ${dispatcher.dispatched} run ids in total (no-op dispatcher)`);
   } finally {
     await app.close();

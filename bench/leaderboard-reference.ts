@@ -37,14 +37,19 @@ export interface ReferenceEntry {
   completed_at: number;
 }
 
-export function rankInMemory(runs: ReferenceRun[], scores: ReferenceScore[], weights: Record<string, number>): ReferenceEntry[] {
+export function rankInMemory(
+  runs: ReferenceRun[],
+  scores: ReferenceScore[],
+  weights: Record<string, number>,
+): ReferenceEntry[] {
   const byRun = new Map<string, Map<string, ReferenceScore>>();
   for (const s of scores) {
     let latest = byRun.get(s.run_id);
     if (!latest) byRun.set(s.run_id, (latest = new Map()));
     const cur = latest.get(s.scorer_name);
     const t = s.created_at.getTime();
-    if (!cur || t > cur.created_at.getTime() || (t === cur.created_at.getTime() && s.id > cur.id)) latest.set(s.scorer_name, s);
+    if (!cur || t > cur.created_at.getTime() || (t === cur.created_at.getTime() && s.id > cur.id))
+      latest.set(s.scorer_name, s);
   }
   const entries: ReferenceEntry[] = [];
   for (const run of runs) {
@@ -76,6 +81,11 @@ export function rankInMemory(runs: ReferenceRun[], scores: ReferenceScore[], wei
       completed_at: run.completed_at ? run.completed_at.getTime() : Number.POSITIVE_INFINITY,
     });
   }
-  entries.sort((a, b) => b.weighted_score - a.weighted_score || a.completed_at - b.completed_at || (a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0));
+  entries.sort(
+    (a, b) =>
+      b.weighted_score - a.weighted_score ||
+      a.completed_at - b.completed_at ||
+      (a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0),
+  );
   return entries;
 }

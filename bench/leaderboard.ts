@@ -17,13 +17,13 @@ import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { DataSource } from 'typeorm';
-import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { queryWithWorkMem } from '../src/leaderboard/config-leaderboard.service';
-import { CONFIG_LEADERBOARD_SQL, ConfigLeaderboardRow } from '../src/leaderboard/leaderboard.sql';
-import { buildRunListQuery, RUN_LEADERBOARD_SQL, RunLeaderboardRow } from '../src/runs/runs.sql';
-import { rankInMemory, ReferenceRun, ReferenceScore } from './leaderboard-reference';
+import { CONFIG_LEADERBOARD_SQL, type ConfigLeaderboardRow } from '../src/leaderboard/leaderboard.sql';
+import { buildRunListQuery, RUN_LEADERBOARD_SQL, type RunLeaderboardRow } from '../src/runs/runs.sql';
+import { rankInMemory, type ReferenceRun, type ReferenceScore } from './leaderboard-reference';
 
 const int = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -57,7 +57,11 @@ async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> 
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, value };
 }
 
-async function measure<T>(label: string, repeat: number, fn: () => Promise<T>): Promise<{ median: number; all: number[]; value: T }> {
+async function measure<T>(
+  label: string,
+  repeat: number,
+  fn: () => Promise<T>,
+): Promise<{ median: number; all: number[]; value: T }> {
   await fn(); // warm-up: plan caches, buffers
   const all: number[] = [];
   let value!: T;
@@ -108,11 +112,23 @@ CROSS JOIN LATERAL (SELECT abs(hashtext(r.id::text)) % 10 = 0 AS rescored) x
 WHERE r.experiment_id = $1::uuid AND r.status IN ('completed', 'failed')
 ORDER BY r.id, k`;
 
-async function seed(ds: DataSource, projectId: string, experimentId: string, count: number, label: string): Promise<void> {
+async function seed(
+  ds: DataSource,
+  projectId: string,
+  experimentId: string,
+  count: number,
+  label: string,
+): Promise<void> {
   const scoringConfig = { scorers: [], weights: WEIGHTS };
   await ds.query(
     `INSERT INTO experiments (id, project_id, name, config, scoring_config, status) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'running')`,
-    [experimentId, projectId, label, JSON.stringify({ prompts: ['p'], models: ['mock:echo'], inputs: [{}] }), JSON.stringify(scoringConfig)],
+    [
+      experimentId,
+      projectId,
+      label,
+      JSON.stringify({ prompts: ['p'], models: ['mock:echo'], inputs: [{}] }),
+      JSON.stringify(scoringConfig),
+    ],
   );
   for (let from = 0; from < count; from += CHUNK) {
     const n = Math.min(CHUNK, count - from);
@@ -145,7 +161,11 @@ async function referenceList(ds: DataSource, experimentId: string): Promise<numb
   const from = `FROM runs r JOIN (SELECT run_id, avg(value) AS avg_score FROM scores GROUP BY run_id) sub ON sub.run_id = r.id
                 WHERE r.experiment_id = $1 AND sub.avg_score >= $2`;
   const [{ count }] = await ds.query(`SELECT count(*)::int AS count ${from}`, [experimentId, MIN_SCORE]);
-  await ds.query(`SELECT r.* ${from} ORDER BY r.started_at DESC NULLS LAST LIMIT $3 OFFSET 0`, [experimentId, MIN_SCORE, LIST_LIMIT]);
+  await ds.query(`SELECT r.* ${from} ORDER BY r.started_at DESC NULLS LAST LIMIT $3 OFFSET 0`, [
+    experimentId,
+    MIN_SCORE,
+    LIST_LIMIT,
+  ]);
   return count;
 }
 
@@ -191,11 +211,19 @@ async function main(): Promise<void> {
               (SELECT count(*) FROM runs WHERE experiment_id = $1 AND status = 'completed')::int AS completed`,
       [experimentId],
     );
-    log(`seeded ${counts.runs} runs, ${counts.scores} scores (${counts.completed} completed in the main experiment) in ${fmt(seeding.ms)}`);
+    log(
+      `seeded ${counts.runs} runs, ${counts.scores} scores (${counts.completed} completed in the main experiment) in ${fmt(seeding.ms)}`,
+    );
 
     const weights = JSON.stringify(WEIGHTS);
     const leaderboardParams = [experimentId, weights, TOP_N];
-    const list = buildRunListQuery({ projectIds: [projectId], experimentId, minScore: MIN_SCORE, limit: LIST_LIMIT, offset: 0 });
+    const list = buildRunListQuery({
+      projectIds: [projectId],
+      experimentId,
+      minScore: MIN_SCORE,
+      limit: LIST_LIMIT,
+      offset: 0,
+    });
     const plainList = buildRunListQuery({ projectIds: [projectId], experimentId, limit: LIST_LIMIT, offset: 0 });
     if (process.env.BENCH_EXPLAIN === '1') {
       await explain(ds, 'run leaderboard', RUN_LEADERBOARD_SQL, leaderboardParams);
@@ -203,23 +231,56 @@ async function main(): Promise<void> {
       await explain(ds, 'runs list, experiment_id only', plainList.sql, plainList.params);
     }
 
-    const lb = await measure('run leaderboard (SQL, top_n 10)', REPEAT, () => ds.query(RUN_LEADERBOARD_SQL, leaderboardParams) as Promise<RunLeaderboardRow[]>);
-    const fl = await measure(`runs list (SQL, experiment_id + min_score ${MIN_SCORE}, limit ${LIST_LIMIT})`, REPEAT, () => ds.query(list.sql, list.params));
-    const pl = await measure(`runs list (SQL, experiment_id only, limit ${LIST_LIMIT})`, REPEAT, () => ds.query(plainList.sql, plainList.params));
+    const lb = await measure(
+      'run leaderboard (SQL, top_n 10)',
+      REPEAT,
+      () => ds.query(RUN_LEADERBOARD_SQL, leaderboardParams) as Promise<RunLeaderboardRow[]>,
+    );
+    const fl = await measure(
+      `runs list (SQL, experiment_id + min_score ${MIN_SCORE}, limit ${LIST_LIMIT})`,
+      REPEAT,
+      () => ds.query(list.sql, list.params),
+    );
+    const pl = await measure(`runs list (SQL, experiment_id only, limit ${LIST_LIMIT})`, REPEAT, () =>
+      ds.query(plainList.sql, plainList.params),
+    );
     // GET /api/experiments/{id}/leaderboard with the default group_by (prompt, model, params), weighted score, pass ≥ 0.5.
     const configParams = [experimentId, weights, null, true, true, true, 0.5];
     const clb = await measure('configuration leaderboard (SQL, group_by prompt,model,params)', REPEAT, () =>
       queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, configParams),
     );
     const cmb = await measure('configuration leaderboard (SQL, group_by model)', REPEAT, () =>
-      queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, [experimentId, weights, null, false, true, false, 0.5]),
+      queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, [
+        experimentId,
+        weights,
+        null,
+        false,
+        true,
+        false,
+        0.5,
+      ]),
     );
-    if (process.env.BENCH_EXPLAIN === '1') await explain(ds, 'configuration leaderboard', CONFIG_LEADERBOARD_SQL, configParams);
-    const smallList = buildRunListQuery({ projectIds: [projectId], experimentId: smallId, minScore: MIN_SCORE, limit: LIST_LIMIT, offset: 0 });
-    const slb = await measure(`small experiment (${SMALL_RUNS} runs): run leaderboard`, REPEAT, () => ds.query(RUN_LEADERBOARD_SQL, [smallId, weights, TOP_N]));
-    const sfl = await measure(`small experiment (${SMALL_RUNS} runs): runs list, min_score`, REPEAT, () => ds.query(smallList.sql, smallList.params));
-    const refLb = await measure('reference leaderboard (load completed runs + scores, rank in Node)', REF_REPEAT, () => referenceLeaderboard(ds, experimentId));
-    const refList = await measure('reference list (avg over every score, count + page)', REF_REPEAT, () => referenceList(ds, experimentId));
+    if (process.env.BENCH_EXPLAIN === '1')
+      await explain(ds, 'configuration leaderboard', CONFIG_LEADERBOARD_SQL, configParams);
+    const smallList = buildRunListQuery({
+      projectIds: [projectId],
+      experimentId: smallId,
+      minScore: MIN_SCORE,
+      limit: LIST_LIMIT,
+      offset: 0,
+    });
+    const slb = await measure(`small experiment (${SMALL_RUNS} runs): run leaderboard`, REPEAT, () =>
+      ds.query(RUN_LEADERBOARD_SQL, [smallId, weights, TOP_N]),
+    );
+    const sfl = await measure(`small experiment (${SMALL_RUNS} runs): runs list, min_score`, REPEAT, () =>
+      ds.query(smallList.sql, smallList.params),
+    );
+    const refLb = await measure('reference leaderboard (load completed runs + scores, rank in Node)', REF_REPEAT, () =>
+      referenceLeaderboard(ds, experimentId),
+    );
+    const refList = await measure('reference list (avg over every score, count + page)', REF_REPEAT, () =>
+      referenceList(ds, experimentId),
+    );
 
     const sqlTop = lb.value.map((r) => r.run_id);
     const agree = lb.value[0]?.total === refLb.value.total && sqlTop.join() === refLb.value.top.join();

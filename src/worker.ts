@@ -16,10 +16,14 @@ async function bootstrap(): Promise<void> {
   const started = Date.now();
   const config = loadConfigFromProcessEnv({ requireDatabaseUrl: true });
   if (!config.redisUrl) {
-    throw new ConfigValidationError('"REDIS_URL" is required for a worker (without Redis, runs execute inside the API process)');
+    throw new ConfigValidationError(
+      '"REDIS_URL" is required for a worker (without Redis, runs execute inside the API process)',
+    );
   }
   await migrateDatabase(config.databaseUrl as string);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger: logLevels(config.logLevel) });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    logger: logLevels(config.logLevel),
+  });
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (closing) return;
@@ -38,7 +42,9 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   await app.init();
-  logger.log(`worker ${PROCESS_LEASE_ID} ready in ${Date.now() - started} ms (concurrency ${config.workerConcurrency})`);
+  logger.log(
+    `worker ${PROCESS_LEASE_ID} ready in ${Date.now() - started} ms (concurrency ${config.workerConcurrency})`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {

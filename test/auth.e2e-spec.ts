@@ -1,10 +1,14 @@
 import { createHmac } from 'crypto';
 import request from 'supertest';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from './support/app';
-import { addMember, bearer, createApiKey, registerUser, TestUser, uniqueEmail } from './support/factories';
+import { createTestApp, TEST_JWT_SECRET, type TestApp } from './support/app';
+import { addMember, bearer, createApiKey, registerUser, type TestUser, uniqueEmail } from './support/factories';
 
 const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
-function signJwt(payload: Record<string, unknown>, secret = TEST_JWT_SECRET, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
+function signJwt(
+  payload: Record<string, unknown>,
+  secret = TEST_JWT_SECRET,
+  header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' },
+): string {
   const body = `${b64url(header)}.${b64url(payload)}`;
   return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }
@@ -25,7 +29,13 @@ describe('auth, projects, API keys and tenancy (e2e)', () => {
     const email = uniqueEmail('Bob').toUpperCase();
     const reg = await request(t.http).post('/api/auth/register').send({ email, password: 'longenough', name: 'Bob' });
     expect(reg.status).toBe(201);
-    expect(reg.body).toEqual({ id: expect.any(String), email: email.toLowerCase(), name: 'Bob', created_at: expect.any(String), default_project_id: expect.any(String) });
+    expect(reg.body).toEqual({
+      id: expect.any(String),
+      email: email.toLowerCase(),
+      name: 'Bob',
+      created_at: expect.any(String),
+      default_project_id: expect.any(String),
+    });
     expect(reg.body).not.toHaveProperty('password_hash');
     const login = await request(t.http).post('/api/auth/login').send({ email, password: 'longenough' });
     expect(login.status).toBe(200);
@@ -38,7 +48,9 @@ describe('auth, projects, API keys and tenancy (e2e)', () => {
   it('rejects a duplicate email with 409 and bad bodies with 400 naming every field', async () => {
     const dup = await request(t.http).post('/api/auth/register').send({ email: alice.email, password: 'whatever123' });
     expect(dup.status).toBe(409);
-    const bad = await request(t.http).post('/api/auth/register').send({ email: 'not-an-email', password: 'short', extra: 1 });
+    const bad = await request(t.http)
+      .post('/api/auth/register')
+      .send({ email: 'not-an-email', password: 'short', extra: 1 });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('Bad Request');
     const text = (bad.body.message as string[]).join('\n');
@@ -65,9 +77,17 @@ describe('auth, projects, API keys and tenancy (e2e)', () => {
       garbage: 'garbage',
       algNone: `${b64url({ alg: 'none', typ: 'JWT' })}.${p}.`,
       tampered: `${h}.${b64url({ sub: alice.id, email: 'x@example.com', iat: now, exp: now + 999999 })}.${valid.split('.')[2]}`,
-      wrongSecret: signJwt({ sub: alice.id, email: alice.email, iat: now, exp: now + 600 }, 'another-secret-0123456789'),
+      wrongSecret: signJwt(
+        { sub: alice.id, email: alice.email, iat: now, exp: now + 600 },
+        'another-secret-0123456789',
+      ),
       expired: signJwt({ sub: alice.id, email: alice.email, iat: now - 7200, exp: now - 3600 }),
-      unknownUser: signJwt({ sub: '00000000-0000-4000-8000-000000000000', email: 'ghost@example.com', iat: now, exp: now + 600 }),
+      unknownUser: signJwt({
+        sub: '00000000-0000-4000-8000-000000000000',
+        email: 'ghost@example.com',
+        iat: now,
+        exp: now + 600,
+      }),
       badKey: 'pl_0000_notakey',
     };
     for (const [name, token] of Object.entries(cases)) {
@@ -91,12 +111,17 @@ describe('auth, projects, API keys and tenancy (e2e)', () => {
     expect(projects.status).toBe(200);
     expect(projects.body.items).toEqual([expect.objectContaining({ id: alice.projectId, role: 'editor' })]);
     // editor, not owner: cannot mint keys
-    expect((await request(t.http).post(`/api/projects/${alice.projectId}/api-keys`).set(bearer(key)).send({ name: 'x' })).status).toBe(403);
+    expect(
+      (await request(t.http).post(`/api/projects/${alice.projectId}/api-keys`).set(bearer(key)).send({ name: 'x' }))
+        .status,
+    ).toBe(403);
     // another project: not found
     const other = await registerUser(t.http);
     expect((await request(t.http).get(`/api/projects/${other.projectId}/api-keys`).set(bearer(key))).status).toBe(404);
 
-    const revoke = await request(t.http).delete(`/api/projects/${alice.projectId}/api-keys/${id}`).set(bearer(alice.token));
+    const revoke = await request(t.http)
+      .delete(`/api/projects/${alice.projectId}/api-keys/${id}`)
+      .set(bearer(alice.token));
     expect(revoke.status).toBe(204);
     expect((await request(t.http).get('/api/projects').set(bearer(key))).status).toBe(401);
   });
@@ -107,22 +132,36 @@ describe('auth, projects, API keys and tenancy (e2e)', () => {
     const stranger = await registerUser(t.http);
     await addMember(t.http, alice, alice.projectId, viewer, 'viewer');
     await addMember(t.http, alice, alice.projectId, editor, 'editor');
-    const dupMember = await request(t.http).post(`/api/projects/${alice.projectId}/members`).set(bearer(alice.token)).send({ email: viewer.email, role: 'editor' });
+    const dupMember = await request(t.http)
+      .post(`/api/projects/${alice.projectId}/members`)
+      .set(bearer(alice.token))
+      .send({ email: viewer.email, role: 'editor' });
     expect(dupMember.status).toBe(409);
-    const badRole = await request(t.http).post(`/api/projects/${alice.projectId}/members`).set(bearer(alice.token)).send({ email: viewer.email, role: 'admin' });
+    const badRole = await request(t.http)
+      .post(`/api/projects/${alice.projectId}/members`)
+      .set(bearer(alice.token))
+      .send({ email: viewer.email, role: 'admin' });
     expect(badRole.status).toBe(400);
 
     for (const who of [viewer, editor]) {
-      const res = await request(t.http).post(`/api/projects/${alice.projectId}/members`).set(bearer(who.token)).send({ email: stranger.email, role: 'viewer' });
+      const res = await request(t.http)
+        .post(`/api/projects/${alice.projectId}/members`)
+        .set(bearer(who.token))
+        .send({ email: stranger.email, role: 'viewer' });
       expect(res.status).toBe(403);
     }
-    const res = await request(t.http).post(`/api/projects/${alice.projectId}/api-keys`).set(bearer(stranger.token)).send({ name: 'x' });
+    const res = await request(t.http)
+      .post(`/api/projects/${alice.projectId}/api-keys`)
+      .set(bearer(stranger.token))
+      .send({ name: 'x' });
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ statusCode: 404, message: 'Project not found', error: 'Not Found' });
     expect((await request(t.http).get('/api/projects/not-a-uuid/api-keys').set(bearer(alice.token))).status).toBe(400);
 
     const me = await request(t.http).get('/api/auth/me').set(bearer(viewer.token));
-    expect(me.body.projects).toEqual(expect.arrayContaining([{ id: alice.projectId, name: expect.any(String), role: 'viewer' }]));
+    expect(me.body.projects).toEqual(
+      expect.arrayContaining([{ id: alice.projectId, name: expect.any(String), role: 'viewer' }]),
+    );
   });
 
   it('creates projects whose creator is owner', async () => {
@@ -130,7 +169,9 @@ describe('auth, projects, API keys and tenancy (e2e)', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'second', role: 'owner' });
     const list = await request(t.http).get('/api/projects').set(bearer(alice.token));
-    expect(list.body.items.map((p: { id: string }) => p.id)).toEqual(expect.arrayContaining([alice.projectId, res.body.id]));
+    expect(list.body.items.map((p: { id: string }) => p.id)).toEqual(
+      expect.arrayContaining([alice.projectId, res.body.id]),
+    );
   });
 
   it('serves health, the Swagger UI and a spec with bearer auth; limits bodies to 1 MiB', async () => {
@@ -143,13 +184,18 @@ describe('auth, projects, API keys and tenancy (e2e)', () => {
     const spec = await request(t.http).get('/docs-json');
     expect(spec.status).toBe(200);
     expect(spec.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/api/auth/register', '/api/auth/login', '/api/auth/me']));
+    expect(Object.keys(spec.body.paths)).toEqual(
+      expect.arrayContaining(['/api/auth/register', '/api/auth/login', '/api/auth/me']),
+    );
 
     const big = { email: uniqueEmail(), password: 'x'.repeat(1024 * 1024 + 10) };
     const tooBig = await request(t.http).post('/api/auth/register').send(big);
     expect(tooBig.status).toBe(413);
     expect(tooBig.body.statusCode).toBe(413);
-    const malformed = await request(t.http).post('/api/auth/login').set('Content-Type', 'application/json').send('{"email":');
+    const malformed = await request(t.http)
+      .post('/api/auth/login')
+      .set('Content-Type', 'application/json')
+      .send('{"email":');
     expect(malformed.status).toBe(400);
   });
 });
@@ -166,7 +212,9 @@ describe('auth rate limiting (e2e)', () => {
   it('answers 429 after the configured number of login attempts', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      statuses.push((await request(t.http).post('/api/auth/login').send({ email: 'a@example.com', password: 'password1' })).status);
+      statuses.push(
+        (await request(t.http).post('/api/auth/login').send({ email: 'a@example.com', password: 'password1' })).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 429]);
   });

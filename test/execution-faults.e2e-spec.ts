@@ -3,15 +3,23 @@ import type { Queue } from 'bull';
 import Redis from 'ioredis';
 import { EXECUTE_RUN_JOB, MAX_RUN_REQUEUES, RUNS_QUEUE, runJobId } from '../src/execution/execution.constants';
 import { PROCESS_LEASE_ID } from '../src/execution/lease-owner';
-import { RUN_DISPATCHER_IMPL, TrackingRunDispatcher } from '../src/execution/tracking-run-dispatcher';
+import { RUN_DISPATCHER_IMPL, type TrackingRunDispatcher } from '../src/execution/tracking-run-dispatcher';
 import { TEST_JWT_SECRET } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { createExecutionContext, ExecutionContext } from './support/execution-context';
-import { experimentStatus, insertExperiment, insertProject, insertRuns, runIn, runRow, stageRows } from './support/execution-fixtures';
-import { FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
-import { startRedis, TestRedis } from './support/redis';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { createExecutionContext, type ExecutionContext } from './support/execution-context';
+import {
+  experimentStatus,
+  insertExperiment,
+  insertProject,
+  insertRuns,
+  runIn,
+  runRow,
+  stageRows,
+} from './support/execution-fixtures';
+import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
+import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
-import { spawnWorker, WorkerProcess } from './support/worker-process';
+import { spawnWorker, type WorkerProcess } from './support/worker-process';
 
 // Child workers start through ts-node, and leases must expire: longer than jest's 5 s default.
 jest.setTimeout(90_000);
@@ -29,7 +37,11 @@ describe('execution under failure', () => {
   const children: WorkerProcess[] = [];
   let projectId: string;
 
-  async function context(role: 'api' | 'worker', extra: Record<string, string> = {}, sweep = true): Promise<ExecutionContext> {
+  async function context(
+    role: 'api' | 'worker',
+    extra: Record<string, string> = {},
+    sweep = true,
+  ): Promise<ExecutionContext> {
     const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, sweep });
     contexts.push(ctx);
     return ctx;
@@ -81,9 +93,13 @@ describe('execution under failure', () => {
     const doomed = await worker();
     const { experimentId, ids } = await pendingRuns(1, { prompt: 'slow {{n}}', model: OPENAI });
     await api().dispatcher.dispatch(ids);
-    await waitFor(async () => fake.requests.length === 1 && (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${doomed.pid}:`), {
-      what: 'the child worker to be calling the provider',
-    });
+    await waitFor(
+      async () =>
+        fake.requests.length === 1 && (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${doomed.pid}:`),
+      {
+        what: 'the child worker to be calling the provider',
+      },
+    );
 
     doomed.kill('SIGKILL');
     await doomed.exited;
@@ -94,7 +110,9 @@ describe('execution under failure', () => {
     expect(run.lease_owner?.startsWith(PROCESS_LEASE_ID)).toBe(true);
     expect(await stageRows(api().dataSource, run.id)).toHaveLength(1);
     expect(fake.requests).toHaveLength(2);
-    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', {
+      what: 'the experiment to complete',
+    });
     // Scoring and events follow the completion: the survivor settles with nothing left in flight.
     await waitFor(() => survivor.executor!.inFlight === 0, { what: 'the survivor to finish its work' });
   });
@@ -104,9 +122,14 @@ describe('execution under failure', () => {
     const leaving = await worker({ RUN_LEASE_MS: '120000' });
     const { ids } = await pendingRuns(1, { prompt: 'handover {{n}}', model: OPENAI });
     await api().dispatcher.dispatch(ids);
-    await waitFor(async () => fake.requests.length === 1 && (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${leaving.pid}:`), {
-      what: 'the child worker to be calling the provider',
-    });
+    await waitFor(
+      async () =>
+        fake.requests.length === 1 &&
+        (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${leaving.pid}:`),
+      {
+        what: 'the child worker to be calling the provider',
+      },
+    );
 
     leaving.kill('SIGTERM');
     expect(await leaving.exited).toEqual({ code: 0, signal: null });
@@ -163,10 +186,15 @@ describe('execution under failure', () => {
 
     await context('worker');
     for (const id of ids) {
-      expect(await runIn(api().dataSource, id, ['completed', 'failed'])).toMatchObject({ status: 'completed', attempt: 1 });
+      expect(await runIn(api().dataSource, id, ['completed', 'failed'])).toMatchObject({
+        status: 'completed',
+        attempt: 1,
+      });
       expect(await stageRows(api().dataSource, id)).toHaveLength(1);
     }
-    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', {
+      what: 'the experiment to complete',
+    });
   });
 
   it('fails a run whose lease expired once too often instead of handing it out forever', async () => {
@@ -181,14 +209,23 @@ describe('execution under failure', () => {
     const run = await runRow(api().dataSource, ids[0]);
     expect(run).toMatchObject({ status: 'failed', attempt: MAX_RUN_REQUEUES + 1 });
     expect(run.error).toMatch(/lease expired/);
-    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', {
+      what: 'the experiment to complete',
+    });
   });
   it('scores a completed run whose worker died before scoring it, once per scorer', async () => {
     const w = await context('worker', {}, false);
     const experimentId = await insertExperiment(api().dataSource, projectId, {
-      scoringConfig: { scorers: [{ name: 'has_done', type: 'contains', params: { value: 'done' } }, { name: 'short', type: 'length', params: { max: 100 } }] },
+      scoringConfig: {
+        scorers: [
+          { name: 'has_done', type: 'contains', params: { value: 'done' } },
+          { name: 'short', type: 'length', params: { max: 100 } },
+        ],
+      },
     });
-    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [{ prompt: 'all done', model: 'mock:echo' }]);
+    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [
+      { prompt: 'all done', model: 'mock:echo' },
+    ]);
     // As a worker leaves it when it dies between the completion transaction and scoring.
     await api().dataSource.query(
       `UPDATE runs SET status = 'completed', output = 'all done', started_at = now() - interval '1 hour',
@@ -197,12 +234,17 @@ describe('execution under failure', () => {
     );
     const first = await w.sweeper!.sweepOnce();
     expect(first.unscoredScored).toBe(1);
-    const scores = await api().dataSource.query(`SELECT scorer_name, value, source FROM scores WHERE run_id = $1 ORDER BY scorer_name`, [id]);
+    const scores = await api().dataSource.query(
+      `SELECT scorer_name, value, source FROM scores WHERE run_id = $1 ORDER BY scorer_name`,
+      [id],
+    );
     expect(scores).toEqual([
       { scorer_name: 'has_done', value: 1, source: 'auto' },
       { scorer_name: 'short', value: 1, source: 'auto' },
     ]);
-    expect((await runRow(api().dataSource, id)) as unknown as { scored_at: Date | null }).toMatchObject({ scored_at: expect.any(Date) });
+    expect((await runRow(api().dataSource, id)) as unknown as { scored_at: Date | null }).toMatchObject({
+      scored_at: expect.any(Date),
+    });
     const second = await w.sweeper!.sweepOnce();
     expect(second.unscoredScored).toBe(0);
     const [{ n }] = await api().dataSource.query(`SELECT count(*)::int AS n FROM scores WHERE run_id = $1`, [id]);
@@ -243,8 +285,13 @@ describe('embedded mode restart', () => {
     const restarted = await createExecutionContext({ database });
     ctx = restarted;
     for (const id of ids) {
-      expect(await runIn(restarted.dataSource, id, ['completed', 'failed'])).toMatchObject({ status: 'completed', attempt: 1 });
+      expect(await runIn(restarted.dataSource, id, ['completed', 'failed'])).toMatchObject({
+        status: 'completed',
+        attempt: 1,
+      });
     }
-    await waitFor(async () => (await experimentStatus(restarted.dataSource, experimentId)) === 'completed', { what: 'the experiment to complete' });
+    await waitFor(async () => (await experimentStatus(restarted.dataSource, experimentId)) === 'completed', {
+      what: 'the experiment to complete',
+    });
   });
 });

@@ -1,12 +1,20 @@
-import { firstValueFrom, Observable, ReplaySubject } from 'rxjs';
+import { firstValueFrom, type Observable, ReplaySubject } from 'rxjs';
 import { takeWhile, toArray } from 'rxjs/operators';
-import { RunEvent } from '../src/events/run-event';
-import { RunConfig } from '../src/runs/run.entity';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { createExecutionContext, ExecutionContext } from './support/execution-context';
-import { experimentStatus, insertExperiment, insertProject, insertRuns, runIn, runRow, stageRows } from './support/execution-fixtures';
-import { FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
-import { startRedis, TestRedis } from './support/redis';
+import { type RunEvent } from '../src/events/run-event';
+import { type RunConfig } from '../src/runs/run.entity';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { createExecutionContext, type ExecutionContext } from './support/execution-context';
+import {
+  experimentStatus,
+  insertExperiment,
+  insertProject,
+  insertRuns,
+  runIn,
+  runRow,
+  stageRows,
+} from './support/execution-fixtures';
+import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
+import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
 
 jest.setTimeout(60_000);
@@ -29,7 +37,12 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
 
   beforeAll(async () => {
     [database, fake] = await Promise.all([createTestDatabase(), startFakeLlmServer()]);
-    const env: Record<string, string> = { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', MODEL_PRICES: PRICES, PROVIDER_MAX_ATTEMPTS: '3' };
+    const env: Record<string, string> = {
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: 'sk-test',
+      MODEL_PRICES: PRICES,
+      PROVIDER_MAX_ATTEMPTS: '3',
+    };
     if (mode === 'bull') {
       redis = await startRedis();
       env.REDIS_URL = redis.url;
@@ -74,7 +87,12 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
   }
 
   const until = (events: Observable<RunEvent>, last: (e: RunEvent) => boolean): Promise<RunEvent[]> =>
-    firstValueFrom(events.pipe(takeWhile((e) => !last(e), true), toArray()));
+    firstValueFrom(
+      events.pipe(
+        takeWhile((e) => !last(e), true),
+        toArray(),
+      ),
+    );
 
   it('reports the queue in health', async () => {
     await expect(api.dispatcher.health()).resolves.toBe(mode === 'bull' ? 'up' : 'inline');
@@ -86,18 +104,40 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
     });
     const { events, stop } = await record(experimentId);
     const [id] = await insertRuns(api.dataSource, experimentId, projectId, [
-      { prompt: 'Summarise {{ ticket }} please', model: 'mock:echo', params: { temperature: 0 }, input_data: { ticket: 'the refund ticket' } },
+      {
+        prompt: 'Summarise {{ ticket }} please',
+        model: 'mock:echo',
+        params: { temperature: 0 },
+        input_data: { ticket: 'the refund ticket' },
+      },
     ]);
     await api.dispatcher.dispatch([id]);
 
     const run = await runIn(api.dataSource, id, ['completed', 'failed']);
-    expect(run).toMatchObject({ status: 'completed', output: 'Summarise the refund ticket please', tokens_in: 5, tokens_out: 5, cache_hit: false, error: null, attempt: 0 });
+    expect(run).toMatchObject({
+      status: 'completed',
+      output: 'Summarise the refund ticket please',
+      tokens_in: 5,
+      tokens_out: 5,
+      cache_hit: false,
+      error: null,
+      attempt: 0,
+    });
     expect(Number(run.cost_estimate)).toBe(0);
     expect(run.duration_ms).toEqual(expect.any(Number));
     expect(run.completed_at!.getTime()).toBeGreaterThanOrEqual(run.started_at!.getTime());
     expect(run.lease_expires_at).toBeNull();
     expect(await stageRows(api.dataSource, id)).toEqual([
-      expect.objectContaining({ stage_name: 'main', stage_index: 0, prompt: 'Summarise the refund ticket please', output: 'Summarise the refund ticket please', model: 'mock:echo', tokens_in: 5, tokens_out: 5, error: null }),
+      expect.objectContaining({
+        stage_name: 'main',
+        stage_index: 0,
+        prompt: 'Summarise the refund ticket please',
+        output: 'Summarise the refund ticket please',
+        model: 'mock:echo',
+        tokens_in: 5,
+        tokens_out: 5,
+        error: null,
+      }),
     ]);
 
     // Scores land after completion; the experiment completes after its last run is scored.
@@ -105,7 +145,9 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
     stop();
     const scores = await api.dataSource.query(`SELECT scorer_name, value, source FROM scores WHERE run_id = $1`, [id]);
     expect(scores).toEqual([{ scorer_name: 'has_refund', value: 1, source: 'auto' }]);
-    expect(seen.filter((e) => e.type !== 'experiment.progress').map((e) => [e.type, e.run_id ?? null, e.status ?? null])).toEqual([
+    expect(
+      seen.filter((e) => e.type !== 'experiment.progress').map((e) => [e.type, e.run_id ?? null, e.status ?? null]),
+    ).toEqual([
       ['run.status', id, 'running'],
       ['run.status', id, 'completed'],
       ['run.scored', id, null],
@@ -117,12 +159,21 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
 
   it('calls openai: over real HTTP with the rendered prompt; tokens from usage, cost from the price table', async () => {
     fake.setResponder(() => ({ output: 'A short summary.', usage: { input: 11, output: 4 } }));
-    const run = await runOne({ prompt: 'Summarise: {{text}}', model: OPENAI, params: { temperature: 0.2, max_tokens: 64 }, input_data: { text: 'a long text' } });
+    const run = await runOne({
+      prompt: 'Summarise: {{text}}',
+      model: OPENAI,
+      params: { temperature: 0.2, max_tokens: 64 },
+      input_data: { text: 'a long text' },
+    });
 
     expect(run).toMatchObject({ status: 'completed', output: 'A short summary.', tokens_in: 11, tokens_out: 4 });
     expect(Number(run.cost_estimate)).toBeCloseTo(11e-6 + 8e-6, 12);
     expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]).toMatchObject({ path: '/v1/chat/completions', model: 'test-model', prompt: 'Summarise: a long text' });
+    expect(fake.requests[0]).toMatchObject({
+      path: '/v1/chat/completions',
+      model: 'test-model',
+      prompt: 'Summarise: a long text',
+    });
     expect(fake.requests[0].body).toMatchObject({ temperature: 0.2, max_tokens: 64 });
     expect(fake.requests[0].headers.authorization).toBe('Bearer sk-test');
     const [stage] = await stageRows(api.dataSource, run.id);
@@ -145,7 +196,9 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
     expect(run.error).toMatch(/400/);
     expect(run.completed_at).not.toBeNull();
     expect(fake.requests).toHaveLength(1);
-    expect(await stageRows(api.dataSource, run.id)).toEqual([expect.objectContaining({ stage_name: 'main', output: null, error: run.error })]);
+    expect(await stageRows(api.dataSource, run.id)).toEqual([
+      expect.objectContaining({ stage_name: 'main', output: null, error: run.error }),
+    ]);
   });
 
   it('passes each stage output forward; the run output is the last stage output, tokens and cost summed', async () => {
@@ -156,7 +209,12 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
       input_data: { text: 'bonjour le monde' },
       stages: [
         { name: 'translate', prompt: 'Translate: {{ text }}' },
-        { name: 'summarise', prompt: 'Summarise {{stages.translate.output}}', model: OPENAI, params: { temperature: 0 } },
+        {
+          name: 'summarise',
+          prompt: 'Summarise {{stages.translate.output}}',
+          model: OPENAI,
+          params: { temperature: 0 },
+        },
       ],
     });
     expect(run.status).toBe('completed');
@@ -172,18 +230,38 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
   });
 
   it('serves an identical config from the cache without a provider call, except with cache: false, another repetition or another project', async () => {
-    const config: RunConfig = { prompt: 'Cache me {{x}}', model: OPENAI, params: { temperature: 0 }, input_data: { x: String(Math.random()) } };
+    const config: RunConfig = {
+      prompt: 'Cache me {{x}}',
+      model: OPENAI,
+      params: { temperature: 0 },
+      input_data: { x: String(Math.random()) },
+    };
     fake.setResponder(() => ({ usage: { input: 3, output: 4 } }));
     const original = await runOne(config);
     expect(original).toMatchObject({ status: 'completed', cache_hit: false });
     expect(fake.requests).toHaveLength(1);
 
     const hit = await runOne({ ...config });
-    expect(hit).toMatchObject({ status: 'completed', cache_hit: true, cached_from_run_id: original.id, output: original.output, tokens_in: 3, tokens_out: 4 });
+    expect(hit).toMatchObject({
+      status: 'completed',
+      cache_hit: true,
+      cached_from_run_id: original.id,
+      output: original.output,
+      tokens_in: 3,
+      tokens_out: 4,
+    });
     expect(Number(hit.cost_estimate)).toBe(0);
     expect(fake.requests).toHaveLength(1);
     const copied = await stageRows(api.dataSource, hit.id);
-    expect(copied).toEqual([expect.objectContaining({ stage_name: 'main', prompt: fake.requests[0].prompt, output: original.output, tokens_in: 3, tokens_out: 4 })]);
+    expect(copied).toEqual([
+      expect.objectContaining({
+        stage_name: 'main',
+        prompt: fake.requests[0].prompt,
+        output: original.output,
+        tokens_in: 3,
+        tokens_out: 4,
+      }),
+    ]);
     expect(Number(copied[0].cost)).toBe(0);
 
     // A hit of a hit still points at the run that did the work.
@@ -208,7 +286,11 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
   });
 
   it('fails a run with a missing template variable at once, naming it, without any provider call', async () => {
-    const run = await runOne({ prompt: 'Summarise {{ticket}} for {{audience}}', model: OPENAI, input_data: { audience: 'managers' } });
+    const run = await runOne({
+      prompt: 'Summarise {{ticket}} for {{audience}}',
+      model: OPENAI,
+      input_data: { audience: 'managers' },
+    });
     expect(run.status).toBe('failed');
     expect(run.error).toContain('"ticket"');
     expect(run.error).not.toContain('"audience"');
@@ -246,7 +328,9 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
     await api.dispatcher.dispatch([id]);
     const run = await runIn(api.dataSource, id, ['completed', 'failed']);
     expect(run).toMatchObject({ status: 'completed', output: 'flaky' });
-    const statuses = (await until(events, (e) => e.type === 'experiment.status')).filter((e) => e.type === 'run.status').map((e) => e.status);
+    const statuses = (await until(events, (e) => e.type === 'experiment.status'))
+      .filter((e) => e.type === 'run.status')
+      .map((e) => e.status);
     stop();
     expect(statuses).toEqual(['running', 'pending', 'running', 'completed']);
   });

@@ -1,10 +1,10 @@
-import { request as httpRequest, IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import request from 'supertest';
 import { RUN_JOB_ATTEMPTS } from '../src/execution/execution.constants';
-import { createTestApp, TestApp } from './support/app';
-import { addMember, bearer, createApiKey, registerUser, TestUser } from './support/factories';
+import { createTestApp, type TestApp } from './support/app';
+import { addMember, bearer, createApiKey, registerUser, type TestUser } from './support/factories';
 import { waitFor } from './support/wait';
-import { ExperimentProgress } from '../src/events/run-event';
+import { type ExperimentProgress } from '../src/events/run-event';
 
 jest.setTimeout(60_000);
 
@@ -68,32 +68,48 @@ interface SseEvent {
 }
 
 /** A real HTTP client for the event stream: collects events until the server ends the stream. */
-function openEventStream(baseUrl: string, path: string, token: string): Promise<{ status: number; events: SseEvent[]; comments: number; ended: Promise<void>; close(): void }> {
+function openEventStream(
+  baseUrl: string,
+  path: string,
+  token: string,
+): Promise<{ status: number; events: SseEvent[]; comments: number; ended: Promise<void>; close(): void }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${baseUrl}${path}`, { headers: { ...bearer(token), Accept: 'text/event-stream' } }, (res: IncomingMessage) => {
-      const events: SseEvent[] = [];
-      let comments = 0;
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let sep: number;
-        while ((sep = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, sep);
-          buffer = buffer.slice(sep + 2);
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) comments++;
-            else if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data.push(line.slice(6));
+    const req = httpRequest(
+      `${baseUrl}${path}`,
+      { headers: { ...bearer(token), Accept: 'text/event-stream' } },
+      (res: IncomingMessage) => {
+        const events: SseEvent[] = [];
+        let comments = 0;
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let sep: number;
+          while ((sep = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, sep);
+            buffer = buffer.slice(sep + 2);
+            let event = 'message';
+            const data: string[] = [];
+            for (const line of block.split('\n')) {
+              if (line.startsWith(':')) comments++;
+              else if (line.startsWith('event: ')) event = line.slice(7);
+              else if (line.startsWith('data: ')) data.push(line.slice(6));
+            }
+            if (data.length > 0) events.push({ event, data: JSON.parse(data.join('\n')) });
           }
-          if (data.length > 0) events.push({ event, data: JSON.parse(data.join('\n')) });
-        }
-      });
-      const ended = new Promise<void>((done) => res.on('close', () => done()));
-      resolve({ status: res.statusCode ?? 0, events, get comments() { return comments; }, ended, close: () => req.destroy() } as never);
-    });
+        });
+        const ended = new Promise<void>((done) => res.on('close', () => done()));
+        resolve({
+          status: res.statusCode ?? 0,
+          events,
+          get comments() {
+            return comments;
+          },
+          ended,
+          close: () => req.destroy(),
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -120,12 +136,20 @@ describe('experiments (e2e)', () => {
     expect(res.status).toBe(200);
     return { ...res.body.progress, status: res.body.status };
   };
-  const runsOf = (id: string): Promise<Array<{ id: string; status: string; attempt: number; config: any; completed_at: Date | null }>> =>
-    t.dataSource.query(`SELECT id, status, attempt, config, completed_at FROM runs WHERE experiment_id = $1 ORDER BY id`, [id]);
+  const runsOf = (
+    id: string,
+  ): Promise<Array<{ id: string; status: string; attempt: number; config: any; completed_at: Date | null }>> =>
+    t.dataSource.query(
+      `SELECT id, status, attempt, config, completed_at FROM runs WHERE experiment_id = $1 ORDER BY id`,
+      [id],
+    );
 
   beforeAll(async () => {
     // A short lease: executions of cancelled runs notice within a second and free their slot.
-    t = await createTestApp({ listen: true, env: { PROVIDER_MAX_ATTEMPTS: String(PROVIDER_ATTEMPTS), RUN_LEASE_MS: '3000' } });
+    t = await createTestApp({
+      listen: true,
+      env: { PROVIDER_MAX_ATTEMPTS: String(PROVIDER_ATTEMPTS), RUN_LEASE_MS: '3000' },
+    });
     baseUrl = await t.app.getUrl();
     alice = await registerUser(t.http, { name: 'Alice' });
     viewer = await registerUser(t.http);
@@ -140,7 +164,10 @@ describe('experiments (e2e)', () => {
 
   describe('create, read, list, update, delete', () => {
     it("creates a draft in the caller's personal project and reads it back with zero progress", async () => {
-      const res = await request(t.http).post('/api/experiments').set(bearer(alice.token)).send({ name: 'first', description: 'd', config: gridConfig(), scoring_config: scoringConfig });
+      const res = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(alice.token))
+        .send({ name: 'first', description: 'd', config: gridConfig(), scoring_config: scoringConfig });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         id: expect.any(String),
@@ -157,24 +184,47 @@ describe('experiments (e2e)', () => {
       });
       const got = await request(t.http).get(`/api/experiments/${res.body.id}`).set(bearer(viewer.token));
       expect(got.status).toBe(200);
-      expect(got.body.progress).toEqual({ total: 0, pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0, cached: 0 });
+      expect(got.body.progress).toEqual({
+        total: 0,
+        pending: 0,
+        running: 0,
+        completed: 0,
+        failed: 0,
+        cancelled: 0,
+        cached: 0,
+      });
     });
 
     it('puts an API key’s experiment in its project, and refuses other projects', async () => {
       const { key } = await createApiKey(t.http, alice, alice.projectId);
-      const res = await request(t.http).post('/api/experiments').set(bearer(key)).send({ name: 'by key', config: gridConfig() });
+      const res = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(key))
+        .send({ name: 'by key', config: gridConfig() });
       expect(res.status).toBe(201);
       expect(res.body.project_id).toBe(alice.projectId);
-      const other = await request(t.http).post('/api/experiments').set(bearer(key)).send({ name: 'x', project_id: stranger.projectId, config: gridConfig() });
+      const other = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(key))
+        .send({ name: 'x', project_id: stranger.projectId, config: gridConfig() });
       expect(other.status).toBe(404);
     });
 
     it('needs the editor role to create: viewer 403, stranger 404', async () => {
-      const asViewer = await request(t.http).post('/api/experiments').set(bearer(viewer.token)).send({ name: 'x', project_id: alice.projectId, config: gridConfig() });
+      const asViewer = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(viewer.token))
+        .send({ name: 'x', project_id: alice.projectId, config: gridConfig() });
       expect(asViewer.status).toBe(403);
-      const asStranger = await request(t.http).post('/api/experiments').set(bearer(stranger.token)).send({ name: 'x', project_id: alice.projectId, config: gridConfig() });
+      const asStranger = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(stranger.token))
+        .send({ name: 'x', project_id: alice.projectId, config: gridConfig() });
       expect(asStranger.status).toBe(404);
-      const asEditor = await request(t.http).post('/api/experiments').set(bearer(editor.token)).send({ name: 'x', project_id: alice.projectId, config: gridConfig() });
+      const asEditor = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(editor.token))
+        .send({ name: 'x', project_id: alice.projectId, config: gridConfig() });
       expect(asEditor.status).toBe(201);
     });
 
@@ -211,14 +261,27 @@ describe('experiments (e2e)', () => {
     });
 
     it('rejects unknown and malformed top-level fields with 400, never 500', async () => {
-      const unknown = await request(t.http).post('/api/experiments').set(bearer(alice.token)).send({ name: 'x', config: gridConfig(), colour: 'red' });
+      const unknown = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(alice.token))
+        .send({ name: 'x', config: gridConfig(), colour: 'red' });
       expect(unknown.status).toBe(400);
       expect(unknown.body.message).toEqual(expect.arrayContaining(['property colour should not exist']));
-      for (const body of [{ name: 'x' }, { name: 'x', config: 'nope' }, { name: 'x', config: [] }, { name: '', config: gridConfig() }, { name: 'x', config: null }, { name: 'x', config: { prompts: null } }]) {
+      for (const body of [
+        { name: 'x' },
+        { name: 'x', config: 'nope' },
+        { name: 'x', config: [] },
+        { name: '', config: gridConfig() },
+        { name: 'x', config: null },
+        { name: 'x', config: { prompts: null } },
+      ]) {
         const res = await request(t.http).post('/api/experiments').set(bearer(alice.token)).send(body);
         expect({ body, status: res.status }).toEqual({ body, status: 400 });
       }
-      const badProject = await request(t.http).post('/api/experiments').set(bearer(alice.token)).send({ name: 'x', config: gridConfig(), project_id: 'nope' });
+      const badProject = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(alice.token))
+        .send({ name: 'x', config: gridConfig(), project_id: 'nope' });
       expect(badProject.status).toBe(400);
     });
 
@@ -231,11 +294,19 @@ describe('experiments (e2e)', () => {
       expect(list.body.items.map((e: { id: string }) => e.id)).toEqual([second.id, mine.id]);
       const page = await request(t.http).get('/api/experiments?limit=1&offset=1').set(bearer(stranger.token));
       expect(page.body).toEqual({ items: [expect.objectContaining({ id: mine.id })], total: 2 });
-      const other = await request(t.http).get(`/api/experiments?project_id=${alice.projectId}`).set(bearer(stranger.token));
+      const other = await request(t.http)
+        .get(`/api/experiments?project_id=${alice.projectId}`)
+        .set(bearer(stranger.token));
       expect(other.body).toEqual({ items: [], total: 0 });
-      const aliceList = await request(t.http).get(`/api/experiments?project_id=${alice.projectId}&status=draft`).set(bearer(viewer.token));
+      const aliceList = await request(t.http)
+        .get(`/api/experiments?project_id=${alice.projectId}&status=draft`)
+        .set(bearer(viewer.token));
       expect(aliceList.body.total).toBeGreaterThan(0);
-      expect(aliceList.body.items.every((e: { project_id: string; status: string }) => e.project_id === alice.projectId && e.status === 'draft')).toBe(true);
+      expect(
+        aliceList.body.items.every(
+          (e: { project_id: string; status: string }) => e.project_id === alice.projectId && e.status === 'draft',
+        ),
+      ).toBe(true);
       expect((await request(t.http).get('/api/experiments?status=weird').set(bearer(alice.token))).status).toBe(400);
       expect((await request(t.http).get('/api/experiments?limit=0').set(bearer(alice.token))).status).toBe(400);
     });
@@ -260,40 +331,77 @@ describe('experiments (e2e)', () => {
         ['get', '/export'],
       ] as const;
       for (const [method, path] of [...reads, ...writes]) {
-        const res = await request(t.http)[method](`/api/experiments/${exp.id}${path}`).set(bearer(stranger.token)).send({});
+        const res = await request(t.http)
+          [method](`/api/experiments/${exp.id}${path}`)
+          .set(bearer(stranger.token))
+          .send({});
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
       }
       for (const [method, path] of writes) {
-        const res = await request(t.http)[method](`/api/experiments/${exp.id}${path}`).set(bearer(viewer.token)).send({});
+        const res = await request(t.http)
+          [method](`/api/experiments/${exp.id}${path}`)
+          .set(bearer(viewer.token))
+          .send({});
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 403 });
       }
     });
 
     it('patches a draft, validates the change, and freezes config once launched (scoring_config stays editable)', async () => {
       const exp = await create(alice);
-      const renamed = await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(editor.token)).send({ name: 'renamed', description: null });
+      const renamed = await request(t.http)
+        .patch(`/api/experiments/${exp.id}`)
+        .set(bearer(editor.token))
+        .send({ name: 'renamed', description: null });
       expect(renamed.status).toBe(200);
       expect(renamed.body).toMatchObject({ name: 'renamed', description: null, status: 'draft' });
       const newConfig = { ...gridConfig(), repetitions: 2 };
-      const patched = await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ config: newConfig });
+      const patched = await request(t.http)
+        .patch(`/api/experiments/${exp.id}`)
+        .set(bearer(alice.token))
+        .send({ config: newConfig });
       expect(patched.status).toBe(200);
       expect(patched.body.config).toEqual(newConfig);
-      const invalidPatch = await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ config: { ...newConfig, inputs: [{}] } });
+      const invalidPatch = await request(t.http)
+        .patch(`/api/experiments/${exp.id}`)
+        .set(bearer(alice.token))
+        .send({ config: { ...newConfig, inputs: [{}] } });
       expect(invalidPatch.status).toBe(400);
-      expect(invalidPatch.body.message).toEqual(['config.inputs[0] lacks {{ticket}} (used by config.prompts[0], config.prompts[1])']);
-      expect((await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ config: null })).status).toBe(400);
-      expect((await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ status: 'running' })).status).toBe(400);
+      expect(invalidPatch.body.message).toEqual([
+        'config.inputs[0] lacks {{ticket}} (used by config.prompts[0], config.prompts[1])',
+      ]);
+      expect(
+        (await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ config: null }))
+          .status,
+      ).toBe(400);
+      expect(
+        (await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ status: 'running' }))
+          .status,
+      ).toBe(400);
 
-      expect((await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({})).status).toBe(202);
-      const frozen = await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ config: gridConfig() });
+      expect(
+        (await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({})).status,
+      ).toBe(202);
+      const frozen = await request(t.http)
+        .patch(`/api/experiments/${exp.id}`)
+        .set(bearer(alice.token))
+        .send({ config: gridConfig() });
       expect(frozen.status).toBe(409);
       const scoring = await request(t.http)
         .patch(`/api/experiments/${exp.id}`)
         .set(bearer(alice.token))
-        .send({ scoring_config: { scorers: [{ name: 'exact', type: 'exact_match', params: { expected_field: 'expected' } }] }, name: 'after launch' });
+        .send({
+          scoring_config: { scorers: [{ name: 'exact', type: 'exact_match', params: { expected_field: 'expected' } }] },
+          name: 'after launch',
+        });
       expect(scoring.status).toBe(200);
-      expect(scoring.body).toMatchObject({ name: 'after launch', scoring_config: { scorers: [expect.objectContaining({ name: 'exact' })] } });
-      const badScoring = await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(alice.token)).send({ scoring_config: { scorers: [{ name: 'x', type: 'nope' }] } });
+      expect(scoring.body).toMatchObject({
+        name: 'after launch',
+        scoring_config: { scorers: [expect.objectContaining({ name: 'exact' })] },
+      });
+      const badScoring = await request(t.http)
+        .patch(`/api/experiments/${exp.id}`)
+        .set(bearer(alice.token))
+        .send({ scoring_config: { scorers: [{ name: 'x', type: 'nope' }] } });
       expect(badScoring.status).toBe(400);
       expect(badScoring.body.message.join('\n')).toMatch(/scoring_config\.scorers\[0\] \(name "x"\)/);
     });
@@ -302,36 +410,61 @@ describe('experiments (e2e)', () => {
   describe('launch', () => {
     it('dry run: plans and estimates without creating anything', async () => {
       const exp = await create(alice);
-      const dry = await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({ dry_run: true });
+      const dry = await request(t.http)
+        .post(`/api/experiments/${exp.id}/launch`)
+        .set(bearer(alice.token))
+        .send({ dry_run: true });
       expect(dry.status).toBe(202);
       expect(dry.body).toEqual({ runs_planned: 30, runs_created: 0, estimated_cost: 0 });
       expect(await runsOf(exp.id)).toHaveLength(0);
       expect((await progressOf(exp.id)).status).toBe('draft');
 
-      const priced = await create(alice, { config: { ...gridConfig({ max_tokens: 100 }), models: ['openai:gpt-4o-mini'] } });
-      const pricedDry = await request(t.http).post(`/api/experiments/${priced.id}/launch`).set(bearer(alice.token)).send({ dry_run: true });
+      const priced = await create(alice, {
+        config: { ...gridConfig({ max_tokens: 100 }), models: ['openai:gpt-4o-mini'] },
+      });
+      const pricedDry = await request(t.http)
+        .post(`/api/experiments/${priced.id}/launch`)
+        .set(bearer(alice.token))
+        .send({ dry_run: true });
       // "Summarise: ticket number N asks for a refund" = 8 words → 11 tokens; the TL;DR prompt 11 words → 15; out: 100
       const perInput = (11 * 0.15 + 100 * 0.6) / 1e6 + (15 * 0.15 + 100 * 0.6) / 1e6;
       expect(pricedDry.body.runs_planned).toBe(30);
       expect(pricedDry.body.estimated_cost).toBeCloseTo(perInput * 15, 10);
 
-      const unpriced = await create(alice, { config: { ...gridConfig(), models: ['mock:echo', 'openai:some-unpriced-model'] } });
-      const unpricedDry = await request(t.http).post(`/api/experiments/${unpriced.id}/launch`).set(bearer(alice.token)).send({ dry_run: true });
+      const unpriced = await create(alice, {
+        config: { ...gridConfig(), models: ['mock:echo', 'openai:some-unpriced-model'] },
+      });
+      const unpricedDry = await request(t.http)
+        .post(`/api/experiments/${unpriced.id}/launch`)
+        .set(bearer(alice.token))
+        .send({ dry_run: true });
       expect(unpricedDry.body).toEqual({ runs_planned: 60, runs_created: 0, estimated_cost: null });
     });
 
     it('refuses a grid over the limit naming both numbers, default 10,000, and bad bodies', async () => {
       const exp = await create(alice);
-      const over = await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({ max_runs: 20 });
+      const over = await request(t.http)
+        .post(`/api/experiments/${exp.id}/launch`)
+        .set(bearer(alice.token))
+        .send({ max_runs: 20 });
       expect(over.status).toBe(400);
       expect(over.body.message.join(' ')).toMatch(/30 runs.*limit of 20/);
       const big = await create(alice, { config: gridConfig({ seed: Array.from({ length: 667 }, (_, i) => i) }) });
-      const overDefault = await request(t.http).post(`/api/experiments/${big.id}/launch`).set(bearer(alice.token)).send({ dry_run: true });
+      const overDefault = await request(t.http)
+        .post(`/api/experiments/${big.id}/launch`)
+        .set(bearer(alice.token))
+        .send({ dry_run: true });
       expect(overDefault.status).toBe(400);
       expect(overDefault.body.message.join(' ')).toMatch(/20010 runs.*limit of 10000/);
       expect(await runsOf(exp.id)).toHaveLength(0);
       expect((await progressOf(exp.id)).status).toBe('draft');
-      for (const body of [{ max_runs: 0 }, { max_runs: 1_000_001 }, { max_runs: 1.5 }, { dry_run: 'yes' }, { force: true }]) {
+      for (const body of [
+        { max_runs: 0 },
+        { max_runs: 1_000_001 },
+        { max_runs: 1.5 },
+        { dry_run: 'yes' },
+        { force: true },
+      ]) {
         const res = await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send(body);
         expect({ body, status: res.status }).toEqual({ body, status: 400 });
       }
@@ -367,25 +500,47 @@ describe('experiments (e2e)', () => {
     });
     it('launches a grid larger than one INSERT batch completely and in grid order', async () => {
       // 2 prompts × 3 temperatures × 5 inputs × 80 seeds × 5 repetitions = 12,000 runs: three batches.
-      const exp = await create(alice, { config: { ...gridConfig({ mock_latency_ms: 60_000, seed: Array.from({ length: 80 }, (_, i) => i) }), repetitions: 5 } });
-      const res = await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({ max_runs: 12_000 });
+      const exp = await create(alice, {
+        config: {
+          ...gridConfig({ mock_latency_ms: 60_000, seed: Array.from({ length: 80 }, (_, i) => i) }),
+          repetitions: 5,
+        },
+      });
+      const res = await request(t.http)
+        .post(`/api/experiments/${exp.id}/launch`)
+        .set(bearer(alice.token))
+        .send({ max_runs: 12_000 });
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ runs_planned: 12_000, runs_created: 12_000, estimated_cost: 0 });
       await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(alice.token)).expect(202);
-      const rows: Array<{ prompt: string; temperature: number; seed: number; ticket: string; repetition: number }> = await t.dataSource.query(
-        `SELECT config->>'prompt' AS prompt, (config->'params'->>'temperature')::float8 AS temperature, (config->'params'->>'seed')::int AS seed,
+      const rows: Array<{ prompt: string; temperature: number; seed: number; ticket: string; repetition: number }> =
+        await t.dataSource.query(
+          `SELECT config->>'prompt' AS prompt, (config->'params'->>'temperature')::float8 AS temperature, (config->'params'->>'seed')::int AS seed,
                 config->'input_data'->>'ticket' AS ticket, repetition
            FROM runs WHERE experiment_id = $1 ORDER BY id`,
-        [exp.id],
-      );
+          [exp.id],
+        );
       expect(rows).toHaveLength(12_000);
       // ids sort in grid order: prompts, then sweeps (seed, then temperature), then inputs, then repetitions
       expect(rows.slice(0, 6).map((r) => [r.seed, r.temperature, r.ticket.slice(14, 15), r.repetition])).toEqual([
-        [0, 0, '1', 0], [0, 0, '1', 1], [0, 0, '1', 2], [0, 0, '1', 3], [0, 0, '1', 4], [0, 0, '2', 0],
+        [0, 0, '1', 0],
+        [0, 0, '1', 1],
+        [0, 0, '1', 2],
+        [0, 0, '1', 3],
+        [0, 0, '1', 4],
+        [0, 0, '2', 0],
       ]);
       expect(rows[5999]).toMatchObject({ prompt: 'Summarise: {{ticket}}', seed: 79, temperature: 1, repetition: 4 });
-      expect(rows[6000]).toMatchObject({ prompt: 'TL;DR of this ticket: {{ticket}}', seed: 0, temperature: 0, repetition: 0 });
-      const [{ hashes }] = await t.dataSource.query(`SELECT count(DISTINCT config_hash)::int AS hashes FROM runs WHERE experiment_id = $1`, [exp.id]);
+      expect(rows[6000]).toMatchObject({
+        prompt: 'TL;DR of this ticket: {{ticket}}',
+        seed: 0,
+        temperature: 0,
+        repetition: 0,
+      });
+      const [{ hashes }] = await t.dataSource.query(
+        `SELECT count(DISTINCT config_hash)::int AS hashes FROM runs WHERE experiment_id = $1`,
+        [exp.id],
+      );
       expect(hashes).toBe(12_000 / 5);
     });
   });
@@ -393,7 +548,9 @@ describe('experiments (e2e)', () => {
   describe('cancel, delete', () => {
     it('cancel: no run stays pending or running; idempotent; 409 on a draft', async () => {
       const draft = await create(alice);
-      expect((await request(t.http).post(`/api/experiments/${draft.id}/cancel`).set(bearer(alice.token))).status).toBe(409);
+      expect((await request(t.http).post(`/api/experiments/${draft.id}/cancel`).set(bearer(alice.token))).status).toBe(
+        409,
+      );
       const exp = await create(alice, { config: gridConfig({ mock_latency_ms: 60_000 }) });
       await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({}).expect(202);
       const res = await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(editor.token));
@@ -403,7 +560,9 @@ describe('experiments (e2e)', () => {
       expect(p).toMatchObject({ status: 'cancelled', total: 30, pending: 0, running: 0, cancelled: 30 });
       const again = await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(alice.token));
       expect(again.body).toEqual({ runs_cancelled: 0 });
-      expect((await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({})).status).toBe(409);
+      expect(
+        (await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({})).status,
+      ).toBe(409);
     });
 
     it('delete removes the experiment with its runs, stage results and scores', async () => {
@@ -411,8 +570,14 @@ describe('experiments (e2e)', () => {
       await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({}).expect(202);
       await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(alice.token)).expect(202);
       const [run] = await runsOf(exp.id);
-      await t.dataSource.query(`INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, model) VALUES ($1, 'main', 0, 'p', 'mock:echo')`, [run.id]);
-      await t.dataSource.query(`INSERT INTO scores (run_id, scorer_name, value, source) VALUES ($1, 'human', 1, 'human')`, [run.id]);
+      await t.dataSource.query(
+        `INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, model) VALUES ($1, 'main', 0, 'p', 'mock:echo')`,
+        [run.id],
+      );
+      await t.dataSource.query(
+        `INSERT INTO scores (run_id, scorer_name, value, source) VALUES ($1, 'human', 1, 'human')`,
+        [run.id],
+      );
       const res = await request(t.http).delete(`/api/experiments/${exp.id}`).set(bearer(editor.token));
       expect(res.status).toBe(204);
       expect((await request(t.http).get(`/api/experiments/${exp.id}`).set(bearer(alice.token))).status).toBe(404);
@@ -431,26 +596,77 @@ describe('experiments (e2e)', () => {
       const exp = await create(alice, { config: gridConfig({ mock_latency_ms: 60_000 }) });
       await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({}).expect(202);
       await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(alice.token)).expect(202);
-      expect((await request(t.http).get(`/api/experiments/${exp.id}/export?format=xml`).set(bearer(alice.token))).status).toBe(400);
+      expect(
+        (await request(t.http).get(`/api/experiments/${exp.id}/export?format=xml`).set(bearer(alice.token))).status,
+      ).toBe(400);
       const csv = await request(t.http).get(`/api/experiments/${exp.id}/export`).set(bearer(viewer.token)).buffer(true);
       expect(csv.status).toBe(200);
       expect(csv.headers['content-type']).toMatch(/^text\/csv/);
       expect(csv.headers['content-disposition']).toBe(`attachment; filename="experiment-${exp.id}.csv"`);
       const [header, ...rows] = parseCsv(csv.text);
       expect(header).toEqual([
-        'run_id', 'status', 'prompt', 'model', 'param.mock_latency_ms', 'param.temperature', 'input.ticket', 'input.expected',
-        'repetition', 'output', 'tokens_in', 'tokens_out', 'cost_estimate', 'duration_ms', 'cache_hit', 'error',
-        'score.has_refund', 'score.has_three', 'weighted_score',
+        'run_id',
+        'status',
+        'prompt',
+        'model',
+        'param.mock_latency_ms',
+        'param.temperature',
+        'input.ticket',
+        'input.expected',
+        'repetition',
+        'output',
+        'tokens_in',
+        'tokens_out',
+        'cost_estimate',
+        'duration_ms',
+        'cache_hit',
+        'error',
+        'score.has_refund',
+        'score.has_three',
+        'weighted_score',
       ]);
       expect(rows).toHaveLength(30);
-      expect(rows[0]).toEqual([expect.any(String), 'cancelled', 'Summarise: {{ticket}}', 'mock:echo', '60000', '0', 'ticket number 1 asks for a refund', 'refund 1', '0', '', '', '', '', '', 'false', '', '', '', '']);
-      const jsonl = await request(t.http).get(`/api/experiments/${exp.id}/export?format=jsonl`).set(bearer(alice.token)).buffer(true);
+      expect(rows[0]).toEqual([
+        expect.any(String),
+        'cancelled',
+        'Summarise: {{ticket}}',
+        'mock:echo',
+        '60000',
+        '0',
+        'ticket number 1 asks for a refund',
+        'refund 1',
+        '0',
+        '',
+        '',
+        '',
+        '',
+        '',
+        'false',
+        '',
+        '',
+        '',
+        '',
+      ]);
+      const jsonl = await request(t.http)
+        .get(`/api/experiments/${exp.id}/export?format=jsonl`)
+        .set(bearer(alice.token))
+        .buffer(true);
       expect(jsonl.status).toBe(200);
       expect(jsonl.headers['content-type']).toMatch(/^application\/x-ndjson/);
-      const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = jsonl.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).toHaveLength(30);
       expect(lines.map((l) => l.run_id)).toEqual(rows.map((r) => r[0]));
-      expect(lines[29]).toMatchObject({ status: 'cancelled', prompt: 'TL;DR of this ticket: {{ticket}}', params: { temperature: 1 }, input_data: { ticket: 'ticket number 5 asks for a refund' }, scores: {}, weighted_score: null });
+      expect(lines[29]).toMatchObject({
+        status: 'cancelled',
+        prompt: 'TL;DR of this ticket: {{ticket}}',
+        params: { temperature: 1 },
+        input_data: { ticket: 'ticket number 5 asks for a refund' },
+        scores: {},
+        weighted_score: null,
+      });
     });
 
     it('events: a viewer gets the progress first, then the stream ends when the experiment is cancelled', async () => {
@@ -459,14 +675,24 @@ describe('experiments (e2e)', () => {
       try {
         expect(stream.status).toBe(200);
         await waitFor(() => stream.events.length > 0, { what: 'first event' });
-        expect(stream.events[0]).toEqual({ event: 'experiment.progress', data: expect.objectContaining({ type: 'experiment.progress', experiment_id: exp.id, progress: expect.objectContaining({ total: 0 }) }) });
+        expect(stream.events[0]).toEqual({
+          event: 'experiment.progress',
+          data: expect.objectContaining({
+            type: 'experiment.progress',
+            experiment_id: exp.id,
+            progress: expect.objectContaining({ total: 0 }),
+          }),
+        });
         await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({}).expect(202);
         await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(alice.token)).expect(202);
         await stream.ended;
         const runIds = new Set((await runsOf(exp.id)).map((r) => r.id));
         const cancelledEvents = stream.events.filter((e) => e.event === 'run.status' && e.data.status === 'cancelled');
         expect(new Set(cancelledEvents.map((e) => e.data.run_id))).toEqual(runIds);
-        expect(stream.events[stream.events.length - 1]).toEqual({ event: 'experiment.status', data: expect.objectContaining({ status: 'cancelled' }) });
+        expect(stream.events[stream.events.length - 1]).toEqual({
+          event: 'experiment.status',
+          data: expect.objectContaining({ status: 'cancelled' }),
+        });
       } finally {
         stream.close();
       }
@@ -511,12 +737,23 @@ describe('experiments (e2e)', () => {
         expect(p.cached).toBeLessThanOrEqual(p.completed);
       }
       const last = polls[polls.length - 1];
-      expect(last).toEqual({ status: 'completed', total: 30, pending: 0, running: 0, completed: 30, failed: 0, cancelled: 0, cached: 0 });
+      expect(last).toEqual({
+        status: 'completed',
+        total: 30,
+        pending: 0,
+        running: 0,
+        completed: 30,
+        failed: 0,
+        cancelled: 0,
+        cached: 0,
+      });
       const detail = await request(t.http).get(`/api/experiments/${exp.id}`).set(bearer(owner.token));
       expect(detail.body.completed_at).toEqual(expect.any(String));
       const cancel = await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(owner.token));
       expect(cancel.status).toBe(409);
-      expect((await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(owner.token)).send({})).status).toBe(409);
+      expect(
+        (await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(owner.token)).send({})).status,
+      ).toBe(409);
     });
 
     it('streams an event for every run over real HTTP, and ends when the experiment completes', async () => {
@@ -524,14 +761,24 @@ describe('experiments (e2e)', () => {
       expect(stream.status).toBe(200);
       expect(stream.events[0].event).toBe('experiment.progress');
       const runIds = (await runsOf(exp.id)).map((r) => r.id);
-      const completedIds = new Set(stream.events.filter((e) => e.event === 'run.status' && e.data.status === 'completed').map((e) => e.data.run_id));
+      const completedIds = new Set(
+        stream.events
+          .filter((e) => e.event === 'run.status' && e.data.status === 'completed')
+          .map((e) => e.data.run_id),
+      );
       expect([...completedIds].sort()).toEqual([...runIds].sort());
       for (const e of stream.events) expect(e.data.experiment_id).toBe(exp.id);
-      expect(stream.events[stream.events.length - 1]).toEqual({ event: 'experiment.status', data: expect.objectContaining({ status: 'completed' }) });
+      expect(stream.events[stream.events.length - 1]).toEqual({
+        event: 'experiment.status',
+        data: expect.objectContaining({ status: 'completed' }),
+      });
     });
 
     it('exports a CSV that parses back to the same numbers as the runs API', async () => {
-      const res = await request(t.http).get(`/api/experiments/${exp.id}/export?format=csv`).set(bearer(owner.token)).buffer(true);
+      const res = await request(t.http)
+        .get(`/api/experiments/${exp.id}/export?format=csv`)
+        .set(bearer(owner.token))
+        .buffer(true);
       expect(res.status).toBe(200);
       const [header, ...rows] = parseCsv(res.text);
       expect(rows).toHaveLength(30);
@@ -541,7 +788,9 @@ describe('experiments (e2e)', () => {
         return i;
       };
       for (const row of rows) {
-        const api = await request(t.http).get(`/api/runs/${row[col('run_id')]}`).set(bearer(owner.token));
+        const api = await request(t.http)
+          .get(`/api/runs/${row[col('run_id')]}`)
+          .set(bearer(owner.token));
         expect(api.status).toBe(200);
         const run = api.body;
         expect(row[col('status')]).toBe(run.status);
@@ -568,17 +817,38 @@ describe('experiments (e2e)', () => {
     });
 
     it('recomputes scores after a scoring_config change (rescore), and the export shows the new scorer', async () => {
-      const scoring = { scorers: [...scoringConfig.scorers, { name: 'mentions_ticket', type: 'contains', params: { value: 'ticket' } }], weights: scoringConfig.weights };
-      expect((await request(t.http).patch(`/api/experiments/${exp.id}`).set(bearer(owner.token)).send({ scoring_config: scoring })).status).toBe(200);
+      const scoring = {
+        scorers: [...scoringConfig.scorers, { name: 'mentions_ticket', type: 'contains', params: { value: 'ticket' } }],
+        weights: scoringConfig.weights,
+      };
+      expect(
+        (
+          await request(t.http)
+            .patch(`/api/experiments/${exp.id}`)
+            .set(bearer(owner.token))
+            .send({ scoring_config: scoring })
+        ).status,
+      ).toBe(200);
       const res = await request(t.http).post(`/api/experiments/${exp.id}/rescore`).set(bearer(owner.token));
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ runs_rescored: 30 });
-      const jsonl = await request(t.http).get(`/api/experiments/${exp.id}/export?format=jsonl`).set(bearer(owner.token)).buffer(true);
-      const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l));
+      const jsonl = await request(t.http)
+        .get(`/api/experiments/${exp.id}/export?format=jsonl`)
+        .set(bearer(owner.token))
+        .buffer(true);
+      const lines = jsonl.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).toHaveLength(30);
-      for (const line of lines) expect(line.scores).toEqual({ has_refund: 1, has_three: expect.any(Number), mentions_ticket: 1 });
-      const csv = parseCsv((await request(t.http).get(`/api/experiments/${exp.id}/export`).set(bearer(owner.token)).buffer(true)).text);
-      expect(csv[0]).toEqual(expect.arrayContaining(['score.has_refund', 'score.has_three', 'score.mentions_ticket', 'weighted_score']));
+      for (const line of lines)
+        expect(line.scores).toEqual({ has_refund: 1, has_three: expect.any(Number), mentions_ticket: 1 });
+      const csv = parseCsv(
+        (await request(t.http).get(`/api/experiments/${exp.id}/export`).set(bearer(owner.token)).buffer(true)).text,
+      );
+      expect(csv[0]).toEqual(
+        expect.arrayContaining(['score.has_refund', 'score.has_three', 'score.mentions_ticket', 'weighted_score']),
+      );
     });
   });
 
@@ -587,7 +857,10 @@ describe('experiments (e2e)', () => {
       const owner = await registerUser(t.http);
       const exp = await create(owner, { config: { ...gridConfig({ mock_latency_ms: 300 }), repetitions: 4 } });
       await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(owner.token)).send({}).expect(202);
-      await waitFor(async () => (await progressOf(exp.id, owner)).completed > 0, { what: 'first completed run', intervalMs: 10 });
+      await waitFor(async () => (await progressOf(exp.id, owner)).completed > 0, {
+        what: 'first completed run',
+        intervalMs: 10,
+      });
       const res = await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(owner.token));
       expect(res.status).toBe(202);
       const after = await progressOf(exp.id, owner);
@@ -600,9 +873,19 @@ describe('experiments (e2e)', () => {
 
       // A later run that takes longer than the cancelled ones' provider calls: once it is done, any
       // write those in-flight executions could still have made would be visible.
-      const later = await create(owner, { config: { prompts: ['later {{x}}'], models: ['mock:echo'], params: { mock_latency_ms: 600 }, inputs: [{ x: 1 }], cache: false } });
+      const later = await create(owner, {
+        config: {
+          prompts: ['later {{x}}'],
+          models: ['mock:echo'],
+          params: { mock_latency_ms: 600 },
+          inputs: [{ x: 1 }],
+          cache: false,
+        },
+      });
       await request(t.http).post(`/api/experiments/${later.id}/launch`).set(bearer(owner.token)).send({}).expect(202);
-      await waitFor(async () => (await progressOf(later.id, owner)).status === 'completed', { what: 'later experiment' });
+      await waitFor(async () => (await progressOf(later.id, owner)).status === 'completed', {
+        what: 'later experiment',
+      });
       expect(await runsOf(exp.id)).toEqual(snapshot);
       const [{ written }] = await t.dataSource.query(
         `SELECT count(*)::int AS written FROM runs WHERE experiment_id = $1 AND status = 'cancelled' AND (output IS NOT NULL OR tokens_in IS NOT NULL)`,
@@ -617,22 +900,35 @@ describe('experiments (e2e)', () => {
       // Half the runs fail every call of their first pass (RUN_JOB_ATTEMPTS deliveries × PROVIDER_ATTEMPTS
       // calls), then succeed on the second call of the retry.
       const failingCalls = RUN_JOB_ATTEMPTS * PROVIDER_ATTEMPTS + 1;
-      const exp = await create(owner, { config: { ...gridConfig({ mock_error: 'server_error', mock_error_times: [0, failingCalls] }), cache: false } });
-      expect((await request(t.http).post(`/api/experiments/${exp.id}/retry-failed`).set(bearer(owner.token))).status).toBe(409);
+      const exp = await create(owner, {
+        config: { ...gridConfig({ mock_error: 'server_error', mock_error_times: [0, failingCalls] }), cache: false },
+      });
+      expect(
+        (await request(t.http).post(`/api/experiments/${exp.id}/retry-failed`).set(bearer(owner.token))).status,
+      ).toBe(409);
       await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(owner.token)).send({}).expect(202);
-      await waitFor(async () => (await progressOf(exp.id, owner)).status === 'completed', { what: 'first pass', timeoutMs: 40_000 });
+      await waitFor(async () => (await progressOf(exp.id, owner)).status === 'completed', {
+        what: 'first pass',
+        timeoutMs: 40_000,
+      });
       const first = await progressOf(exp.id, owner);
       expect(first).toMatchObject({ total: 60, completed: 30, failed: 30, pending: 0, running: 0 });
       const before = await runsOf(exp.id);
       const failed = before.filter((r) => r.status === 'failed');
       expect(failed.every((r) => r.config.params.mock_error_times === failingCalls)).toBe(true);
-      const [{ errors }] = await t.dataSource.query(`SELECT count(*)::int AS errors FROM runs WHERE experiment_id = $1 AND status = 'failed' AND error IS NOT NULL`, [exp.id]);
+      const [{ errors }] = await t.dataSource.query(
+        `SELECT count(*)::int AS errors FROM runs WHERE experiment_id = $1 AND status = 'failed' AND error IS NOT NULL`,
+        [exp.id],
+      );
       expect(errors).toBe(30);
 
       const res = await request(t.http).post(`/api/experiments/${exp.id}/retry-failed`).set(bearer(owner.token));
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ runs_requeued: 30 });
-      await waitFor(async () => (await progressOf(exp.id, owner)).status === 'completed', { what: 'retry pass', timeoutMs: 40_000 });
+      await waitFor(async () => (await progressOf(exp.id, owner)).status === 'completed', {
+        what: 'retry pass',
+        timeoutMs: 40_000,
+      });
       expect(await progressOf(exp.id, owner)).toMatchObject({ total: 60, completed: 60, failed: 0 });
       const after = new Map((await runsOf(exp.id)).map((r) => [r.id, r]));
       for (const run of before) {

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createTestApp, TestApp } from './support/app';
+import { createTestApp, type TestApp } from './support/app';
 import { waitFor } from './support/wait';
 
 describe('health (e2e)', () => {

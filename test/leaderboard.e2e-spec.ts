@@ -3,9 +3,9 @@ import { sha256CanonicalJson } from '../src/common/canonical-json';
 import { Experiment, ExperimentStatus } from '../src/experiments/experiment.entity';
 import { Run, RunStatus } from '../src/runs/run.entity';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
-import { expectCloseToScipy, FixtureNumber, loadStatsFixture } from './fixtures/stats/scipy-fixtures';
-import { createTestApp, TestApp } from './support/app';
-import { addMember, bearer, registerUser, TestUser } from './support/factories';
+import { expectCloseToScipy, type FixtureNumber, loadStatsFixture } from './fixtures/stats/scipy-fixtures';
+import { createTestApp, type TestApp } from './support/app';
+import { addMember, bearer, registerUser, type TestUser } from './support/factories';
 
 /** test/fixtures/stats/leaderboard-e2e.json, written by generate.py with SciPy from the same scores. */
 interface FixtureRun {
@@ -42,11 +42,27 @@ interface E2eFixture {
 
 const fixture = loadStatsFixture<never>('leaderboard-e2e.json') as unknown as E2eFixture;
 
-const STATS = ['mean', 'stddev', 'ci95_low', 'ci95_high', 'pass_rate', 'mean_cost', 'p50_duration_ms', 'p95_duration_ms'] as const;
+const STATS = [
+  'mean',
+  'stddev',
+  'ci95_low',
+  'ci95_high',
+  'pass_rate',
+  'mean_cost',
+  'p50_duration_ms',
+  'p95_duration_ms',
+] as const;
 const COMPARE_STATS = ['mean_diff', 'ci95_low', 'ci95_high', 't_test_p', 'wilcoxon_p'] as const;
 
 function expectItem(actual: Record<string, unknown>, expected: FixtureItem, where: string): void {
-  expect({ where, key: actual.key, prompt: actual.prompt, model: actual.model, params: actual.params, n: actual.n }).toEqual({
+  expect({
+    where,
+    key: actual.key,
+    prompt: actual.prompt,
+    model: actual.model,
+    params: actual.params,
+    n: actual.n,
+  }).toEqual({
     where,
     key: expected.key,
     prompt: expected.prompt,
@@ -54,10 +70,12 @@ function expectItem(actual: Record<string, unknown>, expected: FixtureItem, wher
     params: expected.params,
     n: expected.n,
   });
-  for (const stat of STATS) expectCloseToScipy(actual[stat] as number | null, expected[stat] as FixtureNumber, `${where} ${stat}`);
+  for (const stat of STATS)
+    expectCloseToScipy(actual[stat] as number | null, expected[stat] as FixtureNumber, `${where} ${stat}`);
   const scores = actual.scores as Record<string, number>;
   expect(Object.keys(scores).sort()).toEqual(Object.keys(expected.scores).sort());
-  for (const [scorer, value] of Object.entries(expected.scores)) expectCloseToScipy(scores[scorer], value, `${where} scores.${scorer}`);
+  for (const [scorer, value] of Object.entries(expected.scores))
+    expectCloseToScipy(scores[scorer], value, `${where} scores.${scorer}`);
 }
 
 describe('configuration leaderboard and comparison (e2e)', () => {
@@ -69,7 +87,12 @@ describe('configuration leaderboard and comparison (e2e)', () => {
   let collisionExperimentId: string;
   let emptyExperimentId: string;
 
-  async function seedExperiment(projectId: string, name: string, runs: FixtureRun[], scoring: Experiment['scoringConfig']): Promise<string> {
+  async function seedExperiment(
+    projectId: string,
+    name: string,
+    runs: FixtureRun[],
+    scoring: Experiment['scoringConfig'],
+  ): Promise<string> {
     const experiment = await t.dataSource.getRepository(Experiment).save({
       projectId,
       name,
@@ -96,9 +119,18 @@ describe('configuration leaderboard and comparison (e2e)', () => {
         output: completed ? 'output' : null,
       });
       if (r.scores.length > 0) {
-        await t.dataSource.getRepository(Score).insert(
-          r.scores.map((s) => ({ runId: run.id, scorerName: s.scorer, value: s.value, source: s.source, createdAt: new Date(s.created_at), scorerMetadata: null })),
-        );
+        await t.dataSource
+          .getRepository(Score)
+          .insert(
+            r.scores.map((s) => ({
+              runId: run.id,
+              scorerName: s.scorer,
+              value: s.value,
+              source: s.source,
+              createdAt: new Date(s.created_at),
+              scorerMetadata: null,
+            })),
+          );
       }
     }
     return experiment.id;
@@ -110,7 +142,12 @@ describe('configuration leaderboard and comparison (e2e)', () => {
     t = await createTestApp();
     [owner, viewer, stranger] = await Promise.all([registerUser(t.http), registerUser(t.http), registerUser(t.http)]);
     await addMember(t.http, owner, owner.projectId, viewer, 'viewer');
-    experimentId = await seedExperiment(owner.projectId, 'leaderboard-e2e', fixture.runs, fixture.experiment.scoring_config);
+    experimentId = await seedExperiment(
+      owner.projectId,
+      'leaderboard-e2e',
+      fixture.runs,
+      fixture.experiment.scoring_config,
+    );
     const { prompts, model } = fixture.collision;
     const collisionRuns: FixtureRun[] = prompts.map((prompt, i) => ({
       prompt,
@@ -122,7 +159,9 @@ describe('configuration leaderboard and comparison (e2e)', () => {
       duration_ms: 10,
       cost_estimate: 0,
       completed_at: '2025-01-01T00:00:00.000Z',
-      scores: [{ scorer: 'has_refund', value: i / 2, source: ScoreSource.Auto, created_at: '2025-01-01T00:00:01.000Z' }],
+      scores: [
+        { scorer: 'has_refund', value: i / 2, source: ScoreSource.Auto, created_at: '2025-01-01T00:00:01.000Z' },
+      ],
     }));
     collisionExperimentId = await seedExperiment(owner.projectId, 'collision', collisionRuns, null);
     emptyExperimentId = await seedExperiment(owner.projectId, 'empty', [], null);
@@ -179,8 +218,10 @@ describe('configuration leaderboard and comparison (e2e)', () => {
     const res = await get(`/api/experiments/${experimentId}/compare`).query(query);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(Object.keys(expected).sort());
-    for (const field of ['a', 'b', 'n_pairs', 'wins', 'losses', 'ties'] as const) expect({ field, value: res.body[field] }).toEqual({ field, value: expected[field] });
-    for (const stat of COMPARE_STATS) expectCloseToScipy(res.body[stat], expected[stat] as FixtureNumber, `compare #${i} ${stat}`);
+    for (const field of ['a', 'b', 'n_pairs', 'wins', 'losses', 'ties'] as const)
+      expect({ field, value: res.body[field] }).toEqual({ field, value: expected[field] });
+    for (const stat of COMPARE_STATS)
+      expectCloseToScipy(res.body[stat], expected[stat] as FixtureNumber, `compare #${i} ${stat}`);
   });
 
   it('resolves key prefixes: unknown → 404, ambiguous → 400, malformed → 400, same configuration → 400', async () => {
@@ -191,14 +232,29 @@ describe('configuration leaderboard and comparison (e2e)', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.message).toMatch(/Configuration not found/);
 
-    const ambiguous = await get(`/api/experiments/${collisionExperimentId}/compare`).query({ a: fixture.collision.prefix, b: fixture.collision.keys[1] });
+    const ambiguous = await get(`/api/experiments/${collisionExperimentId}/compare`).query({
+      a: fixture.collision.prefix,
+      b: fixture.collision.keys[1],
+    });
     expect(ambiguous.status).toBe(400);
     expect(JSON.stringify(ambiguous.body.message)).toMatch(/ambiguous/);
     // One more digit tells them apart.
     const [k0, k1] = fixture.collision.keys;
-    const distinct = await get(`/api/experiments/${collisionExperimentId}/compare`).query({ a: k0.slice(0, 12), b: k1.slice(0, 12) });
+    const distinct = await get(`/api/experiments/${collisionExperimentId}/compare`).query({
+      a: k0.slice(0, 12),
+      b: k1.slice(0, 12),
+    });
     expect(distinct.status).toBe(200);
-    expect(distinct.body).toMatchObject({ a: k0, b: k1, n_pairs: 1, mean_diff: -0.5, ci95_low: null, t_test_p: null, wilcoxon_p: 1, losses: 1 });
+    expect(distinct.body).toMatchObject({
+      a: k0,
+      b: k1,
+      n_pairs: 1,
+      mean_diff: -0.5,
+      ci95_low: null,
+      t_test_p: null,
+      wilcoxon_p: 1,
+      losses: 1,
+    });
 
     for (const bad of [{ a: keys[0].slice(0, 7), b: keys[1] }, { a: 'zzzzzzzz', b: keys[1] }, { b: keys[1] }]) {
       const res = await get(url).query(bad);
@@ -210,7 +266,15 @@ describe('configuration leaderboard and comparison (e2e)', () => {
 
   it('validates the leaderboard query', async () => {
     const url = `/api/experiments/${experimentId}/leaderboard`;
-    for (const query of [{ group_by: 'prompt,input' }, { group_by: '' }, { pass_threshold: '1.5' }, { pass_threshold: 'half' }, { limit: '0' }, { limit: '501' }, { unknown: '1' }]) {
+    for (const query of [
+      { group_by: 'prompt,input' },
+      { group_by: '' },
+      { pass_threshold: '1.5' },
+      { pass_threshold: 'half' },
+      { limit: '0' },
+      { limit: '501' },
+      { unknown: '1' },
+    ]) {
       const res = await get(url).query(query);
       expect({ query, status: res.status }).toEqual({ query, status: 400 });
     }
@@ -221,7 +285,9 @@ describe('configuration leaderboard and comparison (e2e)', () => {
     const leaderboard = `/api/experiments/${experimentId}/leaderboard`;
     expect((await get(leaderboard, viewer)).status).toBe(200);
     const keys = fixture.leaderboards[0].items.map((it) => it.key);
-    expect((await get(`/api/experiments/${experimentId}/compare`, viewer).query({ a: keys[0], b: keys[1] })).status).toBe(200);
+    expect(
+      (await get(`/api/experiments/${experimentId}/compare`, viewer).query({ a: keys[0], b: keys[1] })).status,
+    ).toBe(200);
 
     for (const path of [leaderboard, `/api/experiments/${experimentId}/compare?a=${keys[0]}&b=${keys[1]}`]) {
       const foreign = await get(path, stranger);

@@ -3,14 +3,14 @@ import request from 'supertest';
 import { loadConfig } from '../src/config/configuration';
 import { AnthropicProvider } from '../src/providers/anthropic.provider';
 import { LlmClient } from '../src/providers/llm-client';
-import { CompletionRequest, ProviderError } from '../src/providers/llm.types';
+import { type CompletionRequest, ProviderError } from '../src/providers/llm.types';
 import { MockEchoProvider } from '../src/providers/mock-echo.provider';
 import { OpenAiProvider } from '../src/providers/openai.provider';
 import { PriceTable } from '../src/providers/price-table';
 import { ProviderRegistry } from '../src/providers/provider-registry';
-import { createTestApp, TestApp } from './support/app';
+import { createTestApp, type TestApp } from './support/app';
 import { bearer, registerUser } from './support/factories';
-import { FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
+import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
 
 /** The real adapters and client over real HTTP against the fake server (no Nest app, no database). */
 describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
@@ -42,7 +42,10 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
       ...env,
     });
     const prices = new PriceTable(config);
-    const registry = new ProviderRegistry([new OpenAiProvider(config), new AnthropicProvider(config), new MockEchoProvider()], prices);
+    const registry = new ProviderRegistry(
+      [new OpenAiProvider(config), new AnthropicProvider(config), new MockEchoProvider()],
+      prices,
+    );
     // Real sleeps (the waits are a few ms), recorded so Retry-After handling can be asserted.
     return new LlmClient(registry, prices, config, {
       sleep: (ms) => {
@@ -73,17 +76,35 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
     });
 
     it('passes params through and never sends mock_* params', async () => {
-      const params = { temperature: 0.7, max_tokens: 64, top_p: 0.9, seed: 42, stop: 'END', mock_error: 'timeout', mock_latency_ms: 5 };
+      const params = {
+        temperature: 0.7,
+        max_tokens: 64,
+        top_p: 0.9,
+        seed: 42,
+        stop: 'END',
+        mock_error: 'timeout',
+        mock_latency_ms: 5,
+      };
       const result = await client().complete(call('openai:gpt-4.1', 'hi there', params));
       expect(result.output).toBe('echo: hi there');
       expect(result.tokensIn).toBe(2);
       const { body } = server.requests[0];
-      expect(body).toMatchObject({ temperature: 0.7, max_tokens: 64, top_p: 0.9, seed: 42, stop: 'END', stream: false });
+      expect(body).toMatchObject({
+        temperature: 0.7,
+        max_tokens: 64,
+        top_p: 0.9,
+        seed: 42,
+        stop: 'END',
+        stream: false,
+      });
       expect(Object.keys(body).filter((k) => k.startsWith('mock_'))).toEqual([]);
     });
 
     it('costs null for a model without a price (a self-hosted one)', async () => {
-      await expect(client().complete(call('openai:llama3:8b', 'x'))).resolves.toMatchObject({ output: 'echo: x', cost: null });
+      await expect(client().complete(call('openai:llama3:8b', 'x'))).resolves.toMatchObject({
+        output: 'echo: x',
+        cost: null,
+      });
       expect(server.requests[0].model).toBe('llama3:8b');
     });
 
@@ -104,7 +125,9 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
 
     it('retries 500s and gives up after maxAttempts with the last error', async () => {
       server.enqueue({ status: 500 }, { status: 503 }, { status: 502 });
-      const err = await client().complete(call('openai:gpt-4o', 'x')).catch((e: unknown) => e);
+      const err = await client()
+        .complete(call('openai:gpt-4o', 'x'))
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProviderError);
       expect(err).toMatchObject({ kind: 'server_error', status: 502 });
       expect((err as Error).message).toContain('gave up after 3 attempts');
@@ -113,12 +136,27 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
 
     it('retries a 500 then succeeds', async () => {
       server.enqueue({ status: 500 });
-      await expect(client().complete(call('openai:gpt-4o', 'x'))).resolves.toMatchObject({ output: 'echo: x', attempts: 2 });
+      await expect(client().complete(call('openai:gpt-4o', 'x'))).resolves.toMatchObject({
+        output: 'echo: x',
+        attempts: 2,
+      });
     });
 
     it('fails a 400 at once with the reason, after exactly one request', async () => {
-      server.enqueue({ status: 400, body: { error: { message: "Unsupported parameter: 'max_tokens'", type: 'invalid_request_error', param: 'max_tokens', code: null } } });
-      const err = await client().complete(call('openai:o3', 'x', { max_tokens: 10 })).catch((e: unknown) => e);
+      server.enqueue({
+        status: 400,
+        body: {
+          error: {
+            message: "Unsupported parameter: 'max_tokens'",
+            type: 'invalid_request_error',
+            param: 'max_tokens',
+            code: null,
+          },
+        },
+      });
+      const err = await client()
+        .complete(call('openai:o3', 'x', { max_tokens: 10 }))
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ kind: 'permanent', status: 400 });
       expect((err as Error).message).toContain("Unsupported parameter: 'max_tokens'");
       expect(server.requests).toHaveLength(1);
@@ -126,7 +164,10 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
 
     it('fails a 401 at once', async () => {
       server.enqueue({ status: 401 });
-      await expect(client().complete(call('openai:gpt-4o', 'x'))).rejects.toMatchObject({ kind: 'permanent', status: 401 });
+      await expect(client().complete(call('openai:gpt-4o', 'x'))).rejects.toMatchObject({
+        kind: 'permanent',
+        status: 401,
+      });
       expect(server.requests).toHaveLength(1);
     });
 
@@ -173,7 +214,15 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
     });
 
     it('passes params, translates stop, drops seed and mock_*', async () => {
-      await client().complete(call('anthropic:claude-3-5-haiku', 'x', { temperature: 0, max_tokens: 50, stop: '###', seed: 7, mock_error_times: 3 }));
+      await client().complete(
+        call('anthropic:claude-3-5-haiku', 'x', {
+          temperature: 0,
+          max_tokens: 50,
+          stop: '###',
+          seed: 7,
+          mock_error_times: 3,
+        }),
+      );
       const { body } = server.requests[0];
       expect(body).toMatchObject({ temperature: 0, max_tokens: 50, stop_sequences: ['###'] });
       expect(body).not.toHaveProperty('stop');
@@ -189,8 +238,13 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
     });
 
     it('fails a 400 at once with the reason', async () => {
-      server.enqueue({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'temperature: range is 0..1' } } });
-      const err = await client().complete(call('anthropic:claude-opus-4-1', 'x', { temperature: 2 })).catch((e: unknown) => e);
+      server.enqueue({
+        status: 400,
+        body: { type: 'error', error: { type: 'invalid_request_error', message: 'temperature: range is 0..1' } },
+      });
+      const err = await client()
+        .complete(call('anthropic:claude-opus-4-1', 'x', { temperature: 2 }))
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ kind: 'permanent', status: 400 });
       expect((err as Error).message).toContain('temperature: range is 0..1');
       expect(server.requests).toHaveLength(1);
@@ -199,9 +253,16 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
 
   describe('fake server scripting', () => {
     it('computes answers with a responder (what judge tests use)', async () => {
-      server.setResponder((req) => (req.prompt.includes('judge') ? { output: '{"score": 4}', usage: { input: 10, output: 3 } } : undefined));
-      await expect(client().complete(call('openai:gpt-4o-mini', 'judge this'))).resolves.toMatchObject({ output: '{"score": 4}', tokensOut: 3 });
-      await expect(client().complete(call('anthropic:claude-3-5-haiku', 'plain'))).resolves.toMatchObject({ output: 'echo: plain' });
+      server.setResponder((req) =>
+        req.prompt.includes('judge') ? { output: '{"score": 4}', usage: { input: 10, output: 3 } } : undefined,
+      );
+      await expect(client().complete(call('openai:gpt-4o-mini', 'judge this'))).resolves.toMatchObject({
+        output: '{"score": 4}',
+        tokensOut: 3,
+      });
+      await expect(client().complete(call('anthropic:claude-3-5-haiku', 'plain'))).resolves.toMatchObject({
+        output: 'echo: plain',
+      });
     });
   });
 });
@@ -212,7 +273,12 @@ describe('GET /api/models and ProvidersModule wiring (app)', () => {
 
   beforeAll(async () => {
     fake = await startFakeLlmServer();
-    t = await createTestApp({ env: { OPENAI_BASE_URL: fake.url, MODEL_PRICES: JSON.stringify({ 'openai:my-llama': { input: 0.1, output: 0.2 } }) } });
+    t = await createTestApp({
+      env: {
+        OPENAI_BASE_URL: fake.url,
+        MODEL_PRICES: JSON.stringify({ 'openai:my-llama': { input: 0.1, output: 0.2 } }),
+      },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -228,10 +294,30 @@ describe('GET /api/models and ProvidersModule wiring (app)', () => {
     const user = await registerUser(t.http);
     const res = await request(t.http).get('/api/models').set(bearer(user.token));
     expect(res.status).toBe(200);
-    expect(res.body.items).toContainEqual({ id: 'openai:gpt-4o-mini', provider: 'openai', input_price_per_mtok: 0.15, output_price_per_mtok: 0.6 });
-    expect(res.body.items).toContainEqual({ id: 'anthropic:claude-haiku-4-5', provider: 'anthropic', input_price_per_mtok: 1, output_price_per_mtok: 5 });
-    expect(res.body.items).toContainEqual({ id: 'mock:echo', provider: 'mock', input_price_per_mtok: 0, output_price_per_mtok: 0 });
-    expect(res.body.items).toContainEqual({ id: 'openai:my-llama', provider: 'openai', input_price_per_mtok: 0.1, output_price_per_mtok: 0.2 });
+    expect(res.body.items).toContainEqual({
+      id: 'openai:gpt-4o-mini',
+      provider: 'openai',
+      input_price_per_mtok: 0.15,
+      output_price_per_mtok: 0.6,
+    });
+    expect(res.body.items).toContainEqual({
+      id: 'anthropic:claude-haiku-4-5',
+      provider: 'anthropic',
+      input_price_per_mtok: 1,
+      output_price_per_mtok: 5,
+    });
+    expect(res.body.items).toContainEqual({
+      id: 'mock:echo',
+      provider: 'mock',
+      input_price_per_mtok: 0,
+      output_price_per_mtok: 0,
+    });
+    expect(res.body.items).toContainEqual({
+      id: 'openai:my-llama',
+      provider: 'openai',
+      input_price_per_mtok: 0.1,
+      output_price_per_mtok: 0.2,
+    });
   });
 
   it('documents the route in OpenAPI with its tag, bearer auth and item schema', async () => {
@@ -240,11 +326,18 @@ describe('GET /api/models and ProvidersModule wiring (app)', () => {
     const op = res.body.paths['/api/models'].get;
     expect(op.tags).toEqual(['models']);
     expect(op.security).toEqual([{ bearer: [] }]);
-    expect(Object.keys(res.body.components.schemas.ModelDto.properties).sort()).toEqual(['id', 'input_price_per_mtok', 'output_price_per_mtok', 'provider']);
+    expect(Object.keys(res.body.components.schemas.ModelDto.properties).sort()).toEqual([
+      'id',
+      'input_price_per_mtok',
+      'output_price_per_mtok',
+      'provider',
+    ]);
   });
 
   it('injects an LlmClient that reaches the configured OpenAI base URL', async () => {
-    const result = await t.app.get(LlmClient).complete({ model: 'openai:my-llama', prompt: 'one two three', params: {}, callKey: 'wiring' });
+    const result = await t.app
+      .get(LlmClient)
+      .complete({ model: 'openai:my-llama', prompt: 'one two three', params: {}, callKey: 'wiring' });
     expect(result).toMatchObject({ output: 'echo: one two three', tokensIn: 3, tokensOut: 4, attempts: 1 });
     expect(result.cost).toBe((3 * 0.1 + 4 * 0.2) / 1e6);
     expect(fake.requests.map((r) => r.model)).toEqual(['my-llama']);

@@ -1,15 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { EntitySubscriberInterface } from 'typeorm';
-import { RunEvent } from '../src/events/run-event';
+import { type EntitySubscriberInterface } from 'typeorm';
+import { type RunEvent } from '../src/events/run-event';
 import { RunEventsService } from '../src/events/run-events.service';
 import { RunDispatcher } from '../src/execution/run-dispatcher';
-import { Experiment, ExperimentStatus, ScoringConfig } from '../src/experiments/experiment.entity';
-import { Run, RunConfig, RunStatus } from '../src/runs/run.entity';
+import { Experiment, ExperimentStatus, type ScoringConfig } from '../src/experiments/experiment.entity';
+import { Run, type RunConfig, RunStatus } from '../src/runs/run.entity';
 import { StageResult } from '../src/runs/stage-result.entity';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
-import { createTestApp, TestApp } from './support/app';
-import { addMember, bearer, createApiKey, registerUser, TestUser } from './support/factories';
+import { createTestApp, type TestApp } from './support/app';
+import { addMember, bearer, createApiKey, registerUser, type TestUser } from './support/factories';
 import { waitFor } from './support/wait';
 
 /** The contract's hash, written out by hand: sha256 hex of the canonical JSON text. */
@@ -26,8 +26,32 @@ function prng(seed: number): () => number {
   };
 }
 
-const RUN_KEYS = ['id', 'experiment_id', 'config_hash', 'config', 'status', 'started_at', 'completed_at', 'duration_ms', 'tokens_in', 'tokens_out', 'cost_estimate', 'cache_hit', 'error'];
-const ENTRY_KEYS = ['run_id', 'config_hash', 'config', 'status', 'weighted_score', 'scores', 'duration_ms', 'tokens_in', 'tokens_out'];
+const RUN_KEYS = [
+  'id',
+  'experiment_id',
+  'config_hash',
+  'config',
+  'status',
+  'started_at',
+  'completed_at',
+  'duration_ms',
+  'tokens_in',
+  'tokens_out',
+  'cost_estimate',
+  'cache_hit',
+  'error',
+];
+const ENTRY_KEYS = [
+  'run_id',
+  'config_hash',
+  'config',
+  'status',
+  'weighted_score',
+  'scores',
+  'duration_ms',
+  'tokens_in',
+  'tokens_out',
+];
 const BASE = Date.parse('2026-03-01T00:00:00.000Z');
 const at = (seconds: number): Date => new Date(BASE + seconds * 1000);
 
@@ -98,10 +122,16 @@ describe('runs API (e2e)', () => {
 
   async function seedRun(experiment: Experiment, seed: SeedRun = {}): Promise<Seeded> {
     runSeq += 1;
-    const config: RunConfig = seed.config ?? { prompt: `prompt ${runSeq}`, model: 'mock:echo', params: { temperature: 0 }, input_data: { n: runSeq } };
+    const config: RunConfig = seed.config ?? {
+      prompt: `prompt ${runSeq}`,
+      model: 'mock:echo',
+      params: { temperature: 0 },
+      input_data: { n: runSeq },
+    };
     const status = seed.status ?? RunStatus.Completed;
     const startedAt = seed.startedAt === undefined ? at(runSeq) : seed.startedAt;
-    const completedAt = seed.completedAt === undefined ? (status === RunStatus.Completed ? at(runSeq + 1) : null) : seed.completedAt;
+    const completedAt =
+      seed.completedAt === undefined ? (status === RunStatus.Completed ? at(runSeq + 1) : null) : seed.completedAt;
     const run = await t.dataSource.getRepository(Run).save({
       ...(seed.id ? { id: seed.id } : {}),
       experimentId: experiment.id,
@@ -122,7 +152,13 @@ describe('runs API (e2e)', () => {
     });
     const scores: Seeded['scores'] = [];
     for (const [i, s] of (seed.scores ?? []).entries()) {
-      const source = s.source ?? (seed.scores!.slice(0, i).some((p) => p.scorer === s.scorer && (p.source ?? ScoreSource.Auto) === ScoreSource.Auto) ? ScoreSource.Human : ScoreSource.Auto);
+      const source =
+        s.source ??
+        (seed
+          .scores!.slice(0, i)
+          .some((p) => p.scorer === s.scorer && (p.source ?? ScoreSource.Auto) === ScoreSource.Auto)
+          ? ScoreSource.Human
+          : ScoreSource.Auto);
       const saved = await t.dataSource.getRepository(Score).save({
         ...(s.id ? { id: s.id } : {}),
         runId: run.id,
@@ -135,7 +171,15 @@ describe('runs API (e2e)', () => {
       const row = await t.dataSource.getRepository(Score).findOneByOrFail({ id: saved.id });
       scores.push({ id: row.id, scorer: s.scorer, value: s.value, createdAt: row.createdAt.getTime() });
     }
-    return { id: run.id, experimentId: experiment.id, projectId: experiment.projectId, status, startedAt, completedAt, scores };
+    return {
+      id: run.id,
+      experimentId: experiment.id,
+      projectId: experiment.projectId,
+      status,
+      startedAt,
+      completedAt,
+      scores,
+    };
   }
 
   beforeAll(async () => {
@@ -161,9 +205,11 @@ describe('runs API (e2e)', () => {
     let other: TestUser;
     let seeded: Seeded[];
     let experiments: { A: Experiment; B: Experiment; C: Experiment; S: Experiment };
-    const avg = (r: Seeded): number | null => (r.scores.length ? r.scores.reduce((a, s) => a + s.value, 0) / r.scores.length : null);
+    const avg = (r: Seeded): number | null =>
+      r.scores.length ? r.scores.reduce((a, s) => a + s.value, 0) / r.scores.length : null;
     const order = (a: Seeded, b: Seeded): number => {
-      if (a.startedAt && b.startedAt && a.startedAt.getTime() !== b.startedAt.getTime()) return b.startedAt.getTime() - a.startedAt.getTime();
+      if (a.startedAt && b.startedAt && a.startedAt.getTime() !== b.startedAt.getTime())
+        return b.startedAt.getTime() - a.startedAt.getTime();
       if (a.startedAt && !b.startedAt) return -1;
       if (!a.startedAt && b.startedAt) return 1;
       return a.id < b.id ? -1 : 1;
@@ -183,23 +229,57 @@ describe('runs API (e2e)', () => {
       const statuses = Object.values(RunStatus);
       const sameStart = at(5000);
       seeded = [];
-      for (const [name, count] of [['A', 14], ['B', 7], ['C', 6], ['S', 5]] as const) {
+      for (const [name, count] of [
+        ['A', 14],
+        ['B', 7],
+        ['C', 6],
+        ['S', 5],
+      ] as const) {
         for (let i = 0; i < count; i++) {
           // Values in eighths: averages are exact in binary, so bounds compare exactly.
           const nScores = Math.floor(rnd() * 4);
-          const scores = Array.from({ length: nScores }, (_, k) => ({ scorer: `s${k % 2}`, value: Math.floor(rnd() * 9) / 8 }));
+          const scores = Array.from({ length: nScores }, (_, k) => ({
+            scorer: `s${k % 2}`,
+            value: Math.floor(rnd() * 9) / 8,
+          }));
           const startedAt = i % 5 === 0 ? null : i % 4 === 0 ? sameStart : at(1000 + Math.floor(rnd() * 500));
           seeded.push(await seedRun(experiments[name], { status: statuses[i % statuses.length], startedAt, scores }));
         }
       }
       // Boundary cases: averages exactly at 0.5, 0 and 1; a superseded score still counts in the average.
-      seeded.push(await seedRun(experiments.A, { scores: [{ scorer: 'a', value: 0.25 }, { scorer: 'b', value: 0.75 }] }));
+      seeded.push(
+        await seedRun(experiments.A, {
+          scores: [
+            { scorer: 'a', value: 0.25 },
+            { scorer: 'b', value: 0.75 },
+          ],
+        }),
+      );
       seeded.push(await seedRun(experiments.A, { scores: [{ scorer: 'a', value: 0 }] }));
-      seeded.push(await seedRun(experiments.B, { scores: [{ scorer: 'a', value: 1 }, { scorer: 'a', value: 1, source: ScoreSource.Human }] }));
-      seeded.push(await seedRun(experiments.A, { scores: [{ scorer: 'a', value: 1 }, { scorer: 'a', value: 0, source: ScoreSource.Human }] }));
+      seeded.push(
+        await seedRun(experiments.B, {
+          scores: [
+            { scorer: 'a', value: 1 },
+            { scorer: 'a', value: 1, source: ScoreSource.Human },
+          ],
+        }),
+      );
+      seeded.push(
+        await seedRun(experiments.A, {
+          scores: [
+            { scorer: 'a', value: 1 },
+            { scorer: 'a', value: 0, source: ScoreSource.Human },
+          ],
+        }),
+      );
     });
 
-    function expected(filter: { exp?: keyof typeof experiments; status?: RunStatus; min?: number; max?: number }): Seeded[] {
+    function expected(filter: {
+      exp?: keyof typeof experiments;
+      status?: RunStatus;
+      min?: number;
+      max?: number;
+    }): Seeded[] {
       return seeded
         .filter((r) => r.projectId !== stranger.projectId)
         .filter((r) => !filter.exp || r.experimentId === experiments[filter.exp].id)
@@ -207,12 +287,14 @@ describe('runs API (e2e)', () => {
         .filter((r) => {
           if (filter.min === undefined && filter.max === undefined) return true;
           const a = avg(r);
-          return a !== null && (filter.min === undefined || a >= filter.min) && (filter.max === undefined || a <= filter.max);
+          return (
+            a !== null && (filter.min === undefined || a >= filter.min) && (filter.max === undefined || a <= filter.max)
+          );
         })
         .sort(order);
     }
 
-    it('returns every run of the caller\'s projects, newest started first, never-started last, ties by id, with RunResponse fields', async () => {
+    it("returns every run of the caller's projects, newest started first, never-started last, ties by id, with RunResponse fields", async () => {
       const res = await request(t.http).get('/api/runs').query({ limit: 500 }).set(bearer(lister.token));
       expect(res.status).toBe(200);
       const want = expected({});
@@ -235,7 +317,16 @@ describe('runs API (e2e)', () => {
     it('filters on every combination of experiment, status and score bounds', async () => {
       const exps = [undefined, 'A', 'B', 'C'] as const;
       const statuses = [undefined, ...Object.values(RunStatus)];
-      const bounds: { min?: number; max?: number }[] = [{}, { min: 0.5 }, { max: 0.5 }, { min: 0.3, max: 0.7 }, { min: 0.5, max: 0.5 }, { min: 0, max: 1 }, { min: 1 }, { max: 0 }];
+      const bounds: { min?: number; max?: number }[] = [
+        {},
+        { min: 0.5 },
+        { max: 0.5 },
+        { min: 0.3, max: 0.7 },
+        { min: 0.5, max: 0.5 },
+        { min: 0, max: 1 },
+        { min: 1 },
+        { max: 0 },
+      ];
       let nonEmpty = 0;
       for (const exp of exps) {
         for (const status of statuses) {
@@ -248,7 +339,12 @@ describe('runs API (e2e)', () => {
             const res = await request(t.http).get('/api/runs').query(query).set(bearer(lister.token));
             const want = expected({ exp, status, ...b });
             if (want.length > 0) nonEmpty++;
-            expect({ query, status: res.status, total: res.body.total, ids: res.body.items?.map((r: { id: string }) => r.id) }).toEqual({
+            expect({
+              query,
+              status: res.status,
+              total: res.body.total,
+              ids: res.body.items?.map((r: { id: string }) => r.id),
+            }).toEqual({
               query,
               status: 200,
               total: want.length,
@@ -264,16 +360,25 @@ describe('runs API (e2e)', () => {
       const want = expected({ exp: 'A' });
       const pages: string[] = [];
       for (let offset = 0; offset < want.length; offset += 4) {
-        const res = await request(t.http).get('/api/runs').query({ experiment_id: experiments.A.id, limit: 4, offset }).set(bearer(lister.token));
+        const res = await request(t.http)
+          .get('/api/runs')
+          .query({ experiment_id: experiments.A.id, limit: 4, offset })
+          .set(bearer(lister.token));
         expect(res.status).toBe(200);
         expect(res.body.total).toBe(want.length);
         pages.push(...res.body.items.map((r: { id: string }) => r.id));
       }
       expect(pages).toEqual(want.map((r) => r.id));
-      const past = await request(t.http).get('/api/runs').query({ experiment_id: experiments.A.id, offset: want.length + 10 }).set(bearer(lister.token));
+      const past = await request(t.http)
+        .get('/api/runs')
+        .query({ experiment_id: experiments.A.id, offset: want.length + 10 })
+        .set(bearer(lister.token));
       expect(past.status).toBe(200);
       expect(past.body).toEqual({ items: [], total: want.length });
-      const scoredPast = await request(t.http).get('/api/runs').query({ min_score: 0, offset: 1000 }).set(bearer(lister.token));
+      const scoredPast = await request(t.http)
+        .get('/api/runs')
+        .query({ min_score: 0, offset: 1000 })
+        .set(bearer(lister.token));
       expect(scoredPast.body).toEqual({ items: [], total: expected({ min: 0 }).length });
       const one = await request(t.http).get('/api/runs').query({ limit: 1 }).set(bearer(lister.token));
       expect(one.body.items).toHaveLength(1);
@@ -302,11 +407,18 @@ describe('runs API (e2e)', () => {
       ];
       for (const query of bad) {
         const res = await request(t.http).get('/api/runs').query(query).set(bearer(lister.token));
-        expect({ query, status: res.status, error: res.body.error }).toEqual({ query, status: 400, error: 'Bad Request' });
+        expect({ query, status: res.status, error: res.body.error }).toEqual({
+          query,
+          status: 400,
+          error: 'Bad Request',
+        });
       }
       const both = await request(t.http).get('/api/runs').query({ limit: 0, min_score: 5 }).set(bearer(lister.token));
       expect((both.body.message as string[]).join('\n')).toMatch(/limit[\s\S]*min_score|min_score[\s\S]*limit/);
-      const minMax = await request(t.http).get('/api/runs').query({ min_score: 0.8, max_score: 0.2 }).set(bearer(lister.token));
+      const minMax = await request(t.http)
+        .get('/api/runs')
+        .query({ min_score: 0.8, max_score: 0.2 })
+        .set(bearer(lister.token));
       expect(minMax.body.message).toEqual(['min_score must not be greater than max_score']);
     });
 
@@ -320,7 +432,11 @@ describe('runs API (e2e)', () => {
     });
 
     it('computes the score-filtered list, its total and its page in one SQL statement', async () => {
-      for (const query of [{ min_score: 0.25, max_score: 0.9, limit: 3 }, { experiment_id: experiments.A.id, min_score: 0.5 }, { status: 'completed', offset: 2 }]) {
+      for (const query of [
+        { min_score: 0.25, max_score: 0.9, limit: 3 },
+        { experiment_id: experiments.A.id, min_score: 0.5 },
+        { status: 'completed', offset: 2 },
+      ]) {
         let body: { total: number; items: unknown[] } = { total: -1, items: [] };
         const queries = await queriesDuring(async () => {
           const res = await request(t.http).get('/api/runs').query(query).set(bearer(lister.token));
@@ -347,23 +463,76 @@ describe('runs API (e2e)', () => {
       });
       const stages = t.dataSource.getRepository(StageResult);
       for (const index of [2, 0, 1]) {
-        await stages.save({ runId: run.id, stageName: `stage${index}`, stageIndex: index, prompt: `p${index}`, output: `o${index}`, model: 'mock:echo', tokensIn: index, tokensOut: index + 1, durationMs: 5, cost: 0.5, error: null });
+        await stages.save({
+          runId: run.id,
+          stageName: `stage${index}`,
+          stageIndex: index,
+          prompt: `p${index}`,
+          output: `o${index}`,
+          model: 'mock:echo',
+          tokensIn: index,
+          tokensOut: index + 1,
+          durationMs: 5,
+          cost: 0.5,
+          error: null,
+        });
       }
       const res = await request(t.http).get(`/api/runs/${run.id}`).set(bearer(viewer.token));
       expect(res.status).toBe(200);
       expect(Object.keys(res.body).sort()).toEqual([...RUN_KEYS, 'stage_results', 'scores'].sort());
-      expect(res.body).toMatchObject({ id: run.id, experiment_id: exp.id, status: 'completed', cost_estimate: 0.00125, tokens_in: 10, tokens_out: 20, cache_hit: false, error: null });
+      expect(res.body).toMatchObject({
+        id: run.id,
+        experiment_id: exp.id,
+        status: 'completed',
+        cost_estimate: 0.00125,
+        tokens_in: 10,
+        tokens_out: 20,
+        cache_hit: false,
+        error: null,
+      });
       expect(res.body.stage_results.map((s: { stage_index: number }) => s.stage_index)).toEqual([0, 1, 2]);
       expect(Object.keys(res.body.stage_results[0]).sort()).toEqual(
-        ['id', 'run_id', 'stage_name', 'stage_index', 'prompt', 'output', 'model', 'tokens_in', 'tokens_out', 'duration_ms', 'error', 'created_at'].sort(),
+        [
+          'id',
+          'run_id',
+          'stage_name',
+          'stage_index',
+          'prompt',
+          'output',
+          'model',
+          'tokens_in',
+          'tokens_out',
+          'duration_ms',
+          'error',
+          'created_at',
+        ].sort(),
       );
-      expect(res.body.stage_results[1]).toMatchObject({ run_id: run.id, stage_name: 'stage1', prompt: 'p1', output: 'o1', model: 'mock:echo', tokens_in: 1, tokens_out: 2, duration_ms: 5, error: null });
-      expect(res.body.scores.map((s: { scorer_name: string; value: number; source: string; created_at: string }) => [s.scorer_name, s.value, s.source, s.created_at])).toEqual([
+      expect(res.body.stage_results[1]).toMatchObject({
+        run_id: run.id,
+        stage_name: 'stage1',
+        prompt: 'p1',
+        output: 'o1',
+        model: 'mock:echo',
+        tokens_in: 1,
+        tokens_out: 2,
+        duration_ms: 5,
+        error: null,
+      });
+      expect(
+        res.body.scores.map((s: { scorer_name: string; value: number; source: string; created_at: string }) => [
+          s.scorer_name,
+          s.value,
+          s.source,
+          s.created_at,
+        ]),
+      ).toEqual([
         ['early', 1, 'auto', at(100).toISOString()],
         ['late', 0.75, 'human', at(200).toISOString()],
         ['late', 0.5, 'auto', at(300).toISOString()],
       ]);
-      expect(Object.keys(res.body.scores[0]).sort()).toEqual(['id', 'run_id', 'scorer_name', 'value', 'scorer_metadata', 'source', 'created_at'].sort());
+      expect(Object.keys(res.body.scores[0]).sort()).toEqual(
+        ['id', 'run_id', 'scorer_name', 'value', 'scorer_metadata', 'source', 'created_at'].sort(),
+      );
       expect(res.body.scores[0].scorer_metadata).toEqual({ i: 1 });
 
       await t.dataSource.getRepository(Run).update(run.id, { scoringErrors: { matches: 'expected field missing' } });
@@ -402,14 +571,17 @@ describe('runs API (e2e)', () => {
     });
     afterAll(() => jest.restoreAllMocks());
 
-    it('inserts a pending run with the contract hash, repetition 0, the experiment\'s project, and dispatches it after commit', async () => {
+    it("inserts a pending run with the contract hash, repetition 0, the experiment's project, and dispatches it after commit", async () => {
       const config = {
         prompt: 'Hello {{name}}',
         model: 'mock:echo',
         params: { temperature: 0.7, max_tokens: 256, top_p: 1.0, stop: null, json: false, tiny: 1e-7, huge: 1e21 },
         input_data: { name: 'Zoë', nested: { z: 1, a: [1, { y: 'é', b: 2 }] } },
       };
-      const res = await request(t.http).post('/api/runs').set(bearer(editor.token)).send({ experiment_id: exp.id, config });
+      const res = await request(t.http)
+        .post('/api/runs')
+        .set(bearer(editor.token))
+        .send({ experiment_id: exp.id, config });
       expect(res.status).toBe(201);
       expect(Object.keys(res.body).sort()).toEqual([...RUN_KEYS].sort());
       const canonical =
@@ -430,12 +602,21 @@ describe('runs API (e2e)', () => {
         error: null,
       });
       const row = await t.dataSource.getRepository(Run).findOneByOrFail({ id: res.body.id });
-      expect(row).toMatchObject({ projectId: owner.projectId, repetition: 0, useCache: true, status: RunStatus.Pending, configHash: sha256(canonical) });
+      expect(row).toMatchObject({
+        projectId: owner.projectId,
+        repetition: 0,
+        useCache: true,
+        status: RunStatus.Pending,
+        configHash: sha256(canonical),
+      });
       expect(dispatched.at(-1)).toEqual({ ids: [res.body.id], visible: [{ id: res.body.id, status: 'pending' }] });
     });
 
     it('defaults params to {} and input_data to "" in the hash; stages and cache stay outside it', async () => {
-      const plain = await request(t.http).post('/api/runs').set(bearer(ownerKey)).send({ experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo' } });
+      const plain = await request(t.http)
+        .post('/api/runs')
+        .set(bearer(ownerKey))
+        .send({ experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo' } });
       expect(plain.status).toBe(201);
       expect(plain.body.config_hash).toBe(sha256('{"input_data":"","model":"mock:echo","params":{},"prompt":"p"}'));
       const staged = await request(t.http)
@@ -451,7 +632,12 @@ describe('runs API (e2e)', () => {
             cache: false,
             stages: [
               { name: 'draft', prompt: 'Draft {{x}}' },
-              { name: 'polish', prompt: 'Polish {{ stages.draft.output }}', model: 'mock:echo', params: { temperature: 0 } },
+              {
+                name: 'polish',
+                prompt: 'Polish {{ stages.draft.output }}',
+                model: 'mock:echo',
+                params: { temperature: 0 },
+              },
             ],
           },
         });
@@ -460,16 +646,26 @@ describe('runs API (e2e)', () => {
       expect(staged.body.config.stages).toHaveLength(2);
       const row = await t.dataSource.getRepository(Run).findOneByOrFail({ id: staged.body.id });
       expect(row.useCache).toBe(false);
-      const text = await request(t.http).post('/api/runs').set(bearer(owner.token)).send({ experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', input_data: 'a string' } });
-      expect(text.body.config_hash).toBe(sha256('{"input_data":"a string","model":"mock:echo","params":{},"prompt":"p"}'));
+      const text = await request(t.http)
+        .post('/api/runs')
+        .set(bearer(owner.token))
+        .send({ experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', input_data: 'a string' } });
+      expect(text.body.config_hash).toBe(
+        sha256('{"input_data":"a string","model":"mock:echo","params":{},"prompt":"p"}'),
+      );
     });
 
     it('keeps the run (pending, 201) when dispatching fails: the sweeper picks it up', async () => {
       failDispatch = true;
       try {
-        const res = await request(t.http).post('/api/runs').set(bearer(owner.token)).send({ experiment_id: exp.id, config: { prompt: 'q', model: 'mock:echo' } });
+        const res = await request(t.http)
+          .post('/api/runs')
+          .set(bearer(owner.token))
+          .send({ experiment_id: exp.id, config: { prompt: 'q', model: 'mock:echo' } });
         expect(res.status).toBe(201);
-        expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: res.body.id })).status).toBe(RunStatus.Pending);
+        expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: res.body.id })).status).toBe(
+          RunStatus.Pending,
+        );
       } finally {
         failDispatch = false;
       }
@@ -482,24 +678,78 @@ describe('runs API (e2e)', () => {
         { body: { experiment_id: exp.id }, expect: [/config must be an object/] },
         { body: { experiment_id: exp.id, config: null }, expect: [/config must be an object/] },
         { body: { experiment_id: exp.id, config: 'p' }, expect: [/config must be an object/] },
-        { body: { experiment_id: 'nope', config: { prompt: 'p', model: 'mock:echo' } }, expect: [/experiment_id must be a UUID/] },
-        { body: { experiment_id: exp.id, config: { model: 'mock:echo' } }, expect: [/config\.prompt/] },
-        { body: { experiment_id: exp.id, config: { prompt: 42, model: 7 } }, expect: [/config\.prompt/, /config\.model/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'gpt-4o' } }, expect: [/config\.model: Invalid model "gpt-4o"/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'nope:x' } }, expect: [/config\.model: Unknown provider "nope"/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:unknown' } }, expect: [/config\.model: Unknown model "mock:unknown"/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: { t: [0, 1] } } }, expect: [/config\.params must be an object whose values are/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: { t: { a: 1 } } } }, expect: [/config\.params/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: [1] } }, expect: [/config\.params/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', input_data: 5 } }, expect: [/config\.input_data must be an object or a string/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', cache: 'no' } }, expect: [/config\.cache must be a boolean/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', repetition: 2 } }, expect: [/config\.property repetition should not exist/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo' }, extra: true }, expect: [/property extra should not exist/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', stages: [] } }, expect: [/config\.stages must contain at least 1/] },
-        { body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', stages: 'x' } }, expect: [/config\.stages/] },
         {
-          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', stages: [{ prompt: 'x' }, { name: 'a b', prompt: '' }, { name: 'c', prompt: 'y', extra: 1 }] } },
-          expect: [/config\.stages\.0\.name/, /config\.stages\.1\.name/, /config\.stages\.1\.prompt/, /config\.stages\.2\.property extra should not exist/],
+          body: { experiment_id: 'nope', config: { prompt: 'p', model: 'mock:echo' } },
+          expect: [/experiment_id must be a UUID/],
+        },
+        { body: { experiment_id: exp.id, config: { model: 'mock:echo' } }, expect: [/config\.prompt/] },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 42, model: 7 } },
+          expect: [/config\.prompt/, /config\.model/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'gpt-4o' } },
+          expect: [/config\.model: Invalid model "gpt-4o"/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'nope:x' } },
+          expect: [/config\.model: Unknown provider "nope"/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:unknown' } },
+          expect: [/config\.model: Unknown model "mock:unknown"/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: { t: [0, 1] } } },
+          expect: [/config\.params must be an object whose values are/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: { t: { a: 1 } } } },
+          expect: [/config\.params/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: [1] } },
+          expect: [/config\.params/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', input_data: 5 } },
+          expect: [/config\.input_data must be an object or a string/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', cache: 'no' } },
+          expect: [/config\.cache must be a boolean/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', repetition: 2 } },
+          expect: [/config\.property repetition should not exist/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo' }, extra: true },
+          expect: [/property extra should not exist/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', stages: [] } },
+          expect: [/config\.stages must contain at least 1/],
+        },
+        {
+          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', stages: 'x' } },
+          expect: [/config\.stages/],
+        },
+        {
+          body: {
+            experiment_id: exp.id,
+            config: {
+              prompt: 'p',
+              model: 'mock:echo',
+              stages: [{ prompt: 'x' }, { name: 'a b', prompt: '' }, { name: 'c', prompt: 'y', extra: 1 }],
+            },
+          },
+          expect: [
+            /config\.stages\.0\.name/,
+            /config\.stages\.1\.name/,
+            /config\.stages\.1\.prompt/,
+            /config\.stages\.2\.property extra should not exist/,
+          ],
         },
         {
           body: {
@@ -528,7 +778,8 @@ describe('runs API (e2e)', () => {
         const res = await request(t.http).post('/api/runs').set(bearer(owner.token)).send(c.body);
         const messages = Array.isArray(res.body.message) ? res.body.message.join('\n') : String(res.body.message);
         expect({ body: c.body, status: res.status }).toEqual({ body: c.body, status: 400 });
-        for (const pattern of c.expect) expect({ body: c.body, messages }).toEqual({ body: c.body, messages: expect.stringMatching(pattern) });
+        for (const pattern of c.expect)
+          expect({ body: c.body, messages }).toEqual({ body: c.body, messages: expect.stringMatching(pattern) });
       }
       expect(await t.dataSource.getRepository(Run).countBy({ experimentId: exp.id })).toBe(before);
       expect(dispatched.length).toBe(calls);
@@ -543,7 +794,10 @@ describe('runs API (e2e)', () => {
         expect(res.status).toBe(404);
         expect(res.body.message).toBe('Experiment not found');
       }
-      const unknown = await request(t.http).post('/api/runs').set(bearer(owner.token)).send({ ...body, experiment_id: randomUUID() });
+      const unknown = await request(t.http)
+        .post('/api/runs')
+        .set(bearer(owner.token))
+        .send({ ...body, experiment_id: randomUUID() });
       expect(unknown.body).toEqual({ statusCode: 404, message: 'Experiment not found', error: 'Not Found' });
       expect((await request(t.http).post('/api/runs').send(body)).status).toBe(401);
     });
@@ -556,7 +810,10 @@ describe('runs API (e2e)', () => {
     });
 
     it('writes a human score and answers the reference ScoreResponse', async () => {
-      const res = await request(t.http).post(`/api/runs/${run.id}/score`).set(bearer(editor.token)).send({ scorer_name: 'quality', value: 0.8, metadata: { reviewer: 'grace' } });
+      const res = await request(t.http)
+        .post(`/api/runs/${run.id}/score`)
+        .set(bearer(editor.token))
+        .send({ scorer_name: 'quality', value: 0.8, metadata: { reviewer: 'grace' } });
       expect(res.status).toBe(201);
       // The scoring module records who scored, beside the metadata sent.
       expect(res.body).toEqual({
@@ -568,7 +825,10 @@ describe('runs API (e2e)', () => {
         created_at: expect.stringMatching(/Z$/),
       });
       for (const value of [0, 1]) {
-        const edge = await request(t.http).post(`/api/runs/${run.id}/score`).set(bearer(ownerKey)).send({ scorer_name: 'quality', value });
+        const edge = await request(t.http)
+          .post(`/api/runs/${run.id}/score`)
+          .set(bearer(ownerKey))
+          .send({ scorer_name: 'quality', value });
         expect(edge.status).toBe(201);
         expect(edge.body.scorer_metadata).toEqual({ scored_by: { kind: 'api_key', id: expect.any(String) } });
       }
@@ -597,7 +857,9 @@ describe('runs API (e2e)', () => {
         expect({ body, status: res.status }).toEqual({ body, status: 400 });
       }
       const ok = { scorer_name: 'q', value: 0.5 };
-      expect((await request(t.http).post(`/api/runs/${run.id}/score`).set(bearer(viewer.token)).send(ok)).status).toBe(403);
+      expect((await request(t.http).post(`/api/runs/${run.id}/score`).set(bearer(viewer.token)).send(ok)).status).toBe(
+        403,
+      );
       const foreign = await seedRun(await seedExperiment(stranger.projectId));
       for (const id of [randomUUID(), foreign.id]) {
         const res = await request(t.http).post(`/api/runs/${id}/score`).set(bearer(owner.token)).send(ok);
@@ -619,14 +881,20 @@ describe('runs API (e2e)', () => {
         expect(Object.keys(res.body).sort()).toEqual([...RUN_KEYS].sort());
         expect(res.body).toMatchObject({ id: run.id, status: 'cancelled', cost_estimate: 0.00125 });
         expect(Date.parse(res.body.completed_at)).toBeGreaterThanOrEqual(before - 5000);
-        expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: run.id })).status).toBe(RunStatus.Cancelled);
+        expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: run.id })).status).toBe(
+          RunStatus.Cancelled,
+        );
         const again = await request(t.http).post(`/api/runs/${run.id}/cancel`).set(bearer(editor.token));
         expect(again.body).toEqual({ statusCode: 409, message: 'Run already finished', error: 'Conflict' });
       }
       for (const status of [RunStatus.Completed, RunStatus.Failed, RunStatus.Cancelled]) {
         const run = await seedRun(exp, { status });
         const res = await request(t.http).post(`/api/runs/${run.id}/cancel`).set(bearer(ownerKey));
-        expect({ status, code: res.status, message: res.body.message }).toEqual({ status, code: 409, message: 'Run already finished' });
+        expect({ status, code: res.status, message: res.body.message }).toEqual({
+          status,
+          code: 409,
+          message: 'Run already finished',
+        });
         expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: run.id })).status).toBe(status);
       }
     });
@@ -636,14 +904,28 @@ describe('runs API (e2e)', () => {
       await seedRun(exp, { status: RunStatus.Completed });
       const run = await seedRun(exp, { status: RunStatus.Pending });
       const events: RunEvent[] = [];
-      const subscription = t.app.get(RunEventsService).stream(exp.id).subscribe((e) => events.push(e));
+      const subscription = t.app
+        .get(RunEventsService)
+        .stream(exp.id)
+        .subscribe((e) => events.push(e));
       try {
         expect((await request(t.http).post(`/api/runs/${run.id}/cancel`).set(bearer(owner.token))).status).toBe(202);
-        await waitFor(() => events.some((e) => e.type === 'run.status' && e.run_id === run.id && e.status === 'cancelled'), { what: 'run.status cancelled event' });
-        const score = await request(t.http).post(`/api/runs/${run.id}/score`).set(bearer(owner.token)).send({ scorer_name: 'late_review', value: 0.25 });
+        await waitFor(
+          () => events.some((e) => e.type === 'run.status' && e.run_id === run.id && e.status === 'cancelled'),
+          { what: 'run.status cancelled event' },
+        );
+        const score = await request(t.http)
+          .post(`/api/runs/${run.id}/score`)
+          .set(bearer(owner.token))
+          .send({ scorer_name: 'late_review', value: 0.25 });
         expect(score.status).toBe(201);
-        await waitFor(() => events.some((e) => e.type === 'run.scored' && e.run_id === run.id), { what: 'run.scored event' });
-        expect(events.find((e) => e.type === 'run.scored')).toMatchObject({ scores: { late_review: 0.25 }, source: 'human' });
+        await waitFor(() => events.some((e) => e.type === 'run.scored' && e.run_id === run.id), {
+          what: 'run.scored event',
+        });
+        expect(events.find((e) => e.type === 'run.scored')).toMatchObject({
+          scores: { late_review: 0.25 },
+          source: 'human',
+        });
       } finally {
         subscription.unsubscribe();
       }
@@ -661,7 +943,9 @@ describe('runs API (e2e)', () => {
       }
       expect((await request(t.http).post('/api/runs/123/cancel').set(bearer(owner.token))).status).toBe(400);
       expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: run.id })).status).toBe(RunStatus.Pending);
-      expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: foreign.id })).status).toBe(RunStatus.Pending);
+      expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: foreign.id })).status).toBe(
+        RunStatus.Pending,
+      );
     });
   });
 
@@ -674,7 +958,8 @@ describe('runs API (e2e)', () => {
           const latest = new Map<string, Seeded['scores'][number]>();
           for (const s of r.scores) {
             const cur = latest.get(s.scorer);
-            if (!cur || s.createdAt > cur.createdAt || (s.createdAt === cur.createdAt && s.id > cur.id)) latest.set(s.scorer, s);
+            if (!cur || s.createdAt > cur.createdAt || (s.createdAt === cur.createdAt && s.id > cur.id))
+              latest.set(s.scorer, s);
           }
           const values = [...latest.values()];
           let sw = 0;
@@ -694,7 +979,10 @@ describe('runs API (e2e)', () => {
             completedAt: r.completedAt!.getTime(),
           };
         })
-        .sort((a, b) => b.weighted_score - a.weighted_score || a.completedAt - b.completedAt || (a.run_id < b.run_id ? -1 : 1));
+        .sort(
+          (a, b) =>
+            b.weighted_score - a.weighted_score || a.completedAt - b.completedAt || (a.run_id < b.run_id ? -1 : 1),
+        );
     }
 
     async function board(experimentId: string, query: Record<string, unknown> = {}, token = owner.token) {
@@ -703,15 +991,37 @@ describe('runs API (e2e)', () => {
 
     it('weights: Σw·v/Σw over weighted scorers, plain mean when none is weighted; entries in the contract shape', async () => {
       const exp = await seedExperiment(owner.projectId, { weights: { a: 1, b: 3, z: 0 } });
-      const both = await seedRun(exp, { scores: [{ scorer: 'a', value: 1 }, { scorer: 'b', value: 0.5 }] });
-      const partial = await seedRun(exp, { scores: [{ scorer: 'a', value: 0.25 }, { scorer: 'c', value: 1 }] });
-      const unweighted = await seedRun(exp, { scores: [{ scorer: 'c', value: 0.5 }, { scorer: 'd', value: 0.75 }] });
-      const zero = await seedRun(exp, { scores: [{ scorer: 'z', value: 0.125 }, { scorer: 'c', value: 0.375 }] });
+      const both = await seedRun(exp, {
+        scores: [
+          { scorer: 'a', value: 1 },
+          { scorer: 'b', value: 0.5 },
+        ],
+      });
+      const partial = await seedRun(exp, {
+        scores: [
+          { scorer: 'a', value: 0.25 },
+          { scorer: 'c', value: 1 },
+        ],
+      });
+      const unweighted = await seedRun(exp, {
+        scores: [
+          { scorer: 'c', value: 0.5 },
+          { scorer: 'd', value: 0.75 },
+        ],
+      });
+      const zero = await seedRun(exp, {
+        scores: [
+          { scorer: 'z', value: 0.125 },
+          { scorer: 'c', value: 0.375 },
+        ],
+      });
       const res = await board(exp.id);
       expect(res.status).toBe(200);
       expect(res.body.experiment_id).toBe(exp.id);
       expect(res.body.total).toBe(4);
-      expect(res.body.entries.map((e: { run_id: string; weighted_score: number }) => [e.run_id, e.weighted_score])).toEqual([
+      expect(
+        res.body.entries.map((e: { run_id: string; weighted_score: number }) => [e.run_id, e.weighted_score]),
+      ).toEqual([
         [both.id, 0.625],
         [unweighted.id, 0.625],
         [partial.id, 0.25],
@@ -719,19 +1029,49 @@ describe('runs API (e2e)', () => {
       ]);
       const entry = res.body.entries.find((e: { run_id: string }) => e.run_id === both.id);
       expect(Object.keys(entry).sort()).toEqual([...ENTRY_KEYS].sort());
-      expect(entry).toMatchObject({ status: 'completed', scores: { a: 1, b: 0.5 }, config_hash: expect.stringMatching(/^[0-9a-f]{64}$/), tokens_in: 10, tokens_out: 20 });
+      expect(entry).toMatchObject({
+        status: 'completed',
+        scores: { a: 1, b: 0.5 },
+        config_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        tokens_in: 10,
+        tokens_out: 20,
+      });
       expect(res.body.entries).toEqual(
-        rank([both, partial, unweighted, zero], { a: 1, b: 3, z: 0 }).map((e) => expect.objectContaining({ run_id: e.run_id, weighted_score: e.weighted_score, scores: e.scores })),
+        rank([both, partial, unweighted, zero], { a: 1, b: 3, z: 0 }).map((e) =>
+          expect.objectContaining({ run_id: e.run_id, weighted_score: e.weighted_score, scores: e.scores }),
+        ),
       );
     });
 
     it('without weights, with all-zero weights and with non-numeric weights: the plain mean', async () => {
-      for (const scoring of [null, { scorers: [] }, { weights: {} }, { weights: { a: 0, b: 0 } }, { weights: { a: '2', b: null } as unknown as Record<string, number> }]) {
+      for (const scoring of [
+        null,
+        { scorers: [] },
+        { weights: {} },
+        { weights: { a: 0, b: 0 } },
+        { weights: { a: '2', b: null } as unknown as Record<string, number> },
+      ]) {
         const exp = await seedExperiment(owner.projectId, scoring);
-        const r1 = await seedRun(exp, { scores: [{ scorer: 'a', value: 1 }, { scorer: 'b', value: 0 }] });
-        const r2 = await seedRun(exp, { scores: [{ scorer: 'a', value: 0.25 }, { scorer: 'b', value: 1 }] });
+        const r1 = await seedRun(exp, {
+          scores: [
+            { scorer: 'a', value: 1 },
+            { scorer: 'b', value: 0 },
+          ],
+        });
+        const r2 = await seedRun(exp, {
+          scores: [
+            { scorer: 'a', value: 0.25 },
+            { scorer: 'b', value: 1 },
+          ],
+        });
         const res = await board(exp.id);
-        expect({ scoring, entries: res.body.entries.map((e: { run_id: string; weighted_score: number }) => [e.run_id, e.weighted_score]) }).toEqual({
+        expect({
+          scoring,
+          entries: res.body.entries.map((e: { run_id: string; weighted_score: number }) => [
+            e.run_id,
+            e.weighted_score,
+          ]),
+        }).toEqual({
           scoring,
           entries: [
             [r2.id, 0.625],
@@ -740,11 +1080,18 @@ describe('runs API (e2e)', () => {
         });
       }
       const cancelling = await seedExperiment(owner.projectId, { weights: { a: 1, b: -1 } });
-      const r = await seedRun(cancelling, { scores: [{ scorer: 'a', value: 1 }, { scorer: 'b', value: 0.5 }] });
-      expect((await board(cancelling.id)).body.entries).toEqual([expect.objectContaining({ run_id: r.id, weighted_score: 0.75 })]);
+      const r = await seedRun(cancelling, {
+        scores: [
+          { scorer: 'a', value: 1 },
+          { scorer: 'b', value: 0.5 },
+        ],
+      });
+      expect((await board(cancelling.id)).body.entries).toEqual([
+        expect.objectContaining({ run_id: r.id, weighted_score: 0.75 }),
+      ]);
     });
 
-    it('takes each scorer\'s latest score by created_at (then id), whatever the insertion order or source', async () => {
+    it("takes each scorer's latest score by created_at (then id), whatever the insertion order or source", async () => {
       const exp = await seedExperiment(owner.projectId, { weights: { a: 1 } });
       const laterHuman = await seedRun(exp, {
         scores: [
@@ -760,12 +1107,26 @@ describe('runs API (e2e)', () => {
       });
       const tie = await seedRun(exp, {
         scores: [
-          { scorer: 'a', value: 0.5, source: ScoreSource.Human, createdAt: at(40), id: 'ffffffff-0000-4000-8000-000000000000' },
-          { scorer: 'a', value: 0.25, source: ScoreSource.Human, createdAt: at(40), id: '00000000-0000-4000-8000-000000000000' },
+          {
+            scorer: 'a',
+            value: 0.5,
+            source: ScoreSource.Human,
+            createdAt: at(40),
+            id: 'ffffffff-0000-4000-8000-000000000000',
+          },
+          {
+            scorer: 'a',
+            value: 0.25,
+            source: ScoreSource.Human,
+            createdAt: at(40),
+            id: '00000000-0000-4000-8000-000000000000',
+          },
         ],
       });
       const res = await board(exp.id);
-      expect(res.body.entries.map((e: { run_id: string; scores: Record<string, number> }) => [e.run_id, e.scores.a])).toEqual([
+      expect(
+        res.body.entries.map((e: { run_id: string; scores: Record<string, number> }) => [e.run_id, e.scores.a]),
+      ).toEqual([
         [laterHuman.id, 0.875],
         [earlierHumanInsertedLast.id, 0.75],
         [tie.id, 0.5],
@@ -788,7 +1149,13 @@ describe('runs API (e2e)', () => {
       await seedRun(exp, { status: RunStatus.Completed, scores: [] });
       const res = await board(exp.id);
       expect(res.body.total).toBe(5);
-      expect(res.body.entries.map((e: { run_id: string }) => e.run_id)).toEqual([best.id, tieEarlier.id, tieLow.id, tieHigh.id, worst.id]);
+      expect(res.body.entries.map((e: { run_id: string }) => e.run_id)).toEqual([
+        best.id,
+        tieEarlier.id,
+        tieLow.id,
+        tieHigh.id,
+        worst.id,
+      ]);
       const top2 = await board(exp.id, { top_n: 2 });
       expect(top2.body.total).toBe(5);
       expect(top2.body.entries.map((e: { run_id: string }) => e.run_id)).toEqual([best.id, tieEarlier.id]);
@@ -804,30 +1171,68 @@ describe('runs API (e2e)', () => {
       const weights = { s0: 2, s1: 1, s3: 5 };
       const exp = await seedExperiment(owner.projectId, { weights });
       const rnd = prng(42);
-      const statuses = [RunStatus.Completed, RunStatus.Completed, RunStatus.Completed, RunStatus.Failed, RunStatus.Pending];
+      const statuses = [
+        RunStatus.Completed,
+        RunStatus.Completed,
+        RunStatus.Completed,
+        RunStatus.Failed,
+        RunStatus.Pending,
+      ];
       const runs: Seeded[] = [];
       for (let i = 0; i < 40; i++) {
         const scores: SeedScore[] = [];
         for (let k = 0; k < 1 + Math.floor(rnd() * 5); k++) {
           const scorer = `s${Math.floor(rnd() * 4)}`;
           // Sixteenths keep every mean exact, so ties are real ties on both sides.
-          scores.push({ scorer, value: Math.floor(rnd() * 17) / 16, source: ScoreSource.Human, createdAt: at(Math.floor(rnd() * 4)) });
+          scores.push({
+            scorer,
+            value: Math.floor(rnd() * 17) / 16,
+            source: ScoreSource.Human,
+            createdAt: at(Math.floor(rnd() * 4)),
+          });
         }
-        runs.push(await seedRun(exp, { status: statuses[i % statuses.length], completedAt: at(100 + Math.floor(rnd() * 3)), scores: i % 7 === 6 ? [] : scores }));
+        runs.push(
+          await seedRun(exp, {
+            status: statuses[i % statuses.length],
+            completedAt: at(100 + Math.floor(rnd() * 3)),
+            scores: i % 7 === 6 ? [] : scores,
+          }),
+        );
       }
       const want = rank(runs, weights);
       expect(want.length).toBeGreaterThan(10);
-      const shape = (e: ReturnType<typeof rank>[number]) => ({ run_id: e.run_id, weighted_score: e.weighted_score, scores: e.scores });
+      const shape = (e: ReturnType<typeof rank>[number]) => ({
+        run_id: e.run_id,
+        weighted_score: e.weighted_score,
+        scores: e.scores,
+      });
       const dflt = await board(exp.id);
       expect(dflt.body.total).toBe(want.length);
-      expect(dflt.body.entries.map(({ run_id, weighted_score, scores }: ReturnType<typeof shape>) => ({ run_id, weighted_score, scores }))).toEqual(want.slice(0, 10).map(shape));
+      expect(
+        dflt.body.entries.map(({ run_id, weighted_score, scores }: ReturnType<typeof shape>) => ({
+          run_id,
+          weighted_score,
+          scores,
+        })),
+      ).toEqual(want.slice(0, 10).map(shape));
       const all = await board(exp.id, { top_n: 100 });
-      expect(all.body.entries.map(({ run_id, weighted_score, scores }: ReturnType<typeof shape>) => ({ run_id, weighted_score, scores }))).toEqual(want.map(shape));
+      expect(
+        all.body.entries.map(({ run_id, weighted_score, scores }: ReturnType<typeof shape>) => ({
+          run_id,
+          weighted_score,
+          scores,
+        })),
+      ).toEqual(want.map(shape));
     });
 
     it('is one SQL statement over runs and scores', async () => {
       const exp = await seedExperiment(owner.projectId, { weights: { a: 1 } });
-      await seedRun(exp, { scores: [{ scorer: 'a', value: 1 }, { scorer: 'a', value: 0.5, source: ScoreSource.Human }] });
+      await seedRun(exp, {
+        scores: [
+          { scorer: 'a', value: 1 },
+          { scorer: 'a', value: 0.5, source: ScoreSource.Human },
+        ],
+      });
       await seedRun(exp, { scores: [{ scorer: 'b', value: 1 }] });
       let total = -1;
       const queries = await queriesDuring(async () => {
@@ -865,12 +1270,20 @@ describe('runs API (e2e)', () => {
   it('publishes the runs routes in the OpenAPI spec with snake_case DTOs and a numeric cost_estimate', async () => {
     const spec = (await request(t.http).get('/docs-json')).body;
     expect(Object.keys(spec.paths)).toEqual(
-      expect.arrayContaining(['/api/runs', '/api/runs/{id}', '/api/runs/{id}/score', '/api/runs/{id}/cancel', '/api/runs/leaderboard/{experiment_id}']),
+      expect.arrayContaining([
+        '/api/runs',
+        '/api/runs/{id}',
+        '/api/runs/{id}/score',
+        '/api/runs/{id}/cancel',
+        '/api/runs/leaderboard/{experiment_id}',
+      ]),
     );
     const schemas = spec.components.schemas;
     expect(schemas.RunResponseDto.properties.cost_estimate.type).toBe('number');
     expect(Object.keys(schemas.RunResponseDto.properties).sort()).toEqual([...RUN_KEYS].sort());
     expect(schemas.RunDetailResponseDto.properties.scoring_errors.description).toMatch(/Beyond the reference/);
-    expect(Object.keys(spec.paths['/api/runs/{id}/cancel'].post.responses)).toEqual(expect.arrayContaining(['202', '409']));
+    expect(Object.keys(spec.paths['/api/runs/{id}/cancel'].post.responses)).toEqual(
+      expect.arrayContaining(['202', '409']),
+    );
   });
 });

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Experiment, ExperimentStatus, ScoringConfig } from '../src/experiments/experiment.entity';
+import { Experiment, ExperimentStatus, type ScoringConfig } from '../src/experiments/experiment.entity';
 import { Project } from '../src/projects/project.entity';
-import { Run, RunConfig, RunStatus } from '../src/runs/run.entity';
+import { Run, type RunConfig, RunStatus } from '../src/runs/run.entity';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
 import { RESCORE_BATCH_SIZE, ScoringService } from '../src/scoring/scoring.service';
-import { createTestApp, TestApp } from './support/app';
-import { bearer, registerUser, TestUser } from './support/factories';
-import { FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
+import { createTestApp, type TestApp } from './support/app';
+import { bearer, registerUser, type TestUser } from './support/factories';
+import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
 
 const JUDGE_PRICE = { input: 1, output: 2 }; // USD per million tokens
 
@@ -32,7 +32,11 @@ describe('scoring (e2e)', () => {
   beforeAll(async () => {
     fake = await startFakeLlmServer();
     t = await createTestApp({
-      env: { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', MODEL_PRICES: JSON.stringify({ 'openai:judge-1': JUDGE_PRICE }) },
+      env: {
+        OPENAI_BASE_URL: fake.url,
+        OPENAI_API_KEY: 'sk-test',
+        MODEL_PRICES: JSON.stringify({ 'openai:judge-1': JUDGE_PRICE }),
+      },
     });
     scoring = t.app.get(ScoringService);
     user = await registerUser(t.http);
@@ -54,12 +58,21 @@ describe('scoring (e2e)', () => {
     });
   }
 
-  async function seedRun(experiment: Experiment, output: string | null, overrides: Partial<Run> & { input?: RunConfig['input_data'] } = {}): Promise<Run> {
+  async function seedRun(
+    experiment: Experiment,
+    output: string | null,
+    overrides: Partial<Run> & { input?: RunConfig['input_data'] } = {},
+  ): Promise<Run> {
     const { input, ...rest } = overrides;
     return t.dataSource.getRepository(Run).save({
       experimentId: experiment.id,
       projectId: experiment.projectId,
-      config: { prompt: 'Summarise {{ticket}}', model: 'mock:echo', params: {}, input_data: input ?? { ticket: 'T', expected: 'We will refund you' } },
+      config: {
+        prompt: 'Summarise {{ticket}}',
+        model: 'mock:echo',
+        params: {},
+        input_data: input ?? { ticket: 'T', expected: 'We will refund you' },
+      },
       configHash: randomUUID().replace(/-/g, '').padEnd(64, '0'),
       status: RunStatus.Completed,
       startedAt: new Date(),
@@ -75,15 +88,27 @@ describe('scoring (e2e)', () => {
 
   const scoresOf = (runId: string): Promise<Score[]> =>
     t.dataSource.getRepository(Score).find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' } });
-  const errorsOf = async (runId: string) => (await t.dataSource.getRepository(Run).findOneByOrFail({ id: runId })).scoringErrors;
+  const errorsOf = async (runId: string) =>
+    (await t.dataSource.getRepository(Run).findOneByOrFail({ id: runId })).scoringErrors;
   const byName = (scores: Score[]) => Object.fromEntries(scores.map((s) => [s.scorerName, s.value]));
 
   it('GET /api/scorers lists every type with its params schema and a complete example (auth required)', async () => {
     await request(t.http).get('/api/scorers').expect(401);
     const res = await request(t.http).get('/api/scorers').set(bearer(user.token)).expect(200);
-    expect(res.body.items.map((i: { type: string }) => i.type).sort()).toEqual(
-      ['contains', 'cost', 'exact_match', 'json_schema', 'json_valid', 'latency', 'length', 'llm_judge', 'not_contains', 'numeric_close', 'regex', 'similarity'],
-    );
+    expect(res.body.items.map((i: { type: string }) => i.type).sort()).toEqual([
+      'contains',
+      'cost',
+      'exact_match',
+      'json_schema',
+      'json_valid',
+      'latency',
+      'length',
+      'llm_judge',
+      'not_contains',
+      'numeric_close',
+      'regex',
+      'similarity',
+    ]);
     for (const item of res.body.items) {
       expect(Object.keys(item).sort()).toEqual(['description', 'example', 'params_schema', 'type']);
       expect(item.params_schema.type).toBe('object');
@@ -91,7 +116,12 @@ describe('scoring (e2e)', () => {
     }
     const docs = await request(t.http).get('/docs-json').expect(200);
     expect(docs.body.paths['/api/scorers'].get.tags).toEqual(['scoring']);
-    expect(Object.keys(docs.body.components.schemas.ScorerTypeDto.properties).sort()).toEqual(['description', 'example', 'params_schema', 'type']);
+    expect(Object.keys(docs.body.components.schemas.ScorerTypeDto.properties).sort()).toEqual([
+      'description',
+      'example',
+      'params_schema',
+      'type',
+    ]);
   });
 
   it('writes exactly one automatic score per scorer, and nothing more when called again', async () => {
@@ -100,7 +130,14 @@ describe('scoring (e2e)', () => {
     const first = await scoring.scoreRun(run.id);
     expect(first.scored).toBe(true);
     expect(first.errors).toEqual({});
-    expect(first.written.map((w) => w.scorerName).sort()).toEqual(['cheap', 'close', 'exact', 'fast', 'mentions_refund', 'short']);
+    expect(first.written.map((w) => w.scorerName).sort()).toEqual([
+      'cheap',
+      'close',
+      'exact',
+      'fast',
+      'mentions_refund',
+      'short',
+    ]);
 
     const scores = await scoresOf(run.id);
     expect(scores).toHaveLength(6);
@@ -147,11 +184,19 @@ describe('scoring (e2e)', () => {
   });
 
   it('rescores completed runs in batches: automatic scores replaced, human scores kept', async () => {
-    const exp = await seedExperiment({ scorers: [{ name: 'mentions_refund', type: 'contains', params: { value: 'refund' } }] });
+    const exp = await seedExperiment({
+      scorers: [{ name: 'mentions_refund', type: 'contains', params: { value: 'refund' } }],
+    });
     const run = await seedRun(exp, 'Refund issued');
     const pending = await seedRun(exp, null, { status: RunStatus.Pending, completedAt: null });
     await scoring.scoreRun(run.id);
-    const human = await scoring.addHumanScore(run.id, 'mentions_refund', 0.5, { note: 'meh' }, { kind: 'user', userId: user.id, email: user.email });
+    const human = await scoring.addHumanScore(
+      run.id,
+      'mentions_refund',
+      0.5,
+      { note: 'meh' },
+      { kind: 'user', userId: user.id, email: user.email },
+    );
     // More completed runs than one batch holds, inserted set-based.
     const extra = RESCORE_BATCH_SIZE + 5;
     await t.dataSource.query(
@@ -209,15 +254,29 @@ describe('scoring (e2e)', () => {
     const exp = await seedExperiment(null);
     const run = await seedRun(exp, 'x');
     const keyId = randomUUID();
-    const score = await scoring.addHumanScore(run.id, 'quality', 0.8, { scored_by: 'forged', note: 'ok' }, { kind: 'api_key', apiKeyId: keyId, projectId: exp.projectId });
+    const score = await scoring.addHumanScore(
+      run.id,
+      'quality',
+      0.8,
+      { scored_by: 'forged', note: 'ok' },
+      { kind: 'api_key', apiKeyId: keyId, projectId: exp.projectId },
+    );
     expect(score).toMatchObject({ runId: run.id, scorerName: 'quality', value: 0.8, source: ScoreSource.Human });
     expect(score.scorerMetadata).toEqual({ note: 'ok', scored_by: { kind: 'api_key', id: keyId } });
     expect(score.createdAt).toBeInstanceOf(Date);
-    const second = await scoring.addHumanScore(run.id, 'quality', 0.9, null, { kind: 'user', userId: user.id, email: user.email });
+    const second = await scoring.addHumanScore(run.id, 'quality', 0.9, null, {
+      kind: 'user',
+      userId: user.id,
+      email: user.email,
+    });
     expect(second.scorerMetadata).toEqual({ scored_by: { kind: 'user', id: user.id } });
     expect((await scoring.listScores([run.id])).map((s) => s.value)).toEqual([0.8, 0.9]);
-    await expect(scoring.addHumanScore(randomUUID(), 'quality', 0.5, null, { kind: 'user', userId: user.id, email: user.email })).rejects.toThrow('Run not found');
-    await expect(scoring.addHumanScore(run.id, ' ', 1.5, null, { kind: 'user', userId: user.id, email: user.email })).rejects.toMatchObject({
+    await expect(
+      scoring.addHumanScore(randomUUID(), 'quality', 0.5, null, { kind: 'user', userId: user.id, email: user.email }),
+    ).rejects.toThrow('Run not found');
+    await expect(
+      scoring.addHumanScore(run.id, ' ', 1.5, null, { kind: 'user', userId: user.id, email: user.email }),
+    ).rejects.toMatchObject({
       messages: ['scorer_name must be a non-empty string', 'value must be a number between 0 and 1'],
     });
   });
@@ -228,19 +287,28 @@ describe('scoring (e2e)', () => {
         {
           name: 'judge',
           type: 'llm_judge',
-          params: { model: 'openai:judge-1', rubric: 'On a scale of 1 to 5, rate this answer to "{{input.ticket}}":\n{{output}}', params: { temperature: 0 } },
+          params: {
+            model: 'openai:judge-1',
+            rubric: 'On a scale of 1 to 5, rate this answer to "{{input.ticket}}":\n{{output}}',
+            params: { temperature: 0 },
+          },
         },
       ],
     };
 
     it('sends the rendered rubric, normalises and costs the answer, and reuses it for an identical call', async () => {
-      fake.setResponder(() => ({ output: '{"score": 4, "reason": "clear and polite"}', usage: { input: 100, output: 10 } }));
+      fake.setResponder(() => ({
+        output: '{"score": 4, "reason": "clear and polite"}',
+        usage: { input: 100, output: 10 },
+      }));
       const exp = await seedExperiment(judgeConfig);
       const a = await seedRun(exp, 'Refund sent 🎉', { input: { ticket: 'Where is my refund?' } });
       await scoring.scoreRun(a.id);
       expect(fake.requests).toHaveLength(1);
       expect(fake.requests[0].model).toBe('judge-1');
-      expect(fake.requests[0].prompt).toBe('On a scale of 1 to 5, rate this answer to "Where is my refund?":\nRefund sent 🎉');
+      expect(fake.requests[0].prompt).toBe(
+        'On a scale of 1 to 5, rate this answer to "Where is my refund?":\nRefund sent 🎉',
+      );
       const [score] = await scoresOf(a.id);
       expect(score.value).toBe(0.75);
       expect(score.scorerMetadata).toMatchObject({
@@ -260,13 +328,17 @@ describe('scoring (e2e)', () => {
       const [cached] = await scoresOf(b.id);
       expect(cached.value).toBe(0.75);
       expect(cached.scorerMetadata).toMatchObject({ cached: true, cost: 0, reason: 'clear and polite' });
-      const [{ n }] = await t.dataSource.query('SELECT count(*)::int AS n FROM judge_cache WHERE project_id = $1', [exp.projectId]);
+      const [{ n }] = await t.dataSource.query('SELECT count(*)::int AS n FROM judge_cache WHERE project_id = $1', [
+        exp.projectId,
+      ]);
       expect(n).toBe(1);
 
       // Another project never sees that cache entry.
       const other = await t.dataSource.getRepository(Project).save({ name: 'other' });
       const otherExp = await seedExperiment(judgeConfig, other.id);
-      await scoring.scoreRun((await seedRun(otherExp, 'Refund sent 🎉', { input: { ticket: 'Where is my refund?' } })).id);
+      await scoring.scoreRun(
+        (await seedRun(otherExp, 'Refund sent 🎉', { input: { ticket: 'Where is my refund?' } })).id,
+      );
       expect(fake.requests).toHaveLength(2);
     });
 

@@ -1,4 +1,4 @@
-import { ArgumentsHost, Logger, NotFoundException } from '@nestjs/common';
+import { type ArgumentsHost, Logger, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { conflict, invalid, notFound } from './domain-error';
@@ -18,7 +18,9 @@ function host(headers: Record<string, string> = {}) {
     end: jest.fn(),
   };
   const request = { method: 'GET', url: '/api/x', headers };
-  const h = { switchToHttp: () => ({ getResponse: () => response, getRequest: () => request }) } as unknown as ArgumentsHost;
+  const h = {
+    switchToHttp: () => ({ getResponse: () => response, getRequest: () => request }),
+  } as unknown as ArgumentsHost;
   return { h, res };
 }
 
@@ -33,7 +35,10 @@ describe('AllExceptionsFilter', () => {
   it('maps domain errors to the standard body, validation problems as a list', () => {
     const a = host();
     filter.catch(notFound('Run not found'), a.h);
-    expect(a.res).toMatchObject({ statusCode: 404, body: { statusCode: 404, message: 'Run not found', error: 'Not Found' } });
+    expect(a.res).toMatchObject({
+      statusCode: 404,
+      body: { statusCode: 404, message: 'Run not found', error: 'Not Found' },
+    });
     const b = host();
     filter.catch(invalid(['a must be x', 'b must be y']), b.h);
     expect(b.res.body).toEqual({ statusCode: 400, message: ['a must be x', 'b must be y'], error: 'Bad Request' });
@@ -65,7 +70,12 @@ describe('AllExceptionsFilter', () => {
     const a = host({ 'x-request-id': 'req-123' });
     filter.catch(new Error('secret internals: password=hunter2'), a.h);
     expect(a.res.statusCode).toBe(500);
-    expect(a.res.body).toEqual({ statusCode: 500, message: 'Internal server error', error: 'Internal Server Error', request_id: 'req-123' });
+    expect(a.res.body).toEqual({
+      statusCode: 500,
+      message: 'Internal server error',
+      error: 'Internal Server Error',
+      request_id: 'req-123',
+    });
     expect(JSON.stringify(a.res.body)).not.toContain('hunter2');
     expect(errorLog).toHaveBeenCalledTimes(1);
     expect(String(errorLog.mock.calls[0][0])).toContain('req-123');

@@ -48,7 +48,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const res = exception.getResponse();
-      const body = typeof res === 'string' ? { statusCode: status, message: res, error: REASON[status] } : (res as Record<string, unknown>);
+      const body =
+        typeof res === 'string'
+          ? { statusCode: status, message: res, error: REASON[status] }
+          : (res as Record<string, unknown>);
       return { status, body: { statusCode: status, ...body } };
     }
     if (exception instanceof DomainError) {
@@ -64,13 +67,24 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const parserStatus = (exception as { status?: number; type?: string } | null)?.status;
     if (typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500) {
       const message = parserStatus === 413 ? 'Request body exceeds the 1 MiB limit' : (exception as Error).message;
-      return { status: parserStatus, body: { statusCode: parserStatus, message, error: REASON[parserStatus] ?? 'Bad Request' } };
+      return {
+        status: parserStatus,
+        body: { statusCode: parserStatus, message, error: REASON[parserStatus] ?? 'Bad Request' },
+      };
     }
     const requestId = (request.headers['x-request-id'] as string | undefined) ?? randomUUID();
     this.logger.error(
       `request ${requestId} ${request.method} ${request.url} failed: ${(exception as Error)?.message ?? exception}`,
       (exception as Error)?.stack,
     );
-    return { status: 500, body: { statusCode: 500, message: 'Internal server error', error: 'Internal Server Error', request_id: requestId } };
+    return {
+      status: 500,
+      body: {
+        statusCode: 500,
+        message: 'Internal server error',
+        error: 'Internal Server Error',
+        request_id: requestId,
+      },
+    };
   }
 }

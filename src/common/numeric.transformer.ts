@@ -1,4 +1,4 @@
-import { ValueTransformer } from 'typeorm';
+import { type ValueTransformer } from 'typeorm';
 
 /** pg returns `numeric` as a string to keep precision; the API speaks numbers, so convert at the edge. */
 export const numericTransformer: ValueTransformer = {

@@ -3,7 +3,14 @@ import { ConfigValidationError, loadConfig } from './configuration';
 describe('loadConfig', () => {
   it('applies defaults: embedded mode, inline execution, port 3000, concurrency 32', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, databaseUrl: null, redisUrl: null, jwtSecret: null, workerConcurrency: 32, dataDir: './.promptlooper' });
+    expect(c).toMatchObject({
+      port: 3000,
+      databaseUrl: null,
+      redisUrl: null,
+      jwtSecret: null,
+      workerConcurrency: 32,
+      dataDir: './.promptlooper',
+    });
   });
 
   it('names the bad variable', () => {
@@ -11,7 +18,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/"PORT" must be a number/);
     expect(() => loadConfig({ WORKER_CONCURRENCY: '0' })).toThrow(/"WORKER_CONCURRENCY"/);
     expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/"REDIS_URL"/);
-    expect(() => loadConfig({ MODEL_PRICES: '{"openai:x": {"input": -1, "output": 1}}' })).toThrow(/"MODEL_PRICES" is invalid/);
+    expect(() => loadConfig({ MODEL_PRICES: '{"openai:x": {"input": -1, "output": 1}}' })).toThrow(
+      /"MODEL_PRICES" is invalid/,
+    );
     expect(() => loadConfig({ MODEL_PRICES: 'nope' })).toThrow(/"MODEL_PRICES" must be a JSON object/);
   });
 

@@ -46,14 +46,23 @@ export const envSchema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
   HOST: Joi.string().default('0.0.0.0'),
-  DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).empty(''),
+  DATABASE_URL: Joi.string()
+    .uri({ scheme: ['postgres', 'postgresql'] })
+    .empty(''),
   PROMPTLOOPER_DATA_DIR: Joi.string().default('./.promptlooper'),
   EMBEDDED_PG_PORT: Joi.number().integer().min(0).max(65535).default(0),
-  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).empty(''),
-  JWT_SECRET: Joi.string().min(16).empty('').when('DATABASE_URL', {
-    is: Joi.exist(),
-    then: Joi.required().messages({ 'any.required': '"JWT_SECRET" is required when DATABASE_URL is set (distributed mode)' }),
-  }),
+  REDIS_URL: Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .empty(''),
+  JWT_SECRET: Joi.string()
+    .min(16)
+    .empty('')
+    .when('DATABASE_URL', {
+      is: Joi.exist(),
+      then: Joi.required().messages({
+        'any.required': '"JWT_SECRET" is required when DATABASE_URL is set (distributed mode)',
+      }),
+    }),
   JWT_EXPIRES_IN: Joi.number().integer().min(60).default(3600),
   WORKER_CONCURRENCY: Joi.number().integer().min(1).max(10000).default(32),
   RUN_LEASE_MS: Joi.number().integer().min(1000).default(120000),
@@ -63,9 +72,13 @@ export const envSchema = Joi.object({
   AUTH_THROTTLE_TTL_MS: Joi.number().integer().min(1000).default(60000),
   BCRYPT_ROUNDS: Joi.number().integer().min(4).max(15).default(10),
   LOG_LEVEL: Joi.string().valid('error', 'warn', 'log', 'debug', 'verbose').default('log'),
-  OPENAI_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).empty(''),
+  OPENAI_BASE_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .empty(''),
   OPENAI_API_KEY: Joi.string().empty(''),
-  ANTHROPIC_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).empty(''),
+  ANTHROPIC_BASE_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .empty(''),
   ANTHROPIC_API_KEY: Joi.string().empty(''),
   PROVIDER_TIMEOUT_MS: Joi.number().integer().min(100).default(60000),
   PROVIDER_MAX_ATTEMPTS: Joi.number().integer().min(1).max(20).default(5),

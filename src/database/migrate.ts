@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { type DataSource } from 'typeorm';
 
 /** Arbitrary constant: every PromptLooper process takes this advisory lock while migrating. */
 const MIGRATION_LOCK_KEY = 727_001;
@@ -15,7 +15,8 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<numbe
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length > 0) logger.log(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}`);
+    if (applied.length > 0)
+      logger.log(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}`);
     return applied.length;
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);

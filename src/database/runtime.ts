@@ -3,8 +3,8 @@ import { randomBytes } from 'crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/configuration';
-import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
+import { type AppConfig } from '../config/configuration';
+import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { runMigrationsLocked } from './migrate';
 import { typeOrmOptions } from './typeorm-options';
 
@@ -51,7 +51,11 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
     const started = Date.now();
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, persistent: true });
     logger.log(`embedded mode: PostgreSQL ready in ${Date.now() - started} ms`);
-    resolved = { ...resolved, databaseUrl: embedded.url, jwtSecret: config.jwtSecret ?? embeddedJwtSecret(config.dataDir) };
+    resolved = {
+      ...resolved,
+      databaseUrl: embedded.url,
+      jwtSecret: config.jwtSecret ?? embeddedJwtSecret(config.dataDir),
+    };
   }
   try {
     await migrateDatabase(resolved.databaseUrl as string);

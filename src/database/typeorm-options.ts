@@ -1,5 +1,5 @@
 import { join } from 'path';
-import { DataSourceOptions } from 'typeorm';
+import { type DataSourceOptions } from 'typeorm';
 
 /**
  * The one set of TypeORM options, shared by the app (TypeOrmModule) and the CLI (ormconfig.ts).

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { type Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 
 /**
@@ -28,7 +28,13 @@ export async function closeRedisClient(client: Redis, timeoutMs = 1000): Promise
     timer = setTimeout(resolve, timeoutMs);
     timer.unref();
   });
-  await Promise.race([client.quit().then(() => undefined, () => undefined), timeout]);
+  await Promise.race([
+    client.quit().then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]);
   clearTimeout(timer);
   client.disconnect();
 }

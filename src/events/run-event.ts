@@ -1,4 +1,4 @@
-import { RunStatus } from '../runs/run.entity';
+import { type RunStatus } from '../runs/run.entity';
 
 export type RunEventType = 'run.status' | 'run.scored' | 'experiment.progress' | 'experiment.status';
 

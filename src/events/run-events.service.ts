@@ -39,7 +39,9 @@ export class RunEventsService implements OnModuleDestroy {
       // Local streams receive it back through the subscription, like every other process.
       await this.redisPublisher().publish(RUN_EVENTS_CHANNEL, JSON.stringify(event));
     } catch (error) {
-      this.logger.warn(`event ${event.type} of experiment ${event.experiment_id} not published: ${(error as Error).message}`);
+      this.logger.warn(
+        `event ${event.type} of experiment ${event.experiment_id} not published: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -76,7 +78,9 @@ export class RunEventsService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     this.events.complete();
-    await Promise.all([this.publisher, this.subscriber].filter((c): c is Redis => c !== null).map((c) => closeRedisClient(c)));
+    await Promise.all(
+      [this.publisher, this.subscriber].filter((c): c is Redis => c !== null).map((c) => closeRedisClient(c)),
+    );
   }
 
   private receive(message: string): void {

@@ -26,7 +26,11 @@ export class BullRunDispatcher extends TrackingRunDispatcher {
   /** Enqueues the runs still pending, with job ids from their current attempt (one query, then addBulk). */
   async dispatch(runIds: string[]): Promise<void> {
     if (runIds.length === 0) return;
-    const runs = await queryRows<PendingRunRef>(this.dataSource, `SELECT id, attempt FROM runs WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [runIds]);
+    const runs = await queryRows<PendingRunRef>(
+      this.dataSource,
+      `SELECT id, attempt FROM runs WHERE id = ANY($1::uuid[]) AND status = 'pending'`,
+      [runIds],
+    );
     await this.enqueue(runs);
   }
 
@@ -47,7 +51,10 @@ export class BullRunDispatcher extends TrackingRunDispatcher {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'down'>((resolve) => (timer = setTimeout(() => resolve('down'), HEALTH_TIMEOUT_MS)));
     try {
-      return await Promise.race([this.queue.client.ping().then((pong) => (pong === 'PONG' ? 'up' : 'down') as 'up' | 'down'), timeout]);
+      return await Promise.race([
+        this.queue.client.ping().then((pong) => (pong === 'PONG' ? 'up' : 'down')),
+        timeout,
+      ]);
     } catch {
       return 'down';
     } finally {

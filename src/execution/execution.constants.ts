@@ -1,5 +1,5 @@
 import type { JobOptions } from 'bull';
-import { AppConfig } from '../config/configuration';
+import { type AppConfig } from '../config/configuration';
 
 /** The Bull queue that carries runs to workers. */
 export const RUNS_QUEUE = 'runs';

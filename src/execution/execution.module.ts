@@ -72,7 +72,10 @@ export class ExecutionModule {
       { provide: RUN_DISPATCHER_IMPL, useExisting: dispatcher },
     ];
     if (executes) {
-      providers.push(RunStore, RunExecutor, RunSweeper, { provide: RUN_SWEEPER_AUTOSTART, useValue: options.sweep !== false });
+      providers.push(RunStore, RunExecutor, RunSweeper, {
+        provide: RUN_SWEEPER_AUTOSTART,
+        useValue: options.sweep !== false,
+      });
     }
     if (distributed && options.worker) providers.push(RunProcessor);
     return {
@@ -85,7 +88,11 @@ export class ExecutionModule {
           ? [
               BullModule.forRootAsync({
                 inject: [APP_CONFIG],
-                useFactory: (c: AppConfig) => ({ url: c.redisUrl as string, prefix: QUEUE_PREFIX, defaultJobOptions: runJobOptions(c) }),
+                useFactory: (c: AppConfig) => ({
+                  url: c.redisUrl as string,
+                  prefix: QUEUE_PREFIX,
+                  defaultJobOptions: runJobOptions(c),
+                }),
               }),
               BullModule.registerQueue({ name: RUNS_QUEUE }),
             ]

@@ -44,7 +44,10 @@ export class ExperimentCompletionService implements OnModuleDestroy {
   progressChanged(experimentId: string): void {
     if (this.closed || this.scheduled.has(experimentId)) return;
     const since = Date.now() - (this.lastProgressAt.get(experimentId) ?? 0);
-    const timer = setTimeout(() => void this.publishProgress(experimentId), Math.max(0, PROGRESS_EVENT_INTERVAL_MS - since));
+    const timer = setTimeout(
+      () => void this.publishProgress(experimentId),
+      Math.max(0, PROGRESS_EVENT_INTERVAL_MS - since),
+    );
     timer.unref();
     this.scheduled.set(experimentId, timer);
   }
@@ -72,7 +75,11 @@ export class ExperimentCompletionService implements OnModuleDestroy {
     );
     if (completed.length === 0) return;
     this.logger.log(`experiment ${experimentId}: every run ended, completed`);
-    await this.events.publish({ type: 'experiment.status', experiment_id: experimentId, status: ExperimentStatus.Completed });
+    await this.events.publish({
+      type: 'experiment.status',
+      experiment_id: experimentId,
+      status: ExperimentStatus.Completed,
+    });
   }
 
   private async publishProgress(experimentId: string): Promise<void> {
@@ -109,7 +116,10 @@ class CoalescingRunner {
   }
 
   private start(key: string): Promise<void> {
-    const entry: { running: Promise<void>; trailing: Promise<void> | null } = { running: Promise.resolve(), trailing: null };
+    const entry: { running: Promise<void>; trailing: Promise<void> | null } = {
+      running: Promise.resolve(),
+      trailing: null,
+    };
     entry.running = this.task(key).finally(() => {
       if (this.state.get(key) === entry) this.state.delete(key);
     });

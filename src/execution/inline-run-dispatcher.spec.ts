@@ -1,7 +1,7 @@
-import { AppConfig } from '../config/configuration';
+import { type AppConfig } from '../config/configuration';
 import { RUN_JOB_ATTEMPTS, runRetryDelayMs } from './execution.constants';
 import { InlineRunDispatcher } from './inline-run-dispatcher';
-import { ExecuteOptions, RunExecutor, RunOutcome } from './run-executor';
+import { type ExecuteOptions, type RunExecutor, type RunOutcome } from './run-executor';
 
 /** An executor whose executions finish when the test says so. */
 class ControlledExecutor {

@@ -88,7 +88,13 @@ export class RunExecutor implements OnModuleDestroy {
     const progress: Progress = { records: [], current: null };
     let outcome: RunOutcome;
     try {
-      await this.events.publish({ type: 'run.status', experiment_id: run.experimentId, run_id: run.id, status: RunStatus.Running, attempt: run.attempt });
+      await this.events.publish({
+        type: 'run.status',
+        experiment_id: run.experimentId,
+        run_id: run.id,
+        status: RunStatus.Running,
+        attempt: run.attempt,
+      });
       this.completion.progressChanged(run.experimentId);
       outcome = await this.work(run, owner, controller.signal, started, progress);
     } catch (error) {
@@ -123,9 +129,16 @@ export class RunExecutor implements OnModuleDestroy {
     await this.shutdown();
   }
 
-  private async work(run: ClaimedRun, owner: string, signal: AbortSignal, started: number, progress: Progress): Promise<RunOutcome> {
+  private async work(
+    run: ClaimedRun,
+    owner: string,
+    signal: AbortSignal,
+    started: number,
+    progress: Progress,
+  ): Promise<RunOutcome> {
     if (run.cacheSourceId) {
-      if (await this.store.completeFromCache(run.id, owner, run.cacheSourceId, elapsed(started))) return { kind: 'completed', cacheHit: true };
+      if (await this.store.completeFromCache(run.id, owner, run.cacheSourceId, elapsed(started)))
+        return { kind: 'completed', cacheHit: true };
       // The source vanished between lookup and copy (its experiment deleted): execute for real, if still ours.
       if (!(await this.store.renew(run.id, owner, this.config.leaseMs))) return this.abandoned(run.id);
     }
@@ -133,11 +146,18 @@ export class RunExecutor implements OnModuleDestroy {
     const outputs = new Map<string, string>();
     for (const stage of stages) {
       // Cooperative cancellation: between stages, re-check that the run is still ours (and extend the lease).
-      if (stage.index > 0 && !(await this.store.renew(run.id, owner, this.config.leaseMs))) return this.abandoned(run.id);
+      if (stage.index > 0 && !(await this.store.renew(run.id, owner, this.config.leaseMs)))
+        return this.abandoned(run.id);
       if (signal.aborted) throw signal.reason;
       const prompt = renderPrompt(stage.template, run.config.input_data, outputs);
       progress.current = { stage, prompt };
-      const result = await this.llm.complete({ model: stage.model, prompt, params: stage.params, callKey: `${run.id}:${stage.index}`, signal });
+      const result = await this.llm.complete({
+        model: stage.model,
+        prompt,
+        params: stage.params,
+        callKey: `${run.id}:${stage.index}`,
+        signal,
+      });
       progress.records.push({
         stage_name: stage.name,
         stage_index: stage.index,
@@ -155,7 +175,8 @@ export class RunExecutor implements OnModuleDestroy {
     }
     const last = progress.records[progress.records.length - 1];
     const totals = { ...sumStages(progress.records), output: last.output, durationMs: elapsed(started) };
-    if (await this.store.complete(run.id, owner, totals, progress.records)) return { kind: 'completed', cacheHit: false };
+    if (await this.store.complete(run.id, owner, totals, progress.records))
+      return { kind: 'completed', cacheHit: false };
     return this.abandoned(run.id);
   }
 
@@ -180,8 +201,11 @@ export class RunExecutor implements OnModuleDestroy {
         if (!permanent) this.logger.warn(`run ${run.id}: giving up after the last delivery: ${message}`);
         return await this.failRun(run, owner, message, started, progress);
       }
-      if (!(error instanceof ProviderError)) this.logger.warn(`run ${run.id}: unexpected error, released for another delivery: ${message}`);
-      return (await this.store.release(run.id, owner)) ? { kind: 'retry', error: message } : await this.abandoned(run.id);
+      if (!(error instanceof ProviderError))
+        this.logger.warn(`run ${run.id}: unexpected error, released for another delivery: ${message}`);
+      return (await this.store.release(run.id, owner))
+        ? { kind: 'retry', error: message }
+        : await this.abandoned(run.id);
     } catch (writeError) {
       // The database is unreachable: the lease expires and the sweeper hands the run out again.
       this.logger.error(`run ${run.id}: could not record "${errorMessage(error)}": ${errorMessage(writeError)}`);
@@ -189,11 +213,28 @@ export class RunExecutor implements OnModuleDestroy {
     }
   }
 
-  private async failRun(run: ClaimedRun, owner: string, message: string, started: number, progress: Progress): Promise<RunOutcome> {
+  private async failRun(
+    run: ClaimedRun,
+    owner: string,
+    message: string,
+    started: number,
+    progress: Progress,
+  ): Promise<RunOutcome> {
     const records = [...progress.records];
     if (progress.current) {
       const { stage, prompt } = progress.current;
-      records.push({ stage_name: stage.name, stage_index: stage.index, prompt, output: null, model: stage.model, tokens_in: null, tokens_out: null, duration_ms: null, cost: null, error: message });
+      records.push({
+        stage_name: stage.name,
+        stage_index: stage.index,
+        prompt,
+        output: null,
+        model: stage.model,
+        tokens_in: null,
+        tokens_out: null,
+        duration_ms: null,
+        cost: null,
+        error: message,
+      });
     }
     // Tokens and cost of the stages that did run are kept: that money was spent.
     const totals: RunTotals = { ...sumStages(progress.records), output: null, durationMs: elapsed(started) };
@@ -213,7 +254,12 @@ export class RunExecutor implements OnModuleDestroy {
     try {
       switch (outcome.kind) {
         case 'completed':
-          await this.events.publish({ type: 'run.status', ...base, status: RunStatus.Completed, cache_hit: outcome.cacheHit });
+          await this.events.publish({
+            type: 'run.status',
+            ...base,
+            status: RunStatus.Completed,
+            cache_hit: outcome.cacheHit,
+          });
           await this.scoreAndAnnounce(run.id, run.experimentId);
           await this.completion.runsEnded([run.experimentId]);
           break;
@@ -266,7 +312,8 @@ export class RunExecutor implements OnModuleDestroy {
         this.store
           .renew(runId, owner, this.config.leaseMs)
           .then((held) => {
-            if (!held) controller.abort(new LeaseLostError(`run ${runId}: lease lost (cancelled or handed to another worker)`));
+            if (!held)
+              controller.abort(new LeaseLostError(`run ${runId}: lease lost (cancelled or handed to another worker)`));
           })
           .catch((error: unknown) => this.logger.warn(`run ${runId}: lease renewal failed: ${errorMessage(error)}`))
           .finally(() => (renewing = false));
@@ -280,7 +327,8 @@ export class RunExecutor implements OnModuleDestroy {
 
 function sumStages(records: StageRecord[]): Omit<RunTotals, 'output' | 'durationMs'> {
   if (records.length === 0) return { tokensIn: null, tokensOut: null, cost: null };
-  const sum = (pick: (r: StageRecord) => number | null) => records.reduce<number | null>((acc, r) => (acc === null || pick(r) === null ? null : acc + (pick(r) as number)), 0);
+  const sum = (pick: (r: StageRecord) => number | null) =>
+    records.reduce<number | null>((acc, r) => (acc === null || pick(r) === null ? null : acc + (pick(r) as number)), 0);
   return { tokensIn: sum((r) => r.tokens_in), tokensOut: sum((r) => r.tokens_out), cost: sum((r) => r.cost) };
 }
 

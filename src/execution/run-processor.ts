@@ -26,9 +26,11 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     // process() resolves only when the queue closes: not awaited.
-    this.queue.process(EXECUTE_RUN_JOB, this.config.workerConcurrency, (job: Job<RunJobData>) => this.handle(job)).catch((error: Error) => {
-      this.logger.error(`queue ${RUNS_QUEUE}: processing stopped: ${error.message}`);
-    });
+    this.queue
+      .process(EXECUTE_RUN_JOB, this.config.workerConcurrency, (job: Job<RunJobData>) => this.handle(job))
+      .catch((error: Error) => {
+        this.logger.error(`queue ${RUNS_QUEUE}: processing stopped: ${error.message}`);
+      });
     this.logger.log(`processing queue ${RUNS_QUEUE} with concurrency ${this.config.workerConcurrency}`);
   }
 
@@ -36,7 +38,9 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     const delivery = job.attemptsMade + 1;
     const outcome = await this.executor.execute(job.data.runId, { finalAttempt: delivery >= (job.opts.attempts ?? 1) });
     if (outcome.kind === 'retry') {
-      this.logger.warn(`run ${job.data.runId} job ${job.id} delivery ${delivery}: ${outcome.error}; the queue will deliver it again`);
+      this.logger.warn(
+        `run ${job.data.runId} job ${job.id} delivery ${delivery}: ${outcome.error}; the queue will deliver it again`,
+      );
       throw new Error(outcome.error);
     }
     return outcome.kind;

@@ -126,14 +126,24 @@ export class RunStore {
   constructor(private readonly dataSource: DataSource) {}
 
   async claim(runId: string, owner: string, leaseMs: number): Promise<ClaimedRun | null> {
-    const rows = await queryRows<{ id: string; experiment_id: string; project_id: string; config: RunConfig; attempt: number; cache_source_id: string | null }>(
-      this.dataSource,
-      CLAIM_SQL,
-      [runId, owner, leaseMs],
-    );
+    const rows = await queryRows<{
+      id: string;
+      experiment_id: string;
+      project_id: string;
+      config: RunConfig;
+      attempt: number;
+      cache_source_id: string | null;
+    }>(this.dataSource, CLAIM_SQL, [runId, owner, leaseMs]);
     const row = rows[0];
     if (!row) return null;
-    return { id: row.id, experimentId: row.experiment_id, projectId: row.project_id, config: row.config, attempt: row.attempt, cacheSourceId: row.cache_source_id };
+    return {
+      id: row.id,
+      experimentId: row.experiment_id,
+      projectId: row.project_id,
+      config: row.config,
+      attempt: row.attempt,
+      cacheSourceId: row.cache_source_id,
+    };
   }
 
   /** Extends the lease; false when the run is no longer ours to finish (cancelled, or handed to another worker). */
@@ -172,11 +182,20 @@ export class RunStore {
   }
 
   async status(runId: string): Promise<RunStatus | null> {
-    const rows = await queryRows<{ status: RunStatus }>(this.dataSource, 'SELECT status FROM runs WHERE id = $1', [runId]);
+    const rows = await queryRows<{ status: RunStatus }>(this.dataSource, 'SELECT status FROM runs WHERE id = $1', [
+      runId,
+    ]);
     return rows[0]?.status ?? null;
   }
 
-  private async finish(status: RunStatus.Completed | RunStatus.Failed, runId: string, owner: string, totals: RunTotals, error: string | null, stages: StageRecord[]): Promise<boolean> {
+  private async finish(
+    status: RunStatus.Completed | RunStatus.Failed,
+    runId: string,
+    owner: string,
+    totals: RunTotals,
+    error: string | null,
+    stages: StageRecord[],
+  ): Promise<boolean> {
     const rows = await queryRows(this.dataSource, finishSql(status), [
       runId,
       owner,

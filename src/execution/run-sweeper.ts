@@ -153,12 +153,16 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       const pending = rows.filter((r) => r.status === RunStatus.Pending);
       const dead = rows.filter((r) => r.status === RunStatus.Failed);
       if (pending.length > 0) {
-        this.logger.warn(`lease expired for ${pending.length} run(s), handing them out again: ${preview(pending.map((r) => `${r.id}@${r.attempt}`))}`);
+        this.logger.warn(
+          `lease expired for ${pending.length} run(s), handing them out again: ${preview(pending.map((r) => `${r.id}@${r.attempt}`))}`,
+        );
         await this.dispatcher.dispatch(pending.map((r) => r.id));
         await this.announce(pending);
       }
       if (dead.length > 0) {
-        this.logger.error(`${dead.length} run(s) failed after ${MAX_RUN_REQUEUES + 1} expired leases: ${preview(dead.map((r) => r.id))}`);
+        this.logger.error(
+          `${dead.length} run(s) failed after ${MAX_RUN_REQUEUES + 1} expired leases: ${preview(dead.map((r) => r.id))}`,
+        );
         await this.announce(dead);
         await this.completion.runsEnded(dead.map((r) => r.experiment_id));
       }
@@ -202,7 +206,9 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         [orphans.map((o) => o.id), orphans.map((o) => o.attempt)],
       );
       if (bumped.length > 0) {
-        this.logger.warn(`${bumped.length} pending run(s) had no live delivery, dispatching again: ${preview(bumped.map((r) => `${r.id}@${r.attempt}`))}`);
+        this.logger.warn(
+          `${bumped.length} pending run(s) had no live delivery, dispatching again: ${preview(bumped.map((r) => `${r.id}@${r.attempt}`))}`,
+        );
         await this.dispatcher.dispatch(bumped.map((r) => r.id));
         requeued += bumped.length;
       }
@@ -230,7 +236,14 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async announce(rows: ExpiredRow[]): Promise<void> {
     for (const row of rows) {
-      await this.events.publish({ type: 'run.status', experiment_id: row.experiment_id, run_id: row.id, status: row.status, attempt: row.attempt, error: row.error });
+      await this.events.publish({
+        type: 'run.status',
+        experiment_id: row.experiment_id,
+        run_id: row.id,
+        status: row.status,
+        attempt: row.attempt,
+        error: row.error,
+      });
       this.completion.progressChanged(row.experiment_id);
     }
   }

@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { type DataSource } from 'typeorm';
 
 /**
  * Runs one statement and returns its rows. TypeORM's `query()` returns `[rows, count]` for an

@@ -2,9 +2,20 @@ import { planStages, renderPrompt, TemplateError } from './stage-plan';
 
 describe('planStages', () => {
   it('makes a run without stages one "main" stage with the run model and params', () => {
-    const [stage, ...rest] = planStages({ prompt: 'Hi {{ name }}', model: 'mock:echo', params: { temperature: 0 }, input_data: { name: 'Ann' } });
+    const [stage, ...rest] = planStages({
+      prompt: 'Hi {{ name }}',
+      model: 'mock:echo',
+      params: { temperature: 0 },
+      input_data: { name: 'Ann' },
+    });
     expect(rest).toHaveLength(0);
-    expect(stage).toEqual({ index: 0, name: 'main', template: 'Hi {{ name }}', model: 'mock:echo', params: { temperature: 0 } });
+    expect(stage).toEqual({
+      index: 0,
+      name: 'main',
+      template: 'Hi {{ name }}',
+      model: 'mock:echo',
+      params: { temperature: 0 },
+    });
   });
 
   it("lets a stage's model and params override the run's, key by key", () => {
@@ -25,8 +36,12 @@ describe('planStages', () => {
   });
 
   it('fails naming every missing input variable', () => {
-    expect(() => planStages({ prompt: 'Summarise {{ticket}} for {{ audience }} {{ticket}}', model: 'mock:echo', input_data: {} })).toThrow(
-      new TemplateError('Missing template variables "ticket", "audience" in the prompt of stage "main": not in input_data'),
+    expect(() =>
+      planStages({ prompt: 'Summarise {{ticket}} for {{ audience }} {{ticket}}', model: 'mock:echo', input_data: {} }),
+    ).toThrow(
+      new TemplateError(
+        'Missing template variables "ticket", "audience" in the prompt of stage "main": not in input_data',
+      ),
     );
     expect(() => planStages({ prompt: '{{x}}', model: 'mock:echo', input_data: '' })).toThrow(/"x"/);
   });
@@ -47,7 +62,11 @@ describe('planStages', () => {
 
 describe('renderPrompt', () => {
   it('fills input variables (non-strings as JSON) and earlier stage outputs, whitespace allowed', () => {
-    const out = renderPrompt('{{a}}|{{ n }}|{{obj}}|{{ stages.s1.output }}', { a: 'A', n: 3, obj: { k: [1] } }, new Map([['s1', 'OUT']]));
+    const out = renderPrompt(
+      '{{a}}|{{ n }}|{{obj}}|{{ stages.s1.output }}',
+      { a: 'A', n: 3, obj: { k: [1] } },
+      new Map([['s1', 'OUT']]),
+    );
     expect(out).toBe('A|3|{"k":[1]}|OUT');
   });
 

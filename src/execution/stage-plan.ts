@@ -1,6 +1,6 @@
-import { StageConfig } from '../experiments/experiment.entity';
-import { LlmParams } from '../providers/llm.types';
-import { RunConfig } from '../runs/run.entity';
+import { type StageConfig } from '../experiments/experiment.entity';
+import { type LlmParams } from '../providers/llm.types';
+import { type RunConfig } from '../runs/run.entity';
 
 /**
  * `{{ name }}` placeholders, whitespace inside the braces allowed. The same syntax as
@@ -36,7 +36,10 @@ export interface PlannedStage {
  * variable fails at once (naming it) and never pays for the stages before the broken one.
  */
 export function planStages(config: RunConfig): PlannedStage[] {
-  const declared: StageConfig[] = Array.isArray(config.stages) && config.stages.length > 0 ? config.stages : [{ name: MAIN_STAGE, prompt: config.prompt }];
+  const declared: StageConfig[] =
+    Array.isArray(config.stages) && config.stages.length > 0
+      ? config.stages
+      : [{ name: MAIN_STAGE, prompt: config.prompt }];
   const input = inputVariables(config.input_data);
   const earlier = new Set<string>();
   const stages = declared.map((stage, index): PlannedStage => {
@@ -52,11 +55,15 @@ export function planStages(config: RunConfig): PlannedStage[] {
     }
     if (missing.length > 0) {
       const names = missing.map((v) => `"${v}"`).join(', ');
-      throw new TemplateError(`Missing template variable${missing.length > 1 ? 's' : ''} ${names} in the prompt of stage "${stage.name}": not in input_data`);
+      throw new TemplateError(
+        `Missing template variable${missing.length > 1 ? 's' : ''} ${names} in the prompt of stage "${stage.name}": not in input_data`,
+      );
     }
     if (badRefs.length > 0) {
       const names = badRefs.map((v) => `"${v}"`).join(', ');
-      throw new TemplateError(`Template variable${badRefs.length > 1 ? 's' : ''} ${names} in the prompt of stage "${stage.name}" must be stages.<name>.output of an earlier stage`);
+      throw new TemplateError(
+        `Template variable${badRefs.length > 1 ? 's' : ''} ${names} in the prompt of stage "${stage.name}" must be stages.<name>.output of an earlier stage`,
+      );
     }
     earlier.add(stage.name);
     return {
@@ -71,16 +78,22 @@ export function planStages(config: RunConfig): PlannedStage[] {
 }
 
 /** Fills a stage's prompt. planStages has checked every variable, so nothing is left unfilled. */
-export function renderPrompt(template: string, inputData: RunConfig['input_data'], stageOutputs: ReadonlyMap<string, string>): string {
+export function renderPrompt(
+  template: string,
+  inputData: RunConfig['input_data'],
+  stageOutputs: ReadonlyMap<string, string>,
+): string {
   const input = inputVariables(inputData);
   return template.replace(PLACEHOLDER, (_whole, variable: string) => {
     const ref = STAGE_OUTPUT_REF.exec(variable)?.[1];
     if (ref !== undefined) {
       const output = stageOutputs.get(ref);
-      if (output === undefined) throw new TemplateError(`Template variable "${variable}": stage "${ref}" has no output yet`);
+      if (output === undefined)
+        throw new TemplateError(`Template variable "${variable}": stage "${ref}" has no output yet`);
       return output;
     }
-    if (!hasVariable(input, variable)) throw new TemplateError(`Missing template variable "${variable}": not in input_data`);
+    if (!hasVariable(input, variable))
+      throw new TemplateError(`Missing template variable "${variable}": not in input_data`);
     const value = input[variable];
     return typeof value === 'string' ? value : JSON.stringify(value);
   });
@@ -104,7 +117,10 @@ function scalarParams(params: Record<string, unknown> | null | undefined): LlmPa
   const out: LlmParams = {};
   for (const [key, value] of Object.entries(params ?? {})) {
     if (value === undefined) continue;
-    out[key] = value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : JSON.stringify(value);
+    out[key] =
+      value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+        ? value
+        : JSON.stringify(value);
   }
   return out;
 }

@@ -11,7 +11,11 @@ export class WorkerModule {
     if (!config.redisUrl) throw new Error('a worker needs REDIS_URL: without it runs execute inside the API process');
     return {
       module: WorkerModule,
-      imports: [...(coreImports(config) ?? []), EventsModule, ExecutionModule.forRoot(config, { ...options, worker: true })],
+      imports: [
+        ...(coreImports(config) ?? []),
+        EventsModule,
+        ExecutionModule.forRoot(config, { ...options, worker: true }),
+      ],
     };
   }
 }

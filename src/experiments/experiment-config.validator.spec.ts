@@ -1,6 +1,7 @@
 import { validateExperimentConfig } from './experiment-config.validator';
 
-const validateModel = (m: string): string | null => (m === 'mock:echo' || m === 'openai:gpt-4o-mini' ? null : `Unknown model "${m}"`);
+const validateModel = (m: string): string | null =>
+  m === 'mock:echo' || m === 'openai:gpt-4o-mini' ? null : `Unknown model "${m}"`;
 const valid = {
   prompts: ['Summarise: {{ticket}}', 'TL;DR {{ ticket }} for {{customer}}'],
   models: ['mock:echo'],
@@ -68,7 +69,10 @@ describe('validateExperimentConfig', () => {
   });
 
   it('reports which input index lacks which variable, and which prompt uses it', () => {
-    const out = problems({ ...valid, inputs: [{ ticket: 'a', customer: 'x' }, { ticket: 'b' }, { customer: 'z', ticket: undefined }] });
+    const out = problems({
+      ...valid,
+      inputs: [{ ticket: 'a', customer: 'x' }, { ticket: 'b' }, { customer: 'z', ticket: undefined }],
+    });
     expect(out).toEqual([
       'config.inputs[1] lacks {{customer}} (used by config.prompts[1])',
       'config.inputs[2] lacks {{ticket}} (used by config.prompts[0], config.prompts[1])',
@@ -76,7 +80,11 @@ describe('validateExperimentConfig', () => {
   });
 
   it('caps the missing-variable lines for big datasets', () => {
-    const out = problems({ prompts: ['{{a}} {{b}}'], models: ['mock:echo'], inputs: Array.from({ length: 100 }, () => ({})) });
+    const out = problems({
+      prompts: ['{{a}} {{b}}'],
+      models: ['mock:echo'],
+      inputs: Array.from({ length: 100 }, () => ({})),
+    });
     expect(out).toHaveLength(51);
     expect(out[50]).toBe('… and 150 more missing input variable(s)');
   });
@@ -94,7 +102,12 @@ describe('validateExperimentConfig', () => {
       expect(
         withStages([
           { name: 'draft', prompt: 'Draft for {{ticket}}' },
-          { name: 'critique', prompt: 'Critique {{stages.draft.output}}', model: 'openai:gpt-4o-mini', params: { temperature: 0 } },
+          {
+            name: 'critique',
+            prompt: 'Critique {{stages.draft.output}}',
+            model: 'openai:gpt-4o-mini',
+            params: { temperature: 0 },
+          },
           { name: 'final', prompt: '{{stages.draft.output}} / {{stages.critique.output}}' },
         ]),
       ).toEqual([]);

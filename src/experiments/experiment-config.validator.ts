@@ -33,7 +33,8 @@ interface VariableUse {
  * Pure apart from `validateModel` (the provider registry's check).
  */
 export function validateExperimentConfig(config: unknown, validateModel: ModelValidator): string[] {
-  if (!isPlainObject(config)) return ['config must be an object with prompts, models, inputs and optional params, stages, repetitions, cache'];
+  if (!isPlainObject(config))
+    return ['config must be an object with prompts, models, inputs and optional params, stages, repetitions, cache'];
   const problems = unknownKeys(config, CONFIG_KEYS, 'config');
   const uses = new Map<string, VariableUse>();
   const use = (variable: string, where: string) => {
@@ -48,7 +49,13 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
   problems.push(...validateStages(config.stages, validateModel, use));
 
   const { repetitions, cache, inputs } = config;
-  if (repetitions !== undefined && (typeof repetitions !== 'number' || !Number.isInteger(repetitions) || repetitions < 1 || repetitions > MAX_REPETITIONS)) {
+  if (
+    repetitions !== undefined &&
+    (typeof repetitions !== 'number' ||
+      !Number.isInteger(repetitions) ||
+      repetitions < 1 ||
+      repetitions > MAX_REPETITIONS)
+  ) {
     problems.push(`config.repetitions must be an integer from 1 to ${MAX_REPETITIONS}`);
   }
   if (cache !== undefined && typeof cache !== 'boolean') problems.push('config.cache must be a boolean');
@@ -65,16 +72,19 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
 }
 
 function validatePrompts(prompts: unknown, use: (variable: string, where: string) => void): string[] {
-  if (!Array.isArray(prompts) || prompts.length === 0) return ['config.prompts must be a non-empty list of prompt templates (strings)'];
+  if (!Array.isArray(prompts) || prompts.length === 0)
+    return ['config.prompts must be a non-empty list of prompt templates (strings)'];
   const problems: string[] = [];
   const seen = new Map<string, number>();
   prompts.forEach((prompt, i) => {
     const where = `config.prompts[${i}]`;
     if (!isNonEmptyString(prompt)) return void problems.push(`${where} must be a non-empty string`);
-    if (seen.has(prompt)) problems.push(`${where} repeats config.prompts[${seen.get(prompt)}]: identical cells would run twice`);
+    if (seen.has(prompt))
+      problems.push(`${where} repeats config.prompts[${seen.get(prompt)}]: identical cells would run twice`);
     else seen.set(prompt, i);
     for (const variable of templateVariables(prompt)) {
-      if (isStageReference(variable)) problems.push(`${where} uses {{${variable}}}: stage outputs are only available to stage prompts`);
+      if (isStageReference(variable))
+        problems.push(`${where} uses {{${variable}}}: stage outputs are only available to stage prompts`);
       else use(variable, where);
     }
   });
@@ -82,7 +92,8 @@ function validatePrompts(prompts: unknown, use: (variable: string, where: string
 }
 
 function validateModels(models: unknown, validateModel: ModelValidator): string[] {
-  if (!Array.isArray(models) || models.length === 0) return ['config.models must be a non-empty list of "provider:model" ids'];
+  if (!Array.isArray(models) || models.length === 0)
+    return ['config.models must be a non-empty list of "provider:model" ids'];
   const problems: string[] = [];
   const seen = new Map<string, number>();
   models.forEach((model, i) => {
@@ -90,7 +101,8 @@ function validateModels(models: unknown, validateModel: ModelValidator): string[
     if (typeof model !== 'string') return void problems.push(`${where} must be a "provider:model" string`);
     const error = validateModel(model);
     if (error) problems.push(`${where}: ${error}`);
-    if (seen.has(model)) problems.push(`${where} repeats config.models[${seen.get(model)}]: identical cells would run twice`);
+    if (seen.has(model))
+      problems.push(`${where} repeats config.models[${seen.get(model)}]: identical cells would run twice`);
     else seen.set(model, i);
   });
   return problems;
@@ -99,7 +111,8 @@ function validateModels(models: unknown, validateModel: ModelValidator): string[
 /** Experiment params: each a scalar (fixed) or a non-empty list of distinct scalars (a sweep axis). */
 function validateParams(params: unknown): string[] {
   if (params === undefined || params === null) return [];
-  if (!isPlainObject(params)) return ['config.params must be an object mapping parameter names to a scalar or a non-empty list of scalars'];
+  if (!isPlainObject(params))
+    return ['config.params must be an object mapping parameter names to a scalar or a non-empty list of scalars'];
   const problems: string[] = [];
   for (const [name, value] of Object.entries(params)) {
     const where = `config.params.${name}`;
@@ -112,7 +125,8 @@ function validateParams(params: unknown): string[] {
     if (value.length === 0) problems.push(`${where} is an empty list: a sweep needs at least one value`);
     const seen = new Set<string>();
     value.forEach((v, i) => {
-      if (!isScalar(v)) return void problems.push(`${where}[${i}] must be a scalar (string, finite number, boolean, null)`);
+      if (!isScalar(v))
+        return void problems.push(`${where}[${i}] must be a scalar (string, finite number, boolean, null)`);
       const key = JSON.stringify(v);
       if (seen.has(key)) problems.push(`${where}[${i}] repeats the value ${key}: identical cells would run twice`);
       seen.add(key);
@@ -121,19 +135,30 @@ function validateParams(params: unknown): string[] {
   return problems;
 }
 
-function validateStages(stages: unknown, validateModel: ModelValidator, use: (variable: string, where: string) => void): string[] {
+function validateStages(
+  stages: unknown,
+  validateModel: ModelValidator,
+  use: (variable: string, where: string) => void,
+): string[] {
   if (stages === undefined || stages === null) return [];
   if (!Array.isArray(stages)) return ['config.stages must be null or a list of {name, prompt, model?, params?}'];
   const problems: string[] = [];
   const earlier = new Set<string>();
-  const all = new Set(stages.filter(isPlainObject).map((s) => s.name).filter((n): n is string => typeof n === 'string'));
+  const all = new Set(
+    stages
+      .filter(isPlainObject)
+      .map((s) => s.name)
+      .filter((n): n is string => typeof n === 'string'),
+  );
   stages.forEach((stage, i) => {
     const at = `config.stages[${i}]`;
     if (!isPlainObject(stage)) return void problems.push(`${at} must be an object {name, prompt, model?, params?}`);
     problems.push(...unknownKeys(stage, STAGE_KEYS, at));
     const { name, prompt, model, params } = stage;
     if (typeof name !== 'string' || !STAGE_NAME.test(name)) {
-      problems.push(`${at}.name must be 1-100 letters, digits, "_" or "-" (it is referenced as {{stages.<name>.output}})`);
+      problems.push(
+        `${at}.name must be 1-100 letters, digits, "_" or "-" (it is referenced as {{stages.<name>.output}})`,
+      );
     } else if (earlier.has(name)) {
       problems.push(`${at}.name "${name}" is already used by an earlier stage`);
     }
@@ -156,7 +181,10 @@ function validateStages(stages: unknown, validateModel: ModelValidator, use: (va
       if (!isPlainObject(params)) problems.push(`${at}.params must be an object of scalars`);
       else {
         for (const [k, v] of Object.entries(params)) {
-          if (!isScalar(v)) problems.push(`${at}.params.${k} must be a scalar (string, finite number, boolean, null): stage params are not swept`);
+          if (!isScalar(v))
+            problems.push(
+              `${at}.params.${k} must be a scalar (string, finite number, boolean, null): stage params are not swept`,
+            );
         }
       }
     }
@@ -173,7 +201,8 @@ function missingVariables(inputs: unknown[], uses: VariableUse[]): string[] {
     if (!isPlainObject(input)) return;
     for (const { variable, usedBy } of uses) {
       if (inputHasVariable(input, variable)) continue;
-      if (problems.length < MAX_VARIABLE_PROBLEMS) problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
+      if (problems.length < MAX_VARIABLE_PROBLEMS)
+        problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
       else more++;
     }
   });

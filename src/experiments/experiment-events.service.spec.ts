@@ -1,16 +1,24 @@
 import { EventEmitter } from 'events';
-import { Response } from 'express';
+import { type Response } from 'express';
 import { filter, Subject } from 'rxjs';
-import { Principal } from '../auth/principal';
-import { RunEvent } from '../events/run-event';
-import { RunEventsService } from '../events/run-events.service';
+import { type Principal } from '../auth/principal';
+import { type RunEvent } from '../events/run-event';
+import { type RunEventsService } from '../events/run-events.service';
 import { ExperimentStatus } from './experiment.entity';
 import { ExperimentEventsService } from './experiment-events.service';
-import { ExperimentsService } from './experiments.service';
+import { type ExperimentsService } from './experiments.service';
 
 const ID = '11111111-1111-4111-8111-111111111111';
 const principal: Principal = { kind: 'user', userId: 'u', email: 'u@example.com' };
-const progress = (completed: number) => ({ total: 2, pending: 2 - completed, running: 0, completed, failed: 0, cancelled: 0, cached: 0 });
+const progress = (completed: number) => ({
+  total: 2,
+  pending: 2 - completed,
+  running: 0,
+  completed,
+  failed: 0,
+  cancelled: 0,
+  cached: 0,
+});
 
 class FakeResponse extends EventEmitter {
   chunks: string[] = [];
@@ -73,7 +81,10 @@ function setup(opts: { status?: ExperimentStatus | null; heartbeatMs?: number } 
       return subject.pipe(filter((e) => e.experiment_id === experimentId));
     },
   } as unknown as RunEventsService;
-  const service = new ExperimentEventsService(experiments, runEvents, { heartbeatMs: opts.heartbeatMs ?? 60_000, endGraceMs: 5 });
+  const service = new ExperimentEventsService(experiments, runEvents, {
+    heartbeatMs: opts.heartbeatMs ?? 60_000,
+    endGraceMs: 5,
+  });
   const res = new FakeResponse();
   return {
     subject,
@@ -129,7 +140,10 @@ describe('ExperimentEventsService', () => {
     expect(s.res.writableEnded).toBe(false);
     s.setStatus(ExperimentStatus.Completed);
     await until(() => s.res.writableEnded, 'end of stream');
-    expect(s.res.events().slice(-1)[0]).toEqual({ event: 'experiment.status', data: expect.objectContaining({ status: 'completed' }) });
+    expect(s.res.events().slice(-1)[0]).toEqual({
+      event: 'experiment.status',
+      data: expect.objectContaining({ status: 'completed' }),
+    });
   });
 
   it('ends for a deleted experiment, and unsubscribes when the client goes away', async () => {

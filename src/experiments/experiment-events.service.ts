@@ -23,7 +23,8 @@ export interface SseOptions {
 }
 
 const ENDED: readonly string[] = [ExperimentStatus.Completed, ExperimentStatus.Cancelled];
-const isEnd = (event: RunEvent): boolean => event.type === 'experiment.status' && typeof event.status === 'string' && ENDED.includes(event.status);
+const isEnd = (event: RunEvent): boolean =>
+  event.type === 'experiment.status' && typeof event.status === 'string' && ENDED.includes(event.status);
 
 /**
  * GET /api/experiments/:id/events as server-sent events. Each event is
@@ -51,7 +52,15 @@ export class ExperimentEventsService {
   /** Checks access (viewer) before anything is written, so refusals are plain JSON errors. */
   async stream(principal: Principal, id: string, res: Response): Promise<void> {
     await this.experiments.findAccessible(principal, id, ProjectRole.Viewer);
-    await new ExperimentEventStream(id, res, this.experiments, this.runEvents, this.logger, this.heartbeatMs, this.endGraceMs).start();
+    await new ExperimentEventStream(
+      id,
+      res,
+      this.experiments,
+      this.runEvents,
+      this.logger,
+      this.heartbeatMs,
+      this.endGraceMs,
+    ).start();
   }
 }
 
@@ -92,7 +101,9 @@ class ExperimentEventStream {
     try {
       await this.runEvents.ensureSubscribed();
     } catch (error) {
-      this.logger.warn(`experiment ${id}: live events unavailable (${(error as Error).message}); heartbeats still end the stream`);
+      this.logger.warn(
+        `experiment ${id}: live events unavailable (${(error as Error).message}); heartbeats still end the stream`,
+      );
     }
     if (this.closed) return;
     this.subscription = this.runEvents.stream(id).subscribe({
@@ -113,7 +124,12 @@ class ExperimentEventStream {
       for (const event of buffered) this.onEvent(event);
       if (this.closed || this.ending) return;
       if (status === null || ENDED.includes(status)) {
-        this.write({ type: 'experiment.status', experiment_id: id, status: status ?? ExperimentStatus.Cancelled, ...(status === null ? { deleted: true } : {}) });
+        this.write({
+          type: 'experiment.status',
+          experiment_id: id,
+          status: status ?? ExperimentStatus.Cancelled,
+          ...(status === null ? { deleted: true } : {}),
+        });
         return this.close();
       }
       this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
@@ -136,8 +152,12 @@ class ExperimentEventStream {
     this.endTimer = setTimeout(() => {
       void this.experiments
         .progress(this.id)
-        .then((progress) => this.write({ type: 'experiment.progress', experiment_id: this.id, status: statusEvent.status, progress }))
-        .catch((error: unknown) => this.logger.warn(`experiment ${this.id}: final progress: ${(error as Error).message}`))
+        .then((progress) =>
+          this.write({ type: 'experiment.progress', experiment_id: this.id, status: statusEvent.status, progress }),
+        )
+        .catch((error: unknown) =>
+          this.logger.warn(`experiment ${this.id}: final progress: ${(error as Error).message}`),
+        )
         .finally(() => {
           this.write(statusEvent);
           this.close();
@@ -154,7 +174,13 @@ class ExperimentEventStream {
     this.res.write(': heartbeat\n\n');
     try {
       const status = await this.experiments.status(this.id);
-      if (status === null) this.end({ type: 'experiment.status', experiment_id: this.id, status: ExperimentStatus.Cancelled, deleted: true });
+      if (status === null)
+        this.end({
+          type: 'experiment.status',
+          experiment_id: this.id,
+          status: ExperimentStatus.Cancelled,
+          deleted: true,
+        });
       else if (ENDED.includes(status)) this.end({ type: 'experiment.status', experiment_id: this.id, status });
     } catch (error) {
       this.logger.warn(`heartbeat of experiment ${this.id}: ${(error as Error).message}`);

@@ -147,13 +147,26 @@ export class ExperimentExportService {
       // Plan for reading every row, not the first tenth (the cursor default): otherwise a full
       // primary-key scan of all runs could be chosen to return rows in id order sooner.
       await runner.query('SET LOCAL cursor_tuple_fraction = 1.0');
-      const [found] = (await runner.query(COLUMNS_SQL, [id])) as Array<{ params: string[]; inputs: string[]; scalar_input: boolean; scorers: string[] }>;
-      const columns = exportColumns(experiment, { params: found.params, inputs: found.inputs, scalarInput: found.scalar_input, scorers: found.scorers });
+      const [found] = (await runner.query(COLUMNS_SQL, [id])) as Array<{
+        params: string[];
+        inputs: string[];
+        scalar_input: boolean;
+        scorers: string[];
+      }>;
+      const columns = exportColumns(experiment, {
+        params: found.params,
+        inputs: found.inputs,
+        scalarInput: found.scalar_input,
+        scorers: found.scorers,
+      });
       await runner.query(`DECLARE export_runs NO SCROLL CURSOR FOR ${EXPORT_SQL}`, [id]);
 
       const filename = `experiment-${experiment.id}.${format}`;
       res.status(200);
-      res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+      res.setHeader(
+        'Content-Type',
+        format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      );
       res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
       res.setHeader('Cache-Control', 'no-store');
       if (format === 'csv') await write(res, csvRecord(csvHeader(columns)));
@@ -166,7 +179,9 @@ export class ExperimentExportService {
         if (rows.length === 0 || aborted) break;
         next = fetchBatch();
         next.catch(() => undefined); // awaited on the next turn; never an unhandled rejection meanwhile
-        const text = rows.map((row) => (format === 'csv' ? csvLine(row, columns, weights) : jsonLine(row, weights))).join('');
+        const text = rows
+          .map((row) => (format === 'csv' ? csvLine(row, columns, weights) : jsonLine(row, weights)))
+          .join('');
         await write(res, text);
       }
       await runner.query('CLOSE export_runs');
@@ -176,7 +191,10 @@ export class ExperimentExportService {
       await rollback(runner);
       if (!res.headersSent) throw error;
       // Mid-stream: the status is sent; cutting the chunked body tells the client it is incomplete.
-      this.logger.error(`export of experiment ${id} failed mid-stream: ${(error as Error).message}`, (error as Error).stack);
+      this.logger.error(
+        `export of experiment ${id} failed mid-stream: ${(error as Error).message}`,
+        (error as Error).stack,
+      );
       res.destroy();
     } finally {
       res.off('close', onClose);

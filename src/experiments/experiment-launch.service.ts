@@ -8,7 +8,13 @@ import { RunDispatcher } from '../execution/run-dispatcher';
 import { ProjectRole } from '../projects/membership.entity';
 import { RunStatus } from '../runs/run.entity';
 import { PriceTable } from '../providers/price-table';
-import { CancelResultDto, DEFAULT_MAX_RUNS, LaunchExperimentDto, LaunchResultDto, RetryFailedResultDto } from './dto/launch.dto';
+import {
+  CancelResultDto,
+  DEFAULT_MAX_RUNS,
+  LaunchExperimentDto,
+  LaunchResultDto,
+  RetryFailedResultDto,
+} from './dto/launch.dto';
 import { Experiment, ExperimentConfig, ExperimentStatus } from './experiment.entity';
 import { ExperimentsService, EXPERIMENT_NOT_FOUND } from './experiments.service';
 import { countGrid, iterateGrid, RunCell } from './grid-expansion';
@@ -80,7 +86,11 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     this.logger.log(`experiment ${id} launched: ${inserted.planned} runs inserted in ${Date.now() - started} ms`);
     await this.publishStatus(id, ExperimentStatus.Running, []);
     this.dispatchInBackground(inserted.runIds, `experiment ${id}`);
-    return { runs_planned: inserted.planned, runs_created: inserted.runIds.length, estimated_cost: this.estimate(inserted.config) };
+    return {
+      runs_planned: inserted.planned,
+      runs_created: inserted.runIds.length,
+      estimated_cost: this.estimate(inserted.config),
+    };
   }
 
   /**
@@ -96,7 +106,9 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       [experiment.id],
     );
     if (rows.length === 0) {
-      const current = await execSql<{ status: ExperimentStatus }>(em, `SELECT status FROM experiments WHERE id = $1`, [experiment.id]);
+      const current = await execSql<{ status: ExperimentStatus }>(em, `SELECT status FROM experiments WHERE id = $1`, [
+        experiment.id,
+      ]);
       if (current.rows.length === 0) throw notFound(EXPERIMENT_NOT_FOUND);
       throw this.alreadyLaunched(current.rows[0].status);
     }
@@ -132,8 +144,10 @@ export class ExperimentLaunchService implements OnModuleDestroy {
    */
   async cancel(principal: Principal, id: string): Promise<CancelResultDto> {
     const experiment = await this.experiments.findAccessible(principal, id, ProjectRole.Editor);
-    if (experiment.status === ExperimentStatus.Draft) throw conflict('Experiment has not been launched: there is nothing to cancel');
-    if (experiment.status === ExperimentStatus.Completed) throw conflict('Experiment already completed: there is nothing to cancel');
+    if (experiment.status === ExperimentStatus.Draft)
+      throw conflict('Experiment has not been launched: there is nothing to cancel');
+    if (experiment.status === ExperimentStatus.Completed)
+      throw conflict('Experiment already completed: there is nothing to cancel');
     const cancelled = await this.dataSource.transaction(async (em) => {
       const runs = await execSql<{ id: string }>(
         em,
@@ -151,7 +165,11 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       return runs.rows.map((r) => r.id);
     });
     this.logger.log(`experiment ${id} cancelled: ${cancelled.length} runs`);
-    await this.publishStatus(id, ExperimentStatus.Cancelled, cancelled.map((runId) => ({ run_id: runId, status: RunStatus.Cancelled })));
+    await this.publishStatus(
+      id,
+      ExperimentStatus.Cancelled,
+      cancelled.map((runId) => ({ run_id: runId, status: RunStatus.Cancelled })),
+    );
     return { runs_cancelled: cancelled.length };
   }
 
@@ -161,7 +179,8 @@ export class ExperimentLaunchService implements OnModuleDestroy {
    */
   async retryFailed(principal: Principal, id: string): Promise<RetryFailedResultDto> {
     const experiment = await this.experiments.findAccessible(principal, id, ProjectRole.Editor);
-    if (experiment.status === ExperimentStatus.Draft) throw conflict('Experiment has not been launched: there is nothing to retry');
+    if (experiment.status === ExperimentStatus.Draft)
+      throw conflict('Experiment has not been launched: there is nothing to retry');
     const runIds = await this.dataSource.transaction(async (em) => {
       await execSql(
         em,
@@ -179,12 +198,20 @@ export class ExperimentLaunchService implements OnModuleDestroy {
         [id],
       );
       if (rows.length > 0) {
-        await execSql(em, `UPDATE experiments SET status = 'running', completed_at = NULL, updated_at = now() WHERE id = $1`, [id]);
+        await execSql(
+          em,
+          `UPDATE experiments SET status = 'running', completed_at = NULL, updated_at = now() WHERE id = $1`,
+          [id],
+        );
       }
       return rows.map((r) => r.id);
     });
     if (runIds.length > 0) {
-      await this.publishStatus(id, ExperimentStatus.Running, runIds.map((runId) => ({ run_id: runId, status: RunStatus.Pending })));
+      await this.publishStatus(
+        id,
+        ExperimentStatus.Running,
+        runIds.map((runId) => ({ run_id: runId, status: RunStatus.Pending })),
+      );
     }
     this.dispatchInBackground(runIds, `experiment ${id} retry`);
     return { runs_requeued: runIds.length };
@@ -220,7 +247,9 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       try {
         await this.dispatcher.dispatch(runIds.slice(i, i + this.dispatchChunkSize));
       } catch (error) {
-        this.logger.warn(`${what}: dispatching ${runIds.length - i} runs failed, the sweeper will re-enqueue them: ${(error as Error).message}`);
+        this.logger.warn(
+          `${what}: dispatching ${runIds.length - i} runs failed, the sweeper will re-enqueue them: ${(error as Error).message}`,
+        );
         return;
       }
     }
@@ -230,10 +259,18 @@ export class ExperimentLaunchService implements OnModuleDestroy {
    * Tells live streams (SSE) what changed here rather than in the executor: the runs' new
    * states, the progress, then the experiment's status (which ends the streams when cancelled).
    */
-  private async publishStatus(id: string, status: ExperimentStatus, runs: Array<{ run_id: string; status: RunStatus }>): Promise<void> {
+  private async publishStatus(
+    id: string,
+    status: ExperimentStatus,
+    runs: Array<{ run_id: string; status: RunStatus }>,
+  ): Promise<void> {
     const batch = 500;
     for (let i = 0; i < runs.length; i += batch) {
-      await Promise.all(runs.slice(i, i + batch).map((r) => this.events.publish({ type: 'run.status', experiment_id: id, ...r } as RunEvent)));
+      await Promise.all(
+        runs
+          .slice(i, i + batch)
+          .map((r) => this.events.publish({ type: 'run.status', experiment_id: id, ...r })),
+      );
     }
     const progress = await this.experiments.progress(id);
     await this.events.publish({ type: 'experiment.progress', experiment_id: id, progress });
@@ -243,7 +280,9 @@ export class ExperimentLaunchService implements OnModuleDestroy {
   private checkLimit(config: ExperimentConfig, limit: number): number {
     const planned = countGrid(config);
     if (planned > limit) {
-      throw invalid(`The grid has ${planned} runs, over the limit of ${limit} (raise max_runs, at most 1,000,000, or shrink the grid)`);
+      throw invalid(
+        `The grid has ${planned} runs, over the limit of ${limit} (raise max_runs, at most 1,000,000, or shrink the grid)`,
+      );
     }
     return planned;
   }
@@ -258,5 +297,11 @@ export class ExperimentLaunchService implements OnModuleDestroy {
 }
 
 function toRow(id: string, cell: RunCell): Record<string, unknown> {
-  return { id, config: cell.config, config_hash: cell.configHash, repetition: cell.repetition, use_cache: cell.useCache };
+  return {
+    id,
+    config: cell.config,
+    config_hash: cell.configHash,
+    repetition: cell.repetition,
+    use_cache: cell.useCache,
+  };
 }

@@ -16,8 +16,22 @@ import { Response } from 'express';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { Page } from '../common/pagination.dto';
 import { UuidPipe } from '../common/uuid.pipe';
-import { CreateExperimentDto, ExperimentDetailDto, ExperimentDto, ExperimentListDto, ListExperimentsQueryDto, UpdateExperimentDto } from './dto/experiment.dto';
-import { CancelResultDto, ExportQueryDto, LaunchExperimentDto, LaunchResultDto, RescoreResultDto, RetryFailedResultDto } from './dto/launch.dto';
+import {
+  CreateExperimentDto,
+  ExperimentDetailDto,
+  ExperimentDto,
+  ExperimentListDto,
+  ListExperimentsQueryDto,
+  UpdateExperimentDto,
+} from './dto/experiment.dto';
+import {
+  CancelResultDto,
+  ExportQueryDto,
+  LaunchExperimentDto,
+  LaunchResultDto,
+  RescoreResultDto,
+  RetryFailedResultDto,
+} from './dto/launch.dto';
 import { ExperimentEventsService } from './experiment-events.service';
 import { ExperimentExportService } from './experiment-export.service';
 import { ExperimentLaunchService } from './experiment-launch.service';
@@ -36,9 +50,14 @@ export class ExperimentsController {
   ) {}
 
   @Post()
-  @ApiOperation({ summary: "Create a draft experiment (editor). project_id defaults to the caller's personal project, or an API key's project" })
+  @ApiOperation({
+    summary:
+      "Create a draft experiment (editor). project_id defaults to the caller's personal project, or an API key's project",
+  })
   @ApiCreatedResponse({ type: ExperimentDto })
-  @ApiBadRequestResponse({ description: 'Every problem of the body, config and scoring_config, each naming its field or input index' })
+  @ApiBadRequestResponse({
+    description: 'Every problem of the body, config and scoring_config, each naming its field or input index',
+  })
   create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateExperimentDto): Promise<ExperimentDto> {
     return this.experiments.create(principal, dto);
   }
@@ -46,7 +65,10 @@ export class ExperimentsController {
   @Get()
   @ApiOperation({ summary: "The caller's experiments, newest first" })
   @ApiOkResponse({ type: ExperimentListDto })
-  list(@CurrentPrincipal() principal: Principal, @Query() query: ListExperimentsQueryDto): Promise<Page<ExperimentDto>> {
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListExperimentsQueryDto,
+  ): Promise<Page<ExperimentDto>> {
     return this.experiments.list(principal, query);
   }
 
@@ -61,7 +83,11 @@ export class ExperimentsController {
   @ApiOperation({ summary: 'Change name, description, config (drafts only) or scoring_config (editor)' })
   @ApiOkResponse({ type: ExperimentDto })
   @ApiConflictResponse({ description: 'config changed after launch' })
-  update(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string, @Body() dto: UpdateExperimentDto): Promise<ExperimentDto> {
+  update(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+    @Body() dto: UpdateExperimentDto,
+  ): Promise<ExperimentDto> {
     return this.experiments.update(principal, id, dto);
   }
 
@@ -85,14 +111,19 @@ export class ExperimentsController {
   @ApiAcceptedResponse({ type: LaunchResultDto })
   @ApiBadRequestResponse({ description: 'Grid over the limit, or a bad body' })
   @ApiConflictResponse({ description: 'Already launched' })
-  launch(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string, @Body() dto: LaunchExperimentDto): Promise<LaunchResultDto> {
+  launch(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+    @Body() dto: LaunchExperimentDto,
+  ): Promise<LaunchResultDto> {
     return this.launcher.launch(principal, id, dto);
   }
 
   @Post(':id/cancel')
   @HttpCode(202)
   @ApiOperation({
-    summary: 'Cancel: pending and running runs become cancelled at once; a running run stops at its next stage boundary (editor)',
+    summary:
+      'Cancel: pending and running runs become cancelled at once; a running run stops at its next stage boundary (editor)',
     description: 'Idempotent on a cancelled experiment. 409 for a draft or a completed experiment.',
   })
   @ApiAcceptedResponse({ type: CancelResultDto })
@@ -103,16 +134,23 @@ export class ExperimentsController {
 
   @Post(':id/retry-failed')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Failed runs back to pending with a new attempt, re-dispatched; the experiment runs again (editor)' })
+  @ApiOperation({
+    summary: 'Failed runs back to pending with a new attempt, re-dispatched; the experiment runs again (editor)',
+  })
   @ApiAcceptedResponse({ type: RetryFailedResultDto })
   @ApiConflictResponse({ description: 'Not launched' })
-  retryFailed(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string): Promise<RetryFailedResultDto> {
+  retryFailed(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+  ): Promise<RetryFailedResultDto> {
     return this.launcher.retryFailed(principal, id);
   }
 
   @Post(':id/rescore')
   @HttpCode(202)
-  @ApiOperation({ summary: "Recompute the automatic scores of finished runs with the experiment's current scoring_config (editor)" })
+  @ApiOperation({
+    summary: "Recompute the automatic scores of finished runs with the experiment's current scoring_config (editor)",
+  })
   @ApiAcceptedResponse({ type: RescoreResultDto })
   rescore(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string): Promise<RescoreResultDto> {
     return this.experiments.rescore(principal, id);
@@ -128,7 +166,11 @@ export class ExperimentsController {
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream' })
-  async eventStream(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string, @Res() res: Response): Promise<void> {
+  async eventStream(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+    @Res() res: Response,
+  ): Promise<void> {
     await this.events.stream(principal, id, res);
   }
 
@@ -143,7 +185,12 @@ export class ExperimentsController {
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({ description: 'An attachment' })
   @ApiBadRequestResponse({ description: 'format other than csv or jsonl' })
-  async export(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string, @Query() query: ExportQueryDto, @Res() res: Response): Promise<void> {
+  async export(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', UuidPipe) id: string,
+    @Query() query: ExportQueryDto,
+    @Res() res: Response,
+  ): Promise<void> {
     await this.exporter.export(principal, id, query.format ?? 'csv', res);
   }
 }

@@ -17,7 +17,13 @@ import { ExperimentsService } from './experiments.service';
  * export. Runs are written here with set-based SQL at launch; their execution is RunDispatcher's.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Experiment, User]), ProvidersModule, ScoringModule, ExecutionModule, EventsModule],
+  imports: [
+    TypeOrmModule.forFeature([Experiment, User]),
+    ProvidersModule,
+    ScoringModule,
+    ExecutionModule,
+    EventsModule,
+  ],
   controllers: [ExperimentsController],
   providers: [ExperimentsService, ExperimentLaunchService, ExperimentExportService, ExperimentEventsService],
   exports: [ExperimentsService],

@@ -153,7 +153,9 @@ export class ExperimentsService {
     await this.findAccessible(principal, id, ProjectRole.Editor);
     await this.dataSource.transaction(async (em) => {
       await execSql(em, `DELETE FROM scores s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [id]);
-      await execSql(em, `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [id]);
+      await execSql(em, `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [
+        id,
+      ]);
       await execSql(em, `DELETE FROM runs WHERE experiment_id = $1`, [id]);
       await execSql(em, `DELETE FROM experiments WHERE id = $1`, [id]);
     });
@@ -169,12 +171,17 @@ export class ExperimentsService {
   private async targetProject(principal: Principal, projectId: string | undefined): Promise<string> {
     if (projectId) return projectId;
     if (principal.kind === 'api_key') return principal.projectId;
-    const user = await this.users.findOne({ where: { id: principal.userId }, select: { id: true, defaultProjectId: true } });
+    const user = await this.users.findOne({
+      where: { id: principal.userId },
+      select: { id: true, defaultProjectId: true },
+    });
     if (!user?.defaultProjectId) throw invalid('project_id is required: the caller has no personal project');
     return user.defaultProjectId;
   }
 
   private frozen(status: ExperimentStatus) {
-    return conflict(`config cannot change once the experiment is launched (status: ${status}); scoring_config, name and description still can`);
+    return conflict(
+      `config cannot change once the experiment is launched (status: ${status}); scoring_config, name and description still can`,
+    );
   }
 }

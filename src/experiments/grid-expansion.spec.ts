@@ -1,5 +1,5 @@
 import { computeConfigHash } from '../runs/config-hash';
-import { ExperimentConfig } from './experiment.entity';
+import { type ExperimentConfig } from './experiment.entity';
 import { countGrid, expandGrid, iterateGrid, paramCombinations } from './grid-expansion';
 
 const base: ExperimentConfig = {
@@ -56,7 +56,8 @@ describe('expandGrid', () => {
   it('gives each cell a scalar-only run config with its repetition, and the contract hash', () => {
     for (const cell of expandGrid(base)) {
       expect(Object.keys(cell.config).sort()).toEqual(['input_data', 'model', 'params', 'prompt', 'repetition']);
-      for (const v of Object.values(cell.config.params ?? {})) expect(['number', 'string', 'boolean'].includes(typeof v) || v === null).toBe(true);
+      for (const v of Object.values(cell.config.params ?? {}))
+        expect(['number', 'string', 'boolean'].includes(typeof v) || v === null).toBe(true);
       expect(cell.config.repetition).toBe(cell.repetition);
       expect(cell.useCache).toBe(true);
       expect(cell.configHash).toBe(computeConfigHash(cell.config));
@@ -67,7 +68,7 @@ describe('expandGrid', () => {
     const awkward: ExperimentConfig = {
       prompts: ['Say "{{x}}"\n\u2028 ünïcödé 😀', '{{x}}'],
       models: ['mock:echo'],
-      params: { zeta: [1e21, -0, 0.1], alpha: ['a"b', null, true], 'é': 1 },
+      params: { zeta: [1e21, -0, 0.1], alpha: ['a"b', null, true], é: 1 },
       inputs: [{ x: { z: [1, { b: 2, a: 1 }], a: 'é' }, '\u00e9': 1, '\ud83d\ude00': 2, e: 'x' }, { x: 1.5e-7 }],
     };
     const cells = expandGrid(awkward);
@@ -94,7 +95,11 @@ describe('expandGrid', () => {
   });
 
   it('is lazy: the first cells of a huge grid come without building it', () => {
-    const huge: ExperimentConfig = { ...base, params: { seed: Array.from({ length: 10_000 }, (_, i) => i) }, repetitions: 100 };
+    const huge: ExperimentConfig = {
+      ...base,
+      params: { seed: Array.from({ length: 10_000 }, (_, i) => i) },
+      repetitions: 100,
+    };
     expect(countGrid(huge)).toBe(2 * 2 * 10_000 * 3 * 100);
     const it = iterateGrid(huge);
     expect(it.next().value?.config.params).toEqual({ seed: 0 });

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { canonicalJson } from '../common/canonical-json';
-import { RunConfig } from '../runs/run.entity';
-import { ExperimentConfig } from './experiment.entity';
+import { type RunConfig } from '../runs/run.entity';
+import { type ExperimentConfig } from './experiment.entity';
 
 type Scalar = string | number | boolean | null;
 
@@ -39,7 +39,13 @@ export function paramCombinations(params: Record<string, unknown> | undefined): 
     combos = next;
   }
   // Re-key in sorted order: the stored JSON then reads the same whatever the declaration order.
-  return combos.map((c) => Object.fromEntries(Object.keys(c).sort().map((k) => [k, c[k]])));
+  return combos.map((c) =>
+    Object.fromEntries(
+      Object.keys(c)
+        .sort()
+        .map((k) => [k, c[k]]),
+    ),
+  );
 }
 
 /** How many runs the grid holds, without building it (the launch limit is checked with this). */
@@ -56,7 +62,9 @@ export function countGrid(config: ExperimentConfig): number {
  * equality with computeConfigHash on every cell.
  */
 function hashParts(input: string, model: string, params: string, prompt: string): string {
-  return createHash('sha256').update(`{"input_data":${input},"model":${model},"params":${params},"prompt":${prompt}}`, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(`{"input_data":${input},"model":${model},"params":${params},"prompt":${prompt}}`, 'utf8')
+    .digest('hex');
 }
 
 /**

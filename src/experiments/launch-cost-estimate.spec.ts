@@ -1,4 +1,4 @@
-import { ExperimentConfig } from './experiment.entity';
+import { type ExperimentConfig } from './experiment.entity';
 import { DEFAULT_OUTPUT_TOKENS, estimateGridCost, estimateTokensIn, estimateTokensOut } from './launch-cost-estimate';
 
 /** $1 per million tokens in, $2 out for "p:cheap"; "mock:echo" free; anything else unknown. */
@@ -24,7 +24,7 @@ describe('launch cost estimate', () => {
       repetitions: 3,
     };
     // input 0: "Say one two three" = 4 words → 6 tokens; input 1: "Say four" = 2 words → 3 tokens
-    const perRep = (6 + 10 * 2) + (6 + 20 * 2) + (3 + 10 * 2) + (3 + 20 * 2);
+    const perRep = 6 + 10 * 2 + (6 + 20 * 2) + (3 + 10 * 2) + (3 + 20 * 2);
     expect(estimateGridCost(config, cost)).toBeCloseTo((perRep * 3) / 1e6, 12);
   });
 

@@ -1,4 +1,4 @@
-import { ExperimentConfig } from './experiment.entity';
+import { type ExperimentConfig } from './experiment.entity';
 import { paramCombinations } from './grid-expansion';
 import { fillInputVariables, stageOutputRef, templateVariables } from './template-variables';
 
@@ -43,11 +43,17 @@ export function estimateGridCost(config: ExperimentConfig, cost: CostFn): number
   const stages = config.stages ?? [];
   const repetitions = config.repetitions ?? 1;
   // Stage prompts minus their stage references; the references are added as tokens below.
-  const stageRefs = stages.map((s) => templateVariables(s.prompt).map(stageOutputRef).filter((r): r is string => r !== null));
+  const stageRefs = stages.map((s) =>
+    templateVariables(s.prompt)
+      .map(stageOutputRef)
+      .filter((r): r is string => r !== null),
+  );
   let total = 0;
   for (const input of config.inputs) {
     const promptTokens = config.prompts.map((p) => estimateTokensIn(fillInputVariables(p, input)));
-    const stageTokens = stages.map((s) => estimateTokensIn(fillInputVariables(s.prompt, input).replace(/\{\{[^{}]*\}\}/g, ' ')));
+    const stageTokens = stages.map((s) =>
+      estimateTokensIn(fillInputVariables(s.prompt, input).replace(/\{\{[^{}]*\}\}/g, ' ')),
+    );
     for (const model of config.models) {
       for (const params of combos) {
         if (stages.length === 0) {

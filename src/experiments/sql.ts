@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import { type EntityManager } from 'typeorm';
 
 /**
  * Runs raw SQL on a transaction's (or the data source's) connection and returns rows and the

@@ -44,12 +44,20 @@ export function fillInputVariables(text: string, input: Record<string, unknown>)
  * Problems of one stage prompt's `{{stages.…}}` references: each must be
  * `{{stages.<name>.output}}` of a stage in `earlier`. `all` names every stage, for the message.
  */
-export function stageReferenceProblems(at: string, prompt: string, earlier: ReadonlySet<string>, all: ReadonlySet<string>): string[] {
+export function stageReferenceProblems(
+  at: string,
+  prompt: string,
+  earlier: ReadonlySet<string>,
+  all: ReadonlySet<string>,
+): string[] {
   const problems: string[] = [];
   for (const variable of templateVariables(prompt)) {
     if (!isStageReference(variable)) continue;
     const ref = stageOutputRef(variable);
-    if (ref === null) problems.push(`${at}.prompt uses {{${variable}}}: only {{stages.<name>.output}} of an earlier stage is available`);
+    if (ref === null)
+      problems.push(
+        `${at}.prompt uses {{${variable}}}: only {{stages.<name>.output}} of an earlier stage is available`,
+      );
     else if (!earlier.has(ref)) {
       problems.push(
         all.has(ref)

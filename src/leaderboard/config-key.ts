@@ -36,7 +36,9 @@ export function resolveConfigKey(ref: string, keys: Iterable<string>, label: str
   const matches = [...new Set(keys)].filter((key) => key.startsWith(wanted));
   if (matches.length === 0) throw notFound(`Configuration not found: ${label}=${ref}`);
   if (matches.length > 1) {
-    throw invalid(`${label}=${ref} is ambiguous: it is a prefix of ${matches.length} configuration keys; give more digits`);
+    throw invalid(
+      `${label}=${ref} is ambiguous: it is a prefix of ${matches.length} configuration keys; give more digits`,
+    );
   }
   return matches[0];
 }

@@ -50,7 +50,11 @@ export class ConfigLeaderboardService {
     private readonly access: AccessPolicy,
   ) {}
 
-  async rank(principal: Principal, experimentId: string, options: ConfigLeaderboardOptions): Promise<Page<ConfigLeaderboardItemDto>> {
+  async rank(
+    principal: Principal,
+    experimentId: string,
+    options: ConfigLeaderboardOptions,
+  ): Promise<Page<ConfigLeaderboardItemDto>> {
     const experiment = await this.readable(principal, experimentId);
     const grouped = new Set(options.groupBy);
     const params = [
@@ -74,7 +78,8 @@ export class ConfigLeaderboardService {
     const experiment = await this.readable(principal, experimentId);
     const cellRows: ExperimentCellRow[] = await this.dataSource.query(EXPERIMENT_CELLS_SQL, [experiment.id]);
     const cellsByKey = new Map<string, ExperimentCellRow['cell']>();
-    for (const { cell } of cellRows) cellsByKey.set(configKey({ prompt: cell[0], model: cell[1], params: cell[2] }), cell);
+    for (const { cell } of cellRows)
+      cellsByKey.set(configKey({ prompt: cell[0], model: cell[1], params: cell[2] }), cell);
     const a = resolveConfigKey(options.a, cellsByKey.keys(), 'a');
     const b = resolveConfigKey(options.b, cellsByKey.keys(), 'b');
     if (a === b) throw invalid('a and b name the same configuration');
@@ -113,7 +118,10 @@ export class ConfigLeaderboardService {
 
   /** The experiment, if the caller may read it: unknown and foreign experiments alike are 404. */
   private async readable(principal: Principal, experimentId: string): Promise<Experiment> {
-    const experiment = await this.experiments.findOne({ where: { id: experimentId }, select: { id: true, projectId: true, scoringConfig: true } });
+    const experiment = await this.experiments.findOne({
+      where: { id: experimentId },
+      select: { id: true, projectId: true, scoringConfig: true },
+    });
     if (!experiment) throw notFound(EXPERIMENT_NOT_FOUND);
     await this.access.require(principal, experiment.projectId, ProjectRole.Viewer, EXPERIMENT_NOT_FOUND);
     return experiment;

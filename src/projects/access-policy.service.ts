@@ -25,7 +25,12 @@ export class AccessPolicy {
    * Throws 404 (`notFoundMessage`) for non-members and 403 for a role below `minRole`.
    * Returns the caller's role.
    */
-  async require(principal: Principal, projectId: string, minRole: ProjectRole, notFoundMessage: string): Promise<ProjectRole> {
+  async require(
+    principal: Principal,
+    projectId: string,
+    minRole: ProjectRole,
+    notFoundMessage: string,
+  ): Promise<ProjectRole> {
     const role = await this.roleIn(principal, projectId);
     if (role === null) throw notFound(notFoundMessage);
     if (ROLE_RANK[role] < ROLE_RANK[minRole]) throw forbidden(`This action needs the ${minRole} role in the project`);

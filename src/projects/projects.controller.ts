@@ -33,7 +33,9 @@ const NOT_FOUND = 'Project not found';
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or revoked token' })
 @ApiBadRequestResponse({ description: 'Invalid body or a path id that is not a UUID; `message` lists every problem' })
-@ApiForbiddenResponse({ description: 'Member without the needed role (owner for members and API keys), or an API key where a user is needed' })
+@ApiForbiddenResponse({
+  description: 'Member without the needed role (owner for members and API keys), or an API key where a user is needed',
+})
 @ApiNotFoundResponse({ description: '"Project not found" for projects the caller is not a member of' })
 @Controller('projects')
 export class ProjectsController {
@@ -57,7 +59,10 @@ export class ProjectsController {
   }
 
   @Post(':id/members')
-  @ApiCreatedResponse({ type: MembershipDto, description: 'Owner only. 404 when no user has that email; 409 when already a member.' })
+  @ApiCreatedResponse({
+    type: MembershipDto,
+    description: 'Owner only. 404 when no user has that email; 409 when already a member.',
+  })
   async addMember(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidPipe) id: string,
@@ -68,7 +73,10 @@ export class ProjectsController {
   }
 
   @Post(':id/api-keys')
-  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'Owner only. The key acts as an editor of this project; `key` is shown only here.' })
+  @ApiCreatedResponse({
+    type: CreatedApiKeyDto,
+    description: 'Owner only. The key acts as an editor of this project; `key` is shown only here.',
+  })
   async createKey(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidPipe) id: string,

@@ -21,7 +21,9 @@ export class ProjectsService {
     if (principal.kind !== 'user') throw forbidden('API keys cannot create projects');
     return this.dataSource.transaction(async (em) => {
       const project = await em.save(em.create(Project, { name }));
-      await em.save(em.create(Membership, { projectId: project.id, userId: principal.userId, role: ProjectRole.Owner }));
+      await em.save(
+        em.create(Membership, { projectId: project.id, userId: principal.userId, role: ProjectRole.Owner }),
+      );
       return toProjectDto(project, ProjectRole.Owner);
     });
   }
@@ -31,7 +33,10 @@ export class ProjectsService {
       const project = await this.projects.findOneOrFail({ where: { id: principal.projectId } });
       return [toProjectDto(project, ProjectRole.Editor)];
     }
-    const rows = await this.memberships.find({ where: { userId: principal.userId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const rows = await this.memberships.find({
+      where: { userId: principal.userId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
     const projects = await this.projects.find({ where: { id: In(rows.map((r) => r.projectId)) } });
     const byId = new Map(projects.map((p) => [p.id, p]));
     return rows.filter((r) => byId.has(r.projectId)).map((r) => toProjectDto(byId.get(r.projectId) as Project, r.role));
@@ -44,7 +49,14 @@ export class ProjectsService {
       throw conflict('User is already a member of this project');
     }
     const m = await this.memberships.save(this.memberships.create({ projectId, userId: user.id, role: dto.role }));
-    return { id: m.id, project_id: projectId, user_id: user.id, email: user.email, role: m.role, created_at: m.createdAt.toISOString() };
+    return {
+      id: m.id,
+      project_id: projectId,
+      user_id: user.id,
+      email: user.email,
+      role: m.role,
+      created_at: m.createdAt.toISOString(),
+    };
   }
 }
 

@@ -1,4 +1,4 @@
-import { AdaptiveConcurrencyLimiter, LimiterPermit } from './adaptive-concurrency-limiter';
+import { AdaptiveConcurrencyLimiter, type LimiterPermit } from './adaptive-concurrency-limiter';
 
 /** Lets pending promise callbacks run. */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -50,7 +50,11 @@ export class AnthropicProvider implements LlmProvider {
         tokensOut: res.usage?.output_tokens ?? 0,
       };
     } catch (err) {
-      throw toProviderError(err, `anthropic:${model}`, (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError);
+      throw toProviderError(
+        err,
+        `anthropic:${model}`,
+        (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError,
+      );
     }
   }
 }

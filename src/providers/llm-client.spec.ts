@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../config/configuration';
-import { LlmClient, LlmClientOptions } from './llm-client';
-import { LlmParams, LlmProvider, ProviderError } from './llm.types';
+import { LlmClient, type LlmClientOptions } from './llm-client';
+import { type LlmParams, type LlmProvider, ProviderError } from './llm.types';
 import { MockEchoProvider } from './mock-echo.provider';
 import { PriceTable } from './price-table';
 import { ProviderRegistry } from './provider-registry';
@@ -18,7 +18,9 @@ class ScriptedProvider implements LlmProvider {
     this.calls.push({ model, prompt, params, callKey });
     const step = this.steps.shift() ?? { output: 'ok', tokensIn: 1, tokensOut: 1 };
     if (step === 'hang') {
-      return new Promise<never>((_, reject) => signal?.addEventListener('abort', () => reject(new Error('sdk saw abort'))));
+      return new Promise<never>((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new Error('sdk saw abort'))),
+      );
     }
     if (step instanceof Error) throw step;
     return step;
@@ -26,7 +28,12 @@ class ScriptedProvider implements LlmProvider {
 }
 
 function setup(steps: Step[], env: Record<string, string> = {}, options: LlmClientOptions = {}) {
-  const config = loadConfig({ PROVIDER_MAX_ATTEMPTS: '4', PROVIDER_RETRY_BASE_MS: '100', PROVIDER_RETRY_MAX_MS: '1000', ...env });
+  const config = loadConfig({
+    PROVIDER_MAX_ATTEMPTS: '4',
+    PROVIDER_RETRY_BASE_MS: '100',
+    PROVIDER_RETRY_MAX_MS: '1000',
+    ...env,
+  });
   const prices = new PriceTable(config);
   const provider = new ScriptedProvider(steps);
   const registry = new ProviderRegistry([provider, new MockEchoProvider()], prices);
@@ -39,8 +46,15 @@ function setup(steps: Step[], env: Record<string, string> = {}, options: LlmClie
   return { client, provider, sleeps };
 }
 
-const req = (model = 'openai:gpt-4o-mini', signal?: AbortSignal) => ({ model, prompt: 'hello world', params: { temperature: 0 }, callKey: 'run-1:0', signal });
-const rateLimited = (retryAfterMs: number | null = null) => new ProviderError('openai: 429', 'rate_limit', 429, retryAfterMs);
+const req = (model = 'openai:gpt-4o-mini', signal?: AbortSignal) => ({
+  model,
+  prompt: 'hello world',
+  params: { temperature: 0 },
+  callKey: 'run-1:0',
+  signal,
+});
+const rateLimited = (retryAfterMs: number | null = null) =>
+  new ProviderError('openai: 429', 'rate_limit', 429, retryAfterMs);
 const serverError = () => new ProviderError('openai: 500', 'server_error', 500);
 
 describe('LlmClient', () => {
@@ -52,7 +66,9 @@ describe('LlmClient', () => {
     expect(result).toMatchObject({ output: 'hi', tokensIn: 1000, tokensOut: 2000, attempts: 1 });
     expect(result.cost).toBe((1000 * 0.15 + 2000 * 0.6) / 1e6);
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
-    expect(provider.calls).toEqual([{ model: 'gpt-4o-mini', prompt: 'hello world', params: { temperature: 0 }, callKey: 'run-1:0' }]);
+    expect(provider.calls).toEqual([
+      { model: 'gpt-4o-mini', prompt: 'hello world', params: { temperature: 0 }, callKey: 'run-1:0' },
+    ]);
     expect(sleeps).toEqual([]);
   });
 
@@ -84,15 +100,26 @@ describe('LlmClient', () => {
   });
 
   it('throws a permanent error at once, without retrying', async () => {
-    const { client, provider, sleeps } = setup([serverError(), new ProviderError('openai: 400 bad max_tokens', 'permanent', 400)]);
-    await expect(client.complete(req())).rejects.toMatchObject({ kind: 'permanent', status: 400, message: 'openai: 400 bad max_tokens' });
+    const { client, provider, sleeps } = setup([
+      serverError(),
+      new ProviderError('openai: 400 bad max_tokens', 'permanent', 400),
+    ]);
+    await expect(client.complete(req())).rejects.toMatchObject({
+      kind: 'permanent',
+      status: 400,
+      message: 'openai: 400 bad max_tokens',
+    });
     expect(provider.calls).toHaveLength(2);
     expect(sleeps).toHaveLength(1);
   });
 
   it('treats an unexpected adapter exception as permanent', async () => {
     const { client, provider } = setup([new TypeError('bug')]);
-    await expect(client.complete(req())).rejects.toMatchObject({ name: 'ProviderError', kind: 'permanent', message: expect.stringContaining('bug') });
+    await expect(client.complete(req())).rejects.toMatchObject({
+      name: 'ProviderError',
+      kind: 'permanent',
+      message: expect.stringContaining('bug'),
+    });
     expect(provider.calls).toHaveLength(1);
   });
 
@@ -114,7 +141,9 @@ describe('LlmClient', () => {
   });
 
   it('times out a call that does not answer, aborting it, then retries', async () => {
-    const { client, provider } = setup(['hang', { output: 'late', tokensIn: 1, tokensOut: 1 }], { PROVIDER_TIMEOUT_MS: '100' });
+    const { client, provider } = setup(['hang', { output: 'late', tokensIn: 1, tokensOut: 1 }], {
+      PROVIDER_TIMEOUT_MS: '100',
+    });
     const started = Date.now();
     await expect(client.complete(req())).resolves.toMatchObject({ output: 'late', attempts: 2 });
     expect(Date.now() - started).toBeLessThan(5000);
@@ -125,7 +154,10 @@ describe('LlmClient', () => {
     const hangs: Step[] = Array.from({ length: 2 }, () => 'hang');
     const ignoring = setup(hangs, { PROVIDER_TIMEOUT_MS: '100', PROVIDER_MAX_ATTEMPTS: '2' });
     ignoring.provider.complete = () => new Promise<never>(() => undefined);
-    await expect(ignoring.client.complete(req())).rejects.toMatchObject({ kind: 'timeout', message: expect.stringContaining('gave up after 2 attempts') });
+    await expect(ignoring.client.complete(req())).rejects.toMatchObject({
+      kind: 'timeout',
+      message: expect.stringContaining('gave up after 2 attempts'),
+    });
   });
 
   it('stops at once when the caller aborts, rejecting with its reason', async () => {
@@ -149,8 +181,20 @@ describe('LlmClient', () => {
 
   it('runs mock:echo fault injection end to end: fails twice, then answers', async () => {
     const { client, sleeps } = setup([]);
-    const result = await client.complete({ model: 'mock:echo', prompt: 'a b c', params: { mock_error: 'server_error', mock_error_times: 2 }, callKey: 'r:0' });
-    expect(result).toEqual({ output: 'a b c', tokensIn: 3, tokensOut: 3, cost: 0, durationMs: expect.any(Number), attempts: 3 });
+    const result = await client.complete({
+      model: 'mock:echo',
+      prompt: 'a b c',
+      params: { mock_error: 'server_error', mock_error_times: 2 },
+      callKey: 'r:0',
+    });
+    expect(result).toEqual({
+      output: 'a b c',
+      tokensIn: 3,
+      tokensOut: 3,
+      cost: 0,
+      durationMs: expect.any(Number),
+      attempts: 3,
+    });
     expect(sleeps).toHaveLength(2);
   });
 

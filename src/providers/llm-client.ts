@@ -55,7 +55,10 @@ export class LlmClient {
   limiterFor(prefix: string): AdaptiveConcurrencyLimiter {
     let limiter = this.limiters.get(prefix);
     if (!limiter) {
-      limiter = new AdaptiveConcurrencyLimiter({ max: this.config.providers.concurrency, increaseAfter: this.increaseAfter });
+      limiter = new AdaptiveConcurrencyLimiter({
+        max: this.config.providers.concurrency,
+        increaseAfter: this.increaseAfter,
+      });
       this.limiters.set(prefix, limiter);
     }
     return limiter;
@@ -92,13 +95,19 @@ export class LlmClient {
           permit.release('neutral');
           throw req.signal.reason;
         }
-        error = err instanceof ProviderError ? err : new ProviderError(`${req.model}: ${errorMessage(err)}`, 'permanent');
+        error =
+          err instanceof ProviderError ? err : new ProviderError(`${req.model}: ${errorMessage(err)}`, 'permanent');
         permit.release(outcomeOf(error));
       }
       if (!error.retryable) throw error;
       if (attempt >= maxAttempts) {
         const tries = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
-        throw new ProviderError(`${error.message} (gave up after ${tries})`, error.kind, error.status, error.retryAfterMs);
+        throw new ProviderError(
+          `${error.message} (gave up after ${tries})`,
+          error.kind,
+          error.status,
+          error.retryAfterMs,
+        );
       }
       const waitMs = this.backoffMs(attempt, error.retryAfterMs);
       this.logger.debug(
@@ -115,16 +124,23 @@ export class LlmClient {
     const controller = new AbortController();
     const onCancel = () => controller.abort(req.signal?.reason);
     req.signal?.addEventListener('abort', onCancel, { once: true });
-    const timer = setTimeout(() => controller.abort(new ProviderError(`${req.model}: no answer within ${timeoutMs} ms`, 'timeout')), timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new ProviderError(`${req.model}: no answer within ${timeoutMs} ms`, 'timeout')),
+      timeoutMs,
+    );
     // Settles as soon as the signal aborts, even if an adapter ignores the signal.
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
     try {
-      return await Promise.race([provider.complete(name, req.prompt, req.params, req.callKey, controller.signal), aborted]);
+      return await Promise.race([
+        provider.complete(name, req.prompt, req.params, req.callKey, controller.signal),
+        aborted,
+      ]);
     } catch (err) {
       // Whatever the adapter threw after our timer fired (an SDK abort error…), it was our timeout.
-      if (controller.signal.aborted && controller.signal.reason instanceof ProviderError) throw controller.signal.reason;
+      if (controller.signal.aborted && controller.signal.reason instanceof ProviderError)
+        throw controller.signal.reason;
       throw err;
     } finally {
       clearTimeout(timer);

@@ -59,7 +59,13 @@ export interface LlmProvider {
   /** The model names it serves when that is a closed set (mock: `['echo']`); absent = any name. */
   readonly models?: readonly string[];
   /** `model` here is the part after the prefix. */
-  complete(model: string, prompt: string, params: LlmParams, callKey: string, signal?: AbortSignal): Promise<{ output: string; tokensIn: number; tokensOut: number }>;
+  complete(
+    model: string,
+    prompt: string,
+    params: LlmParams,
+    callKey: string,
+    signal?: AbortSignal,
+  ): Promise<{ output: string; tokensIn: number; tokensOut: number }>;
 }
 
 export interface ModelPrice {

@@ -16,7 +16,11 @@ describe('MockEchoProvider', () => {
   it('echoes the prompt verbatim with whitespace word counts as tokens', async () => {
     const mock = new MockEchoProvider();
     const prompt = '  Summarise:\n the  ticket\tnow ';
-    await expect(mock.complete('echo', prompt, {}, 'k')).resolves.toEqual({ output: prompt, tokensIn: 4, tokensOut: 4 });
+    await expect(mock.complete('echo', prompt, {}, 'k')).resolves.toEqual({
+      output: prompt,
+      tokensIn: 4,
+      tokensOut: 4,
+    });
     await expect(mock.complete('echo', '', {}, 'k')).resolves.toEqual({ output: '', tokensIn: 0, tokensOut: 0 });
   });
 
@@ -58,7 +62,9 @@ describe('MockEchoProvider', () => {
 
   it('accepts numeric params given as strings, and 0 error times means never fail', async () => {
     const mock = new MockEchoProvider();
-    await expect(mock.complete('echo', 'a', { mock_error: 'timeout', mock_error_times: '0' }, 'k')).resolves.toMatchObject({ output: 'a' });
+    await expect(
+      mock.complete('echo', 'a', { mock_error: 'timeout', mock_error_times: '0' }, 'k'),
+    ).resolves.toMatchObject({ output: 'a' });
     await failure(mock.complete('echo', 'a', { mock_error: 'timeout', mock_error_times: '1' }, 'k2'));
   });
 
@@ -66,7 +72,9 @@ describe('MockEchoProvider', () => {
     const mock = new MockEchoProvider();
     expect((await failure(mock.complete('echo', 'a', { mock_error: 'boom' }, 'k'))).kind).toBe('permanent');
     expect((await failure(mock.complete('echo', 'a', { mock_latency_ms: -5 }, 'k'))).kind).toBe('permanent');
-    expect((await failure(mock.complete('echo', 'a', { mock_error: 'timeout', mock_error_times: 'x' }, 'k'))).kind).toBe('permanent');
+    expect(
+      (await failure(mock.complete('echo', 'a', { mock_error: 'timeout', mock_error_times: 'x' }, 'k'))).kind,
+    ).toBe('permanent');
   });
 
   it('keeps at most maxTrackedKeys counters, forgetting the least recently used', async () => {

@@ -39,11 +39,15 @@ export class MockEchoProvider implements LlmProvider {
   }
 
   async complete(model: string, prompt: string, params: LlmParams, callKey: string, signal?: AbortSignal) {
-    if (model !== 'echo') throw new ProviderError(`Unknown mock model "mock:${model}": only mock:echo exists`, 'permanent');
+    if (model !== 'echo')
+      throw new ProviderError(`Unknown mock model "mock:${model}": only mock:echo exists`, 'permanent');
     const latencyMs = this.numberParam(params, 'mock_latency_ms', 0);
     const error = params.mock_error ?? null;
     if (error !== null && !MOCK_ERRORS.includes(error as ProviderErrorKind)) {
-      throw new ProviderError(`mock_error must be one of ${MOCK_ERRORS.join(', ')}, got ${JSON.stringify(error)}`, 'permanent');
+      throw new ProviderError(
+        `mock_error must be one of ${MOCK_ERRORS.join(', ')}, got ${JSON.stringify(error)}`,
+        'permanent',
+      );
     }
     const failTimes = this.numberParam(params, 'mock_error_times', Number.POSITIVE_INFINITY);
     // Count at call time, before the latency, so concurrent calls of one key see distinct numbers.
@@ -53,7 +57,11 @@ export class MockEchoProvider implements LlmProvider {
     if (error !== null && call <= failTimes) {
       const kind = error as ProviderErrorKind;
       // An injected timeout fails at once: waiting the real timeout would only slow the tests.
-      throw new ProviderError(`mock:echo: injected ${kind} (call ${call} of ${callKey})`, kind, STATUS_OF[kind] ?? null);
+      throw new ProviderError(
+        `mock:echo: injected ${kind} (call ${call} of ${callKey})`,
+        kind,
+        STATUS_OF[kind] ?? null,
+      );
     }
     const words = countWords(prompt);
     return { output: prompt, tokensIn: words, tokensOut: words };

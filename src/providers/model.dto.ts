@@ -1,7 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 export class ModelDto {
-  @ApiProperty({ example: 'openai:gpt-4o-mini', description: 'The `provider:model` id to use in an experiment or run.' })
+  @ApiProperty({
+    example: 'openai:gpt-4o-mini',
+    description: 'The `provider:model` id to use in an experiment or run.',
+  })
   id: string;
 
   @ApiProperty({ example: 'openai', enum: ['openai', 'anthropic', 'mock'] })

@@ -47,7 +47,11 @@ export class OpenAiProvider implements LlmProvider {
         tokensOut: res.usage?.completion_tokens ?? 0,
       };
     } catch (err) {
-      throw toProviderError(err, `openai:${model}`, (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError);
+      throw toProviderError(
+        err,
+        `openai:${model}`,
+        (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError,
+      );
     }
   }
 }

@@ -46,7 +46,10 @@ describe('PriceTable', () => {
 
   it('merges MODEL_PRICES over the built-in table', () => {
     const t = table({
-      MODEL_PRICES: JSON.stringify({ 'openai:gpt-4o': { input: 1, output: 2 }, 'openai:llama-3-70b': { input: 0.5, output: 0.5 } }),
+      MODEL_PRICES: JSON.stringify({
+        'openai:gpt-4o': { input: 1, output: 2 },
+        'openai:llama-3-70b': { input: 0.5, output: 0.5 },
+      }),
     });
     expect(t.priceOf('openai:gpt-4o')).toEqual({ input: 1, output: 2 });
     expect(t.priceOf('openai:gpt-4o-2024-08-06')).toEqual({ input: 1, output: 2 });

@@ -31,17 +31,36 @@ describe('provider error mapping', () => {
 
   it('builds ProviderErrors from SDK-shaped errors', () => {
     const transport = (e: unknown) => e instanceof RangeError;
-    const limited = toProviderError(Object.assign(new Error('429 slow down'), { status: 429, headers: new Headers({ 'retry-after': '1' }) }), 'openai:x', transport);
-    expect(limited).toMatchObject({ kind: 'rate_limit', status: 429, retryAfterMs: 1000, message: 'openai:x: 429 slow down' });
-    const bad = toProviderError(Object.assign(new Error('400 bad'), { status: 400, headers: new Headers({ 'retry-after': '1' }) }), 'openai:x', transport);
+    const limited = toProviderError(
+      Object.assign(new Error('429 slow down'), { status: 429, headers: new Headers({ 'retry-after': '1' }) }),
+      'openai:x',
+      transport,
+    );
+    expect(limited).toMatchObject({
+      kind: 'rate_limit',
+      status: 429,
+      retryAfterMs: 1000,
+      message: 'openai:x: 429 slow down',
+    });
+    const bad = toProviderError(
+      Object.assign(new Error('400 bad'), { status: 400, headers: new Headers({ 'retry-after': '1' }) }),
+      'openai:x',
+      transport,
+    );
     expect(bad).toMatchObject({ kind: 'permanent', status: 400, retryAfterMs: null });
-    expect(toProviderError(new RangeError('ECONNRESET'), 'openai:x', transport)).toMatchObject({ kind: 'timeout', status: null });
+    expect(toProviderError(new RangeError('ECONNRESET'), 'openai:x', transport)).toMatchObject({
+      kind: 'timeout',
+      status: null,
+    });
     expect(toProviderError(new Error('bad argument'), 'openai:x', transport)).toMatchObject({ kind: 'permanent' });
   });
 
   it('passes params through except mock_*, nulls and reserved fields', () => {
     expect(
-      passThroughParams({ temperature: 0.7, max_tokens: 5, seed: 1, stop: 'END', mock_error: 'timeout', top_p: null, model: 'x' }, ['model']),
+      passThroughParams(
+        { temperature: 0.7, max_tokens: 5, seed: 1, stop: 'END', mock_error: 'timeout', top_p: null, model: 'x' },
+        ['model'],
+      ),
     ).toEqual({ temperature: 0.7, max_tokens: 5, seed: 1, stop: 'END' });
   });
 });

@@ -1,4 +1,4 @@
-import { LlmParams, ProviderError } from './llm.types';
+import { type LlmParams, ProviderError } from './llm.types';
 
 /** The error shape both official SDKs share (`APIError`, `APIConnectionError`, …). */
 interface SdkLikeError {
@@ -43,7 +43,11 @@ export function kindForStatus(status: number): ProviderError['kind'] {
  * failures (connection refused/reset, SDK timeout, abort) and count as `timeout`; errors the SDK
  * raises before sending (bad arguments) are permanent.
  */
-export function toProviderError(err: unknown, provider: string, isTransportError: (err: unknown) => boolean): ProviderError {
+export function toProviderError(
+  err: unknown,
+  provider: string,
+  isTransportError: (err: unknown) => boolean,
+): ProviderError {
   if (err instanceof ProviderError) return err;
   const e = (err ?? {}) as SdkLikeError;
   const message = `${provider}: ${e.message ?? String(err)}`;
@@ -60,7 +64,10 @@ export function toProviderError(err: unknown, provider: string, isTransportError
  * Params sent to a real provider: `mock_*` are ours (fault injection), null means "unset", and
  * the request's own fields (model, messages, stream) are not overridable by a grid parameter.
  */
-export function passThroughParams(params: LlmParams, reserved: readonly string[]): Record<string, string | number | boolean> {
+export function passThroughParams(
+  params: LlmParams,
+  reserved: readonly string[],
+): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(params)) {
     if (value === null || key.startsWith('mock_') || reserved.includes(key)) continue;

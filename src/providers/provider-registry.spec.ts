@@ -7,7 +7,10 @@ import { ProviderRegistry } from './provider-registry';
 
 function registry(env: Record<string, string> = {}) {
   const config = loadConfig(env);
-  return new ProviderRegistry([new OpenAiProvider(config), new AnthropicProvider(config), new MockEchoProvider()], new PriceTable(config));
+  return new ProviderRegistry(
+    [new OpenAiProvider(config), new AnthropicProvider(config), new MockEchoProvider()],
+    new PriceTable(config),
+  );
 }
 
 describe('ProviderRegistry', () => {
@@ -40,11 +43,36 @@ describe('ProviderRegistry', () => {
   });
 
   it('lists the priced models of registered providers, overrides included', () => {
-    const models = registry({ MODEL_PRICES: JSON.stringify({ 'openai:llama-3': { input: 0.2, output: 0.3 }, 'groq:x': { input: 1, output: 1 } }) }).listModels();
-    expect(models).toContainEqual({ id: 'openai:gpt-4o-mini', provider: 'openai', input_price_per_mtok: 0.15, output_price_per_mtok: 0.6 });
-    expect(models).toContainEqual({ id: 'anthropic:claude-3-5-haiku', provider: 'anthropic', input_price_per_mtok: 0.8, output_price_per_mtok: 4 });
-    expect(models).toContainEqual({ id: 'mock:echo', provider: 'mock', input_price_per_mtok: 0, output_price_per_mtok: 0 });
-    expect(models).toContainEqual({ id: 'openai:llama-3', provider: 'openai', input_price_per_mtok: 0.2, output_price_per_mtok: 0.3 });
+    const models = registry({
+      MODEL_PRICES: JSON.stringify({
+        'openai:llama-3': { input: 0.2, output: 0.3 },
+        'groq:x': { input: 1, output: 1 },
+      }),
+    }).listModels();
+    expect(models).toContainEqual({
+      id: 'openai:gpt-4o-mini',
+      provider: 'openai',
+      input_price_per_mtok: 0.15,
+      output_price_per_mtok: 0.6,
+    });
+    expect(models).toContainEqual({
+      id: 'anthropic:claude-3-5-haiku',
+      provider: 'anthropic',
+      input_price_per_mtok: 0.8,
+      output_price_per_mtok: 4,
+    });
+    expect(models).toContainEqual({
+      id: 'mock:echo',
+      provider: 'mock',
+      input_price_per_mtok: 0,
+      output_price_per_mtok: 0,
+    });
+    expect(models).toContainEqual({
+      id: 'openai:llama-3',
+      provider: 'openai',
+      input_price_per_mtok: 0.2,
+      output_price_per_mtok: 0.3,
+    });
     expect(models.map((m) => m.id)).not.toContain('groq:x');
     expect(new Set(models.map((m) => m.id)).size).toBe(models.length);
   });

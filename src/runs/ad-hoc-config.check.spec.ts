@@ -1,8 +1,10 @@
-import { adHocConfigProblems, ModelValidator } from './ad-hoc-config.check';
-import { AdHocRunConfigDto } from './dto/create-run.dto';
+import { adHocConfigProblems, type ModelValidator } from './ad-hoc-config.check';
+import { type AdHocRunConfigDto } from './dto/create-run.dto';
 
-const known: ModelValidator = (model) => (model === 'mock:echo' || model.startsWith('openai:') ? null : `Unknown model "${model}"`);
-const config = (overrides: Partial<AdHocRunConfigDto>): AdHocRunConfigDto => ({ prompt: 'p', model: 'mock:echo', ...overrides }) as AdHocRunConfigDto;
+const known: ModelValidator = (model) =>
+  model === 'mock:echo' || model.startsWith('openai:') ? null : `Unknown model "${model}"`;
+const config = (overrides: Partial<AdHocRunConfigDto>): AdHocRunConfigDto =>
+  ({ prompt: 'p', model: 'mock:echo', ...overrides });
 
 describe('adHocConfigProblems', () => {
   it('accepts runnable single-stage and multi-stage configs, missing input variables included', () => {

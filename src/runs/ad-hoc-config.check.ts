@@ -1,5 +1,5 @@
 import { isStageReference, stageReferenceProblems, templateVariables } from '../experiments/template-variables';
-import { AdHocRunConfigDto } from './dto/create-run.dto';
+import { type AdHocRunConfigDto } from './dto/create-run.dto';
 
 /** Answers null when a `provider:model` id can run, else a message naming the problem. */
 export type ModelValidator = (model: string) => string | null;
@@ -16,7 +16,8 @@ export function adHocConfigProblems(config: AdHocRunConfigDto, validateModel: Mo
   const modelError = validateModel(config.model);
   if (modelError) problems.push(`config.model: ${modelError}`);
   for (const variable of templateVariables(config.prompt)) {
-    if (isStageReference(variable)) problems.push(`config.prompt uses {{${variable}}}: stage outputs are only available to stage prompts`);
+    if (isStageReference(variable))
+      problems.push(`config.prompt uses {{${variable}}}: stage outputs are only available to stage prompts`);
   }
   const stages = config.stages ?? [];
   const all = new Set(stages.map((s) => s.name));

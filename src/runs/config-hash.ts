@@ -1,5 +1,5 @@
 import { sha256CanonicalJson } from '../common/canonical-json';
-import { RunConfig } from './run.entity';
+import { type RunConfig } from './run.entity';
 
 /**
  * The contract's `config_hash`: SHA-256 (lowercase hex) of the RFC 8785 canonical JSON of

@@ -8,7 +8,6 @@ import { RunAccess } from './run-access.service';
 import { RUN_LEADERBOARD_SQL, RunLeaderboardRow } from './runs.sql';
 import { isPlainObject } from '../common/is-plain-object';
 
-
 /** The reference's run leaderboard, ranked in PostgreSQL by one statement (RUN_LEADERBOARD_SQL). */
 @Injectable()
 export class RunLeaderboardService {
@@ -22,7 +21,11 @@ export class RunLeaderboardService {
     const weights = experiment.scoringConfig?.weights;
     // Non-numeric weights are ignored in SQL (jsonb_typeof); a non-object means "no weights".
     const weightsParam = JSON.stringify(isPlainObject(weights) ? weights : {});
-    const rows: RunLeaderboardRow[] = await this.dataSource.query(RUN_LEADERBOARD_SQL, [experimentId, weightsParam, topN]);
+    const rows: RunLeaderboardRow[] = await this.dataSource.query(RUN_LEADERBOARD_SQL, [
+      experimentId,
+      weightsParam,
+      topN,
+    ]);
     return {
       experiment_id: experimentId,
       total: rows[0]?.total ?? 0,

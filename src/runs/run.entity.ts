@@ -1,4 +1,13 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import { numericTransformer } from '../common/numeric.transformer';
 import { Experiment, StageConfig } from '../experiments/experiment.entity';
 
@@ -89,7 +98,14 @@ export class Run {
   @Column({ name: 'tokens_out', type: 'int', nullable: true })
   tokensOut: number | null;
 
-  @Column({ name: 'cost_estimate', type: 'numeric', precision: 20, scale: 10, nullable: true, transformer: numericTransformer })
+  @Column({
+    name: 'cost_estimate',
+    type: 'numeric',
+    precision: 20,
+    scale: 10,
+    nullable: true,
+    transformer: numericTransformer,
+  })
   costEstimate: number | null;
 
   @Column({ name: 'cache_hit', type: 'boolean', default: false })

@@ -1,12 +1,13 @@
-import { Score } from '../scoring/score.entity';
-import { HumanScoreResponseDto } from './dto/score-run.dto';
-import { RunDetailResponseDto, RunResponseDto, ScoreResponseDto, StageResultResponseDto } from './dto/run.response.dto';
-import { Run, RunConfig, RunStatus } from './run.entity';
-import { StageResult } from './stage-result.entity';
+import { type Score } from '../scoring/score.entity';
+import { type HumanScoreResponseDto } from './dto/score-run.dto';
+import { type RunDetailResponseDto, type RunResponseDto, type ScoreResponseDto, type StageResultResponseDto } from './dto/run.response.dto';
+import { type Run, type RunConfig, type RunStatus } from './run.entity';
+import { type StageResult } from './stage-result.entity';
 
 const iso = (value: Date | null | undefined): string | null => (value ? value.toISOString() : null);
 /** pg answers `numeric` as a string (exact); the API speaks JSON numbers. */
-const num = (value: string | number | null | undefined): number | null => (value === null || value === undefined ? null : Number(value));
+const num = (value: string | number | null | undefined): number | null =>
+  value === null || value === undefined ? null : Number(value);
 
 /** The runs columns of a raw row (snake_case, as pg returns them). */
 export interface RunRow {

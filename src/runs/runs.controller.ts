@@ -38,7 +38,10 @@ export class RunsController {
   @Get()
   @ApiOperation({ summary: 'List runs of your projects, newest started first (never-started last, then id)' })
   @ApiOkResponse({ type: RunListResponseDto })
-  @ApiBadRequestResponse({ description: 'Bad filter: experiment_id not a UUID, unknown status, score outside 0..1 or min_score > max_score, limit outside 1..500, negative offset.' })
+  @ApiBadRequestResponse({
+    description:
+      'Bad filter: experiment_id not a UUID, unknown status, score outside 0..1 or min_score > max_score, limit outside 1..500, negative offset.',
+  })
   @ApiNotFoundResponse({ description: 'Experiment not found (unknown, or of a project you are not in).' })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListRunsQueryDto): Promise<RunListResponseDto> {
     return this.queries.list(principal, query);

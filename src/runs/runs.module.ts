@@ -15,7 +15,14 @@ import { StageResult } from './stage-result.entity';
 
 /** The reference runs API: list/detail, ad-hoc runs, human scores, cancel, run leaderboard. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Run, StageResult]), ExecutionModule, ScoringModule, ProvidersModule, ExperimentsModule, EventsModule],
+  imports: [
+    TypeOrmModule.forFeature([Run, StageResult]),
+    ExecutionModule,
+    ScoringModule,
+    ProvidersModule,
+    ExperimentsModule,
+    EventsModule,
+  ],
   controllers: [RunsController],
   providers: [RunAccess, RunsService, RunsQueryService, RunLeaderboardService],
   exports: [RunsQueryService, RunLeaderboardService],

@@ -31,7 +31,9 @@ export class RunsService {
     private readonly scoring: ScoringService,
     private readonly events: RunEventsService,
     // Provided by ExecutionModule.forRoot (global); absent in a process that does not configure execution.
-    @Optional() @Inject(ExperimentCompletionService) private readonly completion: ExperimentCompletionService | null = null,
+    @Optional()
+    @Inject(ExperimentCompletionService)
+    private readonly completion: ExperimentCompletionService | null = null,
   ) {}
 
   /**
@@ -69,7 +71,12 @@ export class RunsService {
         scoringErrors: null,
       }),
     );
-    await this.events.publish({ type: 'run.status', experiment_id: run.experimentId, run_id: run.id, status: RunStatus.Pending });
+    await this.events.publish({
+      type: 'run.status',
+      experiment_id: run.experimentId,
+      run_id: run.id,
+      status: RunStatus.Pending,
+    });
     try {
       await this.dispatcher.dispatch([run.id]);
     } catch (error) {
@@ -109,7 +116,12 @@ export class RunsService {
     const rows = result.raw as RunRow[];
     if (rows.length === 0) throw conflict('Run already finished');
     this.logger.log(`run ${runId} cancelled (was ${run.status})`);
-    await this.events.publish({ type: 'run.status', experiment_id: run.experimentId, run_id: runId, status: RunStatus.Cancelled });
+    await this.events.publish({
+      type: 'run.status',
+      experiment_id: run.experimentId,
+      run_id: runId,
+      status: RunStatus.Cancelled,
+    });
     // The experiment completes when its last run ends, whichever way it ended.
     await this.completion?.runsEnded([run.experimentId]);
     return runRowToResponse(rows[0]);

@@ -1,5 +1,5 @@
-import { RUN_ROW_COLUMNS, RunRow } from './run.mapper';
-import { RunStatus } from './run.entity';
+import { RUN_ROW_COLUMNS, type RunRow } from './run.mapper';
+import { type RunStatus } from './run.entity';
 
 export interface RunListFilter {
   /** The caller's projects: nothing outside them is ever listed. */

@@ -8,13 +8,19 @@ export class PgJudgeCache implements JudgeCache {
   constructor(private readonly dataSource: DataSource) {}
 
   async get(projectId: string, key: string): Promise<JudgeCacheEntry | null> {
-    const rows: { output: string; tokens_in: number; tokens_out: number; cost: string | null }[] = await this.dataSource.query(
-      'SELECT output, tokens_in, tokens_out, cost FROM judge_cache WHERE project_id = $1 AND key = $2',
-      [projectId, key],
-    );
+    const rows: { output: string; tokens_in: number; tokens_out: number; cost: string | null }[] =
+      await this.dataSource.query(
+        'SELECT output, tokens_in, tokens_out, cost FROM judge_cache WHERE project_id = $1 AND key = $2',
+        [projectId, key],
+      );
     if (rows.length === 0) return null;
     const [row] = rows;
-    return { output: row.output, tokensIn: row.tokens_in, tokensOut: row.tokens_out, cost: row.cost === null ? null : Number(row.cost) };
+    return {
+      output: row.output,
+      tokensIn: row.tokens_in,
+      tokensOut: row.tokens_out,
+      cost: row.cost === null ? null : Number(row.cost),
+    };
   }
 
   /** The first answer stays: concurrent identical calls may both ask, but the cache keeps one. */

@@ -1,20 +1,39 @@
 import { jsonPointerToPath } from './ajv-errors';
-import { ScoreContext, ScorerError } from './scorer';
+import { type ScoreContext, ScorerError } from './scorer';
 import { MAX_SCORERS, ScorerRegistry } from './scorer-registry';
 import { builtInScorers } from './scorers/built-in-scorers';
 import { scoreContext } from './scorers/score-context.fixture';
 
 const registry = new ScorerRegistry(
   builtInScorers({
-    llm: { complete: async () => ({ output: '{"score": 1}', tokensIn: 1, tokensOut: 1, cost: 0, durationMs: 1, attempts: 1 }) },
+    llm: {
+      complete: async () => ({
+        output: '{"score": 1}',
+        tokensIn: 1,
+        tokensOut: 1,
+        cost: 0,
+        durationMs: 1,
+        attempts: 1,
+      }),
+    },
     cache: { get: async () => null, put: async () => undefined },
     validateModel: (m) => (m.startsWith('mock:') || m.startsWith('openai:') ? null : `Unknown provider in "${m}"`),
   }),
 );
 
 const ALL_TYPES = [
-  'exact_match', 'contains', 'not_contains', 'regex', 'json_valid', 'json_schema',
-  'similarity', 'numeric_close', 'length', 'latency', 'cost', 'llm_judge',
+  'exact_match',
+  'contains',
+  'not_contains',
+  'regex',
+  'json_valid',
+  'json_schema',
+  'similarity',
+  'numeric_close',
+  'length',
+  'latency',
+  'cost',
+  'llm_judge',
 ];
 
 describe('ScorerRegistry', () => {
@@ -74,7 +93,9 @@ describe('ScorerRegistry', () => {
       'scoring_config.scorers[4] (name "n"): params.expected must be of type number',
       'scoring_config.scorers[4] (name "n"): params.abs_tol must be >= 0',
       expect.stringMatching(/^scoring_config\.scorers\[5\] \(name "j"\): params\.schema is not a valid JSON Schema: /),
-      expect.stringMatching(/^scoring_config\.scorers\[6\] \(name "r"\): params\.pattern is not a valid regular expression: /),
+      expect.stringMatching(
+        /^scoring_config\.scorers\[6\] \(name "r"\): params\.pattern is not a valid regular expression: /,
+      ),
       'scoring_config.scorers[7] (name "judge"): params.model: Unknown provider in "nope:x"',
       'scoring_config.scorers[7] (name "judge"): params.rubric must contain {{output}}: the judge has to see the output',
       'scoring_config.scorers[8] (name "p"): params must be an object',
@@ -91,38 +112,64 @@ describe('ScorerRegistry', () => {
   });
 
   it('rejects wrong shapes at the top level', () => {
-    expect(registry.validateScoringConfig([])).toEqual(['scoring_config must be an object with "scorers" and optional "weights"']);
+    expect(registry.validateScoringConfig([])).toEqual([
+      'scoring_config must be an object with "scorers" and optional "weights"',
+    ]);
     expect(registry.validateScoringConfig({ scorers: {} })).toEqual(['scoring_config.scorers must be an array']);
-    expect(registry.validateScoringConfig({ weights: [1] })).toEqual(['scoring_config.weights must be an object mapping scorer names to numbers']);
+    expect(registry.validateScoringConfig({ weights: [1] })).toEqual([
+      'scoring_config.weights must be an object mapping scorer names to numbers',
+    ]);
     expect(registry.validateScoringConfig({ scorers: [{ name: 'a'.repeat(201), type: 'json_valid' }] })).toEqual([
       expect.stringMatching(/name is longer than 200 characters$/),
     ]);
     const many = Array.from({ length: MAX_SCORERS + 1 }, (_, i) => ({ name: `s${i}`, type: 'json_valid' }));
-    expect(registry.validateScoringConfig({ scorers: many })).toEqual([`scoring_config.scorers has 51 entries; at most ${MAX_SCORERS} are allowed`]);
+    expect(registry.validateScoringConfig({ scorers: many })).toEqual([
+      `scoring_config.scorers has 51 entries; at most ${MAX_SCORERS} are allowed`,
+    ]);
   });
 
   it('suggests the known types when an unknown one is far from all of them', () => {
-    expect(registry.validateScoringConfig({ scorers: [{ name: 'x', type: 'sentiment' }] })[0]).toMatch(/\(known types: exact_match, contains, .*llm_judge\)$/);
+    expect(registry.validateScoringConfig({ scorers: [{ name: 'x', type: 'sentiment' }] })[0]).toMatch(
+      /\(known types: exact_match, contains, .*llm_judge\)$/,
+    );
   });
 
   it('scores through the declared type and re-checks params', async () => {
     const ctx: ScoreContext = scoreContext('refund issued');
-    await expect(registry.score(ctx, { name: 'r', type: 'contains', params: { value: 'refund' } })).resolves.toMatchObject({ value: 1 });
+    await expect(
+      registry.score(ctx, { name: 'r', type: 'contains', params: { value: 'refund' } }),
+    ).resolves.toMatchObject({ value: 1 });
     await expect(registry.score(ctx, { name: 'r', type: 'contains', params: {} })).rejects.toThrow(ScorerError);
     await expect(registry.score(ctx, { name: 'r', type: 'gone' })).rejects.toThrow('unknown type "gone"');
   });
 
   it('refuses a scorer whose value is outside [0, 1]', async () => {
     const broken = new ScorerRegistry([
-      { type: 'broken', description: 'd', paramsSchema: { type: 'object' }, example: { name: 'b', type: 'broken', params: {} }, score: async () => ({ value: 1.5, metadata: {} }) },
+      {
+        type: 'broken',
+        description: 'd',
+        paramsSchema: { type: 'object' },
+        example: { name: 'b', type: 'broken', params: {} },
+        score: async () => ({ value: 1.5, metadata: {} }),
+      },
     ]);
-    await expect(broken.score(scoreContext('x'), { name: 'b', type: 'broken' })).rejects.toThrow('scorer produced 1.5, not a value in [0, 1]');
+    await expect(broken.score(scoreContext('x'), { name: 'b', type: 'broken' })).rejects.toThrow(
+      'scorer produced 1.5, not a value in [0, 1]',
+    );
   });
 
   it('fails at construction on a duplicate type or a broken params schema', () => {
-    const s = { type: 't', description: 'd', paramsSchema: { type: 'object' }, example: { name: 'n', type: 't', params: {} }, score: async () => ({ value: 0, metadata: {} }) };
+    const s = {
+      type: 't',
+      description: 'd',
+      paramsSchema: { type: 'object' },
+      example: { name: 'n', type: 't', params: {} },
+      score: async () => ({ value: 0, metadata: {} }),
+    };
     expect(() => new ScorerRegistry([s, s])).toThrow('registered twice');
-    expect(() => new ScorerRegistry([{ ...s, paramsSchema: { type: 'object', properties: { a: { type: 'strnig' } } } }])).toThrow();
+    expect(
+      () => new ScorerRegistry([{ ...s, paramsSchema: { type: 'object', properties: { a: { type: 'strnig' } } } }]),
+    ).toThrow();
   });
 
   it('turns JSON pointers into readable paths', () => {

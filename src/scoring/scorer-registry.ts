@@ -1,8 +1,8 @@
-import Ajv, { ValidateFunction } from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
-import { ScorerConfig } from '../experiments/experiment.entity';
+import { type ScorerConfig } from '../experiments/experiment.entity';
 import { describeAjvErrors } from './ajv-errors';
-import { JsonSchema, ScoreContext, Scorer, ScorerError, ScorerResult } from './scorer';
+import { type JsonSchema, type ScoreContext, type Scorer, ScorerError, type ScorerResult } from './scorer';
 import { isPlainObject } from '../common/is-plain-object';
 
 /** One entry of GET /api/scorers. */
@@ -20,7 +20,6 @@ export const MAX_SCORERS = 50;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyScorer = Scorer<any>;
-
 
 function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): string[] {
   return Object.keys(obj)
@@ -80,7 +79,8 @@ export class ScorerRegistry {
     const { scorers, weights } = cfg;
     if (scorers !== undefined && !Array.isArray(scorers)) problems.push('scoring_config.scorers must be an array');
     if (Array.isArray(scorers)) {
-      if (scorers.length > MAX_SCORERS) problems.push(`scoring_config.scorers has ${scorers.length} entries; at most ${MAX_SCORERS} are allowed`);
+      if (scorers.length > MAX_SCORERS)
+        problems.push(`scoring_config.scorers has ${scorers.length} entries; at most ${MAX_SCORERS} are allowed`);
       scorers.forEach((entry, i) => problems.push(...this.scorerProblems(entry, i, names)));
     }
     if (weights !== undefined) {
@@ -90,7 +90,8 @@ export class ScorerRegistry {
         for (const [name, w] of Object.entries(weights)) {
           const where = `scoring_config.weights[${JSON.stringify(name)}]`;
           if (!names.has(name)) problems.push(`${where}: no scorer is named "${name}"`);
-          if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) problems.push(`${where} must be a finite number ≥ 0`);
+          if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+            problems.push(`${where} must be a finite number ≥ 0`);
         }
       }
     }
@@ -105,8 +106,10 @@ export class ScorerRegistry {
     const label = validName ? `${at} (name ${JSON.stringify(name)})` : at;
     const problems = unknownKeys(entry, ['name', 'type', 'params'], label);
     if (!validName) problems.push(`${at}: name must be a non-empty string`);
-    else if (name.length > MAX_SCORER_NAME_LENGTH) problems.push(`${label}: name is longer than ${MAX_SCORER_NAME_LENGTH} characters`);
-    else if (names.has(name)) problems.push(`${label}: name is already used by scoring_config.scorers[${names.get(name)}]`);
+    else if (name.length > MAX_SCORER_NAME_LENGTH)
+      problems.push(`${label}: name is longer than ${MAX_SCORER_NAME_LENGTH} characters`);
+    else if (names.has(name))
+      problems.push(`${label}: name is already used by scoring_config.scorers[${names.get(name)}]`);
     else names.set(name, i);
     if (typeof type !== 'string') {
       problems.push(`${label}: type must be a string (one of ${this.types().join(', ')})`);

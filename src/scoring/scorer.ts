@@ -1,4 +1,4 @@
-import { RunConfig } from '../runs/run.entity';
+import { type RunConfig } from '../runs/run.entity';
 
 /** What a scorer sees of one completed run. */
 export interface ScoreContext {

@@ -39,7 +39,15 @@ export const RESCORE_BATCH_SIZE = 200;
 export const RESCORE_CONCURRENCY = 8;
 const UUID_MIN = '00000000-0000-0000-0000-000000000000';
 
-type ScoreRow = { id: string; run_id: string; scorer_name: string; value: number; scorer_metadata: Record<string, unknown> | null; source: ScoreSource; created_at: Date };
+type ScoreRow = {
+  id: string;
+  run_id: string;
+  scorer_name: string;
+  value: number;
+  scorer_metadata: Record<string, unknown> | null;
+  source: ScoreSource;
+  created_at: Date;
+};
 
 function toScore(row: ScoreRow): Score {
   return Object.assign(new Score(), {
@@ -97,10 +105,8 @@ export class ScoringService {
    * to runs.scoring_errors, and the run is not failed. Scores and errors land in one transaction.
    */
   async scoreRun(runId: string): Promise<ScoreRunSummary> {
-    const rows: (RunForScoringRow & { scoring_config: ScoringConfig | null; scored: string[] })[] = await this.dataSource.query(
-      SELECT_RUN_FOR_SCORING,
-      [runId],
-    );
+    const rows: (RunForScoringRow & { scoring_config: ScoringConfig | null; scored: string[] })[] =
+      await this.dataSource.query(SELECT_RUN_FOR_SCORING, [runId]);
     const row = rows[0];
     if (!row || row.status !== RunStatus.Completed) return { scored: false, written: [], errors: {} };
     const todo = this.declaredScorers(row.scoring_config).filter((s) => !row.scored.includes(s.name));
@@ -128,7 +134,11 @@ export class ScoringService {
     let after = UUID_MIN;
     let total = 0;
     for (;;) {
-      const runs: RunForScoringRow[] = await this.dataSource.query(SELECT_COMPLETED_RUNS_PAGE, [experimentId, after, RESCORE_BATCH_SIZE]);
+      const runs: RunForScoringRow[] = await this.dataSource.query(SELECT_COMPLETED_RUNS_PAGE, [
+        experimentId,
+        after,
+        RESCORE_BATCH_SIZE,
+      ]);
       if (runs.length === 0) break;
       const outcomes = await mapLimit(runs, RESCORE_CONCURRENCY, (run) => this.computeScores(run, scorers));
       await this.dataSource.transaction(async (em) => {
@@ -147,14 +157,29 @@ export class ScoringService {
    * A human score (source `human`; any number per run and scorer, the latest counts). The caller
    * has checked access; `scored_by` records who gave it.
    */
-  async addHumanScore(runId: string, scorerName: string, value: number, metadata: Record<string, unknown> | null, principal: Principal): Promise<Score> {
+  async addHumanScore(
+    runId: string,
+    scorerName: string,
+    value: number,
+    metadata: Record<string, unknown> | null,
+    principal: Principal,
+  ): Promise<Score> {
     const problems: string[] = [];
-    if (typeof scorerName !== 'string' || scorerName.trim() === '') problems.push('scorer_name must be a non-empty string');
-    else if (scorerName.length > MAX_SCORER_NAME_LENGTH) problems.push(`scorer_name must be at most ${MAX_SCORER_NAME_LENGTH} characters`);
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) problems.push('value must be a number between 0 and 1');
+    if (typeof scorerName !== 'string' || scorerName.trim() === '')
+      problems.push('scorer_name must be a non-empty string');
+    else if (scorerName.length > MAX_SCORER_NAME_LENGTH)
+      problems.push(`scorer_name must be at most ${MAX_SCORER_NAME_LENGTH} characters`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+      problems.push('value must be a number between 0 and 1');
     if (problems.length > 0) throw invalid(problems);
-    const scoredBy = principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'api_key', id: principal.apiKeyId };
-    const rows: ScoreRow[] = await this.dataSource.query(INSERT_HUMAN_SCORE, [runId, scorerName, value, JSON.stringify({ ...(metadata ?? {}), scored_by: scoredBy })]);
+    const scoredBy =
+      principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'api_key', id: principal.apiKeyId };
+    const rows: ScoreRow[] = await this.dataSource.query(INSERT_HUMAN_SCORE, [
+      runId,
+      scorerName,
+      value,
+      JSON.stringify({ ...(metadata ?? {}), scored_by: scoredBy }),
+    ]);
     if (rows.length === 0) throw notFound('Run not found');
     return toScore(rows[0]);
   }
@@ -169,7 +194,9 @@ export class ScoringService {
   /** Declared scorers, skipping malformed entries a config stored before validation could hold. */
   private declaredScorers(cfg: ScoringConfig | null): ScorerConfig[] {
     const scorers = Array.isArray(cfg?.scorers) ? cfg.scorers : [];
-    return scorers.filter((s): s is ScorerConfig => typeof s?.name === 'string' && s.name !== '' && typeof s.type === 'string');
+    return scorers.filter(
+      (s): s is ScorerConfig => typeof s?.name === 'string' && s.name !== '' && typeof s.type === 'string',
+    );
   }
 
   private async computeScores(run: RunForScoringRow, scorers: ScorerConfig[]): Promise<RunOutcome> {
@@ -178,10 +205,18 @@ export class ScoringService {
       projectId: run.project_id,
       output: run.output ?? '',
       inputData: run.config.input_data ?? '',
-      run: { durationMs: run.duration_ms, costEstimate: run.cost_estimate, tokensIn: run.tokens_in, tokensOut: run.tokens_out, config: run.config },
+      run: {
+        durationMs: run.duration_ms,
+        costEstimate: run.cost_estimate,
+        tokensIn: run.tokens_in,
+        tokensOut: run.tokens_out,
+        config: run.config,
+      },
     };
     const outcome: RunOutcome = { runId: run.id, scores: [], errors: {} };
-    const results = await Promise.allSettled(scorers.map((s) => this.registry.score({ ...base, scorerName: s.name }, s)));
+    const results = await Promise.allSettled(
+      scorers.map((s) => this.registry.score({ ...base, scorerName: s.name }, s)),
+    );
     results.forEach((result, i) => {
       const name = scorers[i].name;
       if (result.status === 'fulfilled') {
@@ -198,8 +233,12 @@ export class ScoringService {
 
   private async writeOutcomes(em: EntityManager, outcomes: RunOutcome[]): Promise<ScoreRunSummary['written']> {
     const scores = outcomes.flatMap((o) => o.scores.map((s) => ({ run_id: o.runId, ...s })));
-    const written: { id: string; scorer_name: string; value: number }[] = scores.length > 0 ? await em.query(INSERT_AUTO_SCORES, [JSON.stringify(scores)]) : [];
-    const errors = outcomes.map((o) => ({ run_id: o.runId, errors: Object.keys(o.errors).length > 0 ? o.errors : null }));
+    const written: { id: string; scorer_name: string; value: number }[] =
+      scores.length > 0 ? await em.query(INSERT_AUTO_SCORES, [JSON.stringify(scores)]) : [];
+    const errors = outcomes.map((o) => ({
+      run_id: o.runId,
+      errors: Object.keys(o.errors).length > 0 ? o.errors : null,
+    }));
     await em.query(UPDATE_SCORING_ERRORS, [JSON.stringify(errors)]);
     return written.map((w) => ({ id: w.id, scorerName: w.scorer_name, value: w.value }));
   }

@@ -1,4 +1,4 @@
-import { RunConfig } from '../runs/run.entity';
+import { type RunConfig } from '../runs/run.entity';
 
 /** Columns of a run that scorers read. */
 const RUN_FOR_SCORING = `

@@ -1,11 +1,11 @@
-import { INestApplication } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { type INestApplication } from '@nestjs/common';
+import { type NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
-import { AppConfig, loadConfig } from '../../src/config/configuration';
+import { type AppConfig, loadConfig } from '../../src/config/configuration';
 import { configureApp } from '../../src/configure-app';
-import { createTestDatabase, TestDatabase } from './database';
+import { createTestDatabase, type TestDatabase } from './database';
 
 export interface TestApp {
   app: INestApplication;

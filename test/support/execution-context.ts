@@ -49,10 +49,18 @@ export async function createExecutionContext(options: ExecutionContextOptions): 
   const config = testConfig(options.database.url, options.env);
   const root: DynamicModule =
     options.role === 'worker'
-      ? { module: ExecutionTestRootModule, imports: [WorkerModule.forRoot(config, { sweep: options.sweep }), FeatureLikeModule] }
+      ? {
+          module: ExecutionTestRootModule,
+          imports: [WorkerModule.forRoot(config, { sweep: options.sweep }), FeatureLikeModule],
+        }
       : {
           module: ExecutionTestRootModule,
-          imports: [...(coreImports(config) ?? []), EventsModule, ExecutionModule.forRoot(config, { sweep: options.sweep }), FeatureLikeModule],
+          imports: [
+            ...(coreImports(config) ?? []),
+            EventsModule,
+            ExecutionModule.forRoot(config, { sweep: options.sweep }),
+            FeatureLikeModule,
+          ],
         };
   const app = await NestFactory.createApplicationContext(root, { logger: ['error', 'warn'], abortOnError: false });
   await app.init();

@@ -1,7 +1,7 @@
-import { DataSource } from 'typeorm';
-import { ExperimentStatus, ScoringConfig } from '../../src/experiments/experiment.entity';
+import { type DataSource } from 'typeorm';
+import { ExperimentStatus, type ScoringConfig } from '../../src/experiments/experiment.entity';
 import { computeConfigHash } from '../../src/runs/config-hash';
-import { RunConfig } from '../../src/runs/run.entity';
+import { type RunConfig } from '../../src/runs/run.entity';
 import { waitFor } from './wait';
 
 /** Rows straight into PostgreSQL, for suites that exercise execution without the HTTP API. */
@@ -18,18 +18,34 @@ export async function insertExperiment(
 ): Promise<string> {
   const [row] = await ds.query(
     `INSERT INTO experiments (project_id, name, config, scoring_config, status, launched_at) VALUES ($1, 'exp', '{}'::jsonb, $2, $3, now()) RETURNING id`,
-    [projectId, options.scoringConfig ? JSON.stringify(options.scoringConfig) : null, options.status ?? ExperimentStatus.Running],
+    [
+      projectId,
+      options.scoringConfig ? JSON.stringify(options.scoringConfig) : null,
+      options.status ?? ExperimentStatus.Running,
+    ],
   );
   return row.id;
 }
 
 /** Pending runs as launch or POST /api/runs would insert them (hash, repetition, use_cache from the config). */
-export async function insertRuns(ds: DataSource, experimentId: string, projectId: string, configs: RunConfig[]): Promise<string[]> {
+export async function insertRuns(
+  ds: DataSource,
+  experimentId: string,
+  projectId: string,
+  configs: RunConfig[],
+): Promise<string[]> {
   const ids: string[] = [];
   for (const config of configs) {
     const [row] = await ds.query(
       `INSERT INTO runs (experiment_id, project_id, config, config_hash, repetition, use_cache) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-      [experimentId, projectId, JSON.stringify(config), computeConfigHash(config), config.repetition ?? 0, config.cache ?? true],
+      [
+        experimentId,
+        projectId,
+        JSON.stringify(config),
+        computeConfigHash(config),
+        config.repetition ?? 0,
+        config.cache ?? true,
+      ],
     );
     ids.push(row.id);
   }
@@ -92,6 +108,8 @@ export async function runIn(ds: DataSource, id: string, statuses: string[], time
       { timeoutMs },
     );
   } catch {
-    throw new Error(`run ${id} still ${last?.status} after ${timeoutMs} ms (wanted ${statuses.join('|')}; error: ${last?.error})`);
+    throw new Error(
+      `run ${id} still ${last?.status} after ${timeoutMs} ms (wanted ${statuses.join('|')}; error: ${last?.error})`,
+    );
   }
 }

@@ -1,5 +1,5 @@
-import { createServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
 
 export type FakeApi = 'openai' | 'anthropic';
 
@@ -70,13 +70,28 @@ function promptOf(body: any): string {
 function errorBody(api: FakeApi, status: number): unknown {
   const message = `fake ${status} error`;
   if (api === 'anthropic') {
-    const type = status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+    const type =
+      status === 429
+        ? 'rate_limit_error'
+        : status === 529
+          ? 'overloaded_error'
+          : status >= 500
+            ? 'api_error'
+            : 'invalid_request_error';
     return { type: 'error', error: { type, message } };
   }
-  return { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', code: null, param: null } };
+  return {
+    error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', code: null, param: null },
+  };
 }
 
-function successBody(api: FakeApi, req: FakeLlmRequest, output: string, usage: { input: number; output: number }, n: number): unknown {
+function successBody(
+  api: FakeApi,
+  req: FakeLlmRequest,
+  output: string,
+  usage: { input: number; output: number },
+  n: number,
+): unknown {
   if (api === 'anthropic') {
     return {
       id: `msg_fake_${n}`,
@@ -94,7 +109,14 @@ function successBody(api: FakeApi, req: FakeLlmRequest, output: string, usage: {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: req.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: output, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: output, refusal: null },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
     usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
   };
 }
@@ -125,7 +147,8 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const raw = await readBody(req);
     const path = (req.url ?? '/').split('?')[0];
-    const api: FakeApi | null = path === '/v1/chat/completions' ? 'openai' : path === '/v1/messages' ? 'anthropic' : null;
+    const api: FakeApi | null =
+      path === '/v1/chat/completions' ? 'openai' : path === '/v1/messages' ? 'anthropic' : null;
     if (req.method !== 'POST' || !api) return send(res, 404, { error: { message: `no route ${req.method} ${path}` } });
     let body: any = null;
     try {
@@ -133,7 +156,15 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     } catch {
       body = null;
     }
-    const seen: FakeLlmRequest = { api, method: req.method, path, headers: req.headers, body, model: body?.model ?? '', prompt: promptOf(body) };
+    const seen: FakeLlmRequest = {
+      api,
+      method: req.method,
+      path,
+      headers: req.headers,
+      body,
+      model: body?.model ?? '',
+      prompt: promptOf(body),
+    };
     requests.push(seen);
     const n = ++served;
 
@@ -156,7 +187,9 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => send(res, 500, { error: { message: `fake server failure: ${String(err)}` } }));
+    handle(req, res).catch((err: unknown) =>
+      send(res, 500, { error: { message: `fake server failure: ${String(err)}` } }),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { type ChildProcess, spawn, spawnSync } from 'child_process';
 import { freePort } from '../../src/database/free-port';
 import { waitFor } from './wait';
 import Redis from 'ioredis';
@@ -21,9 +21,13 @@ export async function startRedis(): Promise<TestRedis> {
   const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) throw new Error(INSTALL_HINT);
   const port = await freePort();
-  const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
-    stdio: 'ignore',
-  });
+  const child: ChildProcess = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(
     async () => {

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'child_process';
+import { type ChildProcess, spawn } from 'child_process';
 import { join } from 'path';
 import { waitFor } from './wait';
 
@@ -20,12 +20,19 @@ export interface WorkerProcess {
  * environment, and resolves once it logged that it is ready. Needs DATABASE_URL, JWT_SECRET and
  * REDIS_URL in `env`, like a production worker.
  */
-export async function spawnWorker(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join('src', 'worker.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'log', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function spawnWorker(
+  env: Record<string, string>,
+  options: { readyTimeoutMs?: number } = {},
+): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', join('src', 'worker.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'log', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

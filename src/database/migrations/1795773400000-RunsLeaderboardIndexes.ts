@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
  * Indexes for the run leaderboard and the score-filtered runs list (src/runs/runs.sql.ts), chosen

@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
  * `scored_at`: when automated scoring of a completed run finished. A worker that dies between
@@ -10,7 +10,9 @@ export class RunsScoredAt1795773500000 implements MigrationInterface {
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "runs" ADD "scored_at" TIMESTAMP WITH TIME ZONE`);
     await queryRunner.query(`UPDATE "runs" SET "scored_at" = "completed_at" WHERE "status" = 'completed'`);
-    await queryRunner.query(`CREATE INDEX "idx_runs_unscored" ON "runs" ("completed_at") WHERE status = 'completed' AND scored_at IS NULL`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_runs_unscored" ON "runs" ("completed_at") WHERE status = 'completed' AND scored_at IS NULL`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

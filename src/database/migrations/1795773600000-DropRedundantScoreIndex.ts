@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /** idx_scores_run_latest (run_id, scorer_name, created_at DESC, id DESC) INCLUDE (value) covers it. */
 export class DropRedundantScoreIndex1795773600000 implements MigrationInterface {
@@ -9,6 +9,8 @@ export class DropRedundantScoreIndex1795773600000 implements MigrationInterface 
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX "idx_scores_run_scorer_latest" ON "scores" ("run_id", "scorer_name", "created_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "idx_scores_run_scorer_latest" ON "scores" ("run_id", "scorer_name", "created_at")`,
+    );
   }
 }

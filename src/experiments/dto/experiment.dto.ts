@@ -5,9 +5,15 @@ import { ExperimentStatus } from '../experiment.entity';
 
 /** Documentation of `config` only: the service validates it (every problem in one 400). */
 export class StageConfigDto {
-  @ApiProperty({ example: 'critique', description: 'Letters, digits, "_" or "-"; unique; referenced as {{stages.<name>.output}}' })
+  @ApiProperty({
+    example: 'critique',
+    description: 'Letters, digits, "_" or "-"; unique; referenced as {{stages.<name>.output}}',
+  })
   name: string;
-  @ApiProperty({ example: 'Critique this summary: {{stages.draft.output}}', description: 'May use input variables and {{stages.<name>.output}} of earlier stages' })
+  @ApiProperty({
+    example: 'Critique this summary: {{stages.draft.output}}',
+    description: 'May use input variables and {{stages.<name>.output}} of earlier stages',
+  })
   prompt: string;
   @ApiPropertyOptional({ example: 'mock:echo', description: "Defaults to the run's model" })
   model?: string;
@@ -16,22 +22,41 @@ export class StageConfigDto {
 }
 
 export class ExperimentConfigDto {
-  @ApiProperty({ type: [String], example: ['Summarise: {{ticket}}', 'TL;DR of this ticket: {{ticket}}'], description: 'Templates; every {{var}} must exist in every input' })
+  @ApiProperty({
+    type: [String],
+    example: ['Summarise: {{ticket}}', 'TL;DR of this ticket: {{ticket}}'],
+    description: 'Templates; every {{var}} must exist in every input',
+  })
   prompts: string[];
-  @ApiProperty({ type: [String], example: ['openai:gpt-4o-mini', 'mock:echo'], description: '"provider:model" ids known to the provider registry' })
+  @ApiProperty({
+    type: [String],
+    example: ['openai:gpt-4o-mini', 'mock:echo'],
+    description: '"provider:model" ids known to the provider registry',
+  })
   models: string[];
   @ApiPropertyOptional({
     example: { temperature: [0, 0.7], max_tokens: 256 },
     description: 'A list value is a sweep axis (non-empty, distinct scalars), a scalar is fixed',
   })
   params?: Record<string, unknown>;
-  @ApiProperty({ type: 'array', items: { type: 'object' }, example: [{ ticket: 'My refund never arrived', expected: 'refund' }] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    example: [{ ticket: 'My refund never arrived', expected: 'refund' }],
+  })
   inputs: Record<string, unknown>[];
-  @ApiPropertyOptional({ type: [StageConfigDto], nullable: true, description: "A pipeline; the run's output is the last stage's" })
+  @ApiPropertyOptional({
+    type: [StageConfigDto],
+    nullable: true,
+    description: "A pipeline; the run's output is the last stage's",
+  })
   stages?: StageConfigDto[] | null;
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 1 })
   repetitions?: number;
-  @ApiPropertyOptional({ default: true, description: 'false: never serve these runs from the cache (outside the config hash)' })
+  @ApiPropertyOptional({
+    default: true,
+    description: 'false: never serve these runs from the cache (outside the config hash)',
+  })
   cache?: boolean;
 }
 
@@ -60,7 +85,10 @@ export class CreateExperimentDto {
   @MaxLength(10000)
   description?: string | null;
 
-  @ApiPropertyOptional({ format: 'uuid', description: "Defaults to the caller's personal project (an API key: its project)" })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: "Defaults to the caller's personal project (an API key: its project)",
+  })
   @IsOptional()
   @IsUUID()
   project_id?: string;
@@ -89,19 +117,29 @@ export class UpdateExperimentDto {
   @MaxLength(10000)
   description?: string | null;
 
-  @ApiPropertyOptional({ type: ExperimentConfigDto, description: 'Only while the experiment is a draft (409 once launched)' })
+  @ApiPropertyOptional({
+    type: ExperimentConfigDto,
+    description: 'Only while the experiment is a draft (409 once launched)',
+  })
   @ValidateIf((o: UpdateExperimentDto) => o.config !== undefined)
   @IsObject()
   config?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: ScoringConfigDto, nullable: true, description: 'Changeable after launch; POST …/rescore applies it to finished runs' })
+  @ApiPropertyOptional({
+    type: ScoringConfigDto,
+    nullable: true,
+    description: 'Changeable after launch; POST …/rescore applies it to finished runs',
+  })
   @IsOptional()
   @IsObject()
   scoring_config?: Record<string, unknown> | null;
 }
 
 export class ListExperimentsQueryDto extends PaginationQueryDto {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Only this project (a project the caller is not in yields no items)' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Only this project (a project the caller is not in yields no items)',
+  })
   @IsOptional()
   @IsUUID()
   project_id?: string;
@@ -113,7 +151,8 @@ export class ListExperimentsQueryDto extends PaginationQueryDto {
 }
 
 export class ProgressDto {
-  @ApiProperty({ description: 'Every run of the experiment = pending + running + completed + failed + cancelled' }) total: number;
+  @ApiProperty({ description: 'Every run of the experiment = pending + running + completed + failed + cancelled' })
+  total: number;
   @ApiProperty() pending: number;
   @ApiProperty() running: number;
   @ApiProperty() completed: number;
@@ -133,7 +172,8 @@ export class ExperimentDto {
   @ApiProperty() created_at: string;
   @ApiProperty() updated_at: string;
   @ApiProperty({ nullable: true, type: String }) launched_at: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'When it became completed or cancelled' }) completed_at: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'When it became completed or cancelled' }) completed_at:
+    string | null;
 }
 
 export class ExperimentDetailDto extends ExperimentDto {

@@ -10,7 +10,12 @@ export class LaunchExperimentDto {
   @IsBoolean()
   dry_run?: boolean;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_RUNS_CEILING, default: DEFAULT_MAX_RUNS, description: 'A grid larger than this is refused with 400' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_RUNS_CEILING,
+    default: DEFAULT_MAX_RUNS,
+    description: 'A grid larger than this is refused with 400',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -19,7 +24,8 @@ export class LaunchExperimentDto {
 }
 
 export class LaunchResultDto {
-  @ApiProperty({ description: 'Cells of the grid: prompts × models × sweep combinations × inputs × repetitions' }) runs_planned: number;
+  @ApiProperty({ description: 'Cells of the grid: prompts × models × sweep combinations × inputs × repetitions' })
+  runs_planned: number;
   @ApiProperty({ description: '0 for a dry run' }) runs_created: number;
   @ApiProperty({
     nullable: true,
@@ -50,6 +56,6 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export class ExportQueryDto {
   @ApiPropertyOptional({ enum: EXPORT_FORMATS, default: 'csv' })
   @IsOptional()
-  @IsIn(EXPORT_FORMATS as unknown as string[], { message: 'format must be one of: csv, jsonl' })
+  @IsIn(EXPORT_FORMATS, { message: 'format must be one of: csv, jsonl' })
   format?: ExportFormat;
 }

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayNotEmpty, IsArray, IsIn, IsNumber, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsIn,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination.dto';
 import { CONFIG_DIMENSIONS, ConfigDimension } from '../config-key';
 
@@ -8,7 +19,7 @@ import { CONFIG_DIMENSIONS, ConfigDimension } from '../config-key';
 const commaList = ({ value }: { value: unknown }): unknown => {
   const parts = Array.isArray(value) ? value : [value];
   if (!parts.every((p) => typeof p === 'string')) return value;
-  return (parts as string[]).flatMap((p) => p.split(',')).map((p) => p.trim());
+  return (parts).flatMap((p) => p.split(',')).map((p) => p.trim());
 };
 
 const SCORER_DESCRIPTION =
@@ -50,7 +61,10 @@ export class ConfigLeaderboardQueryDto extends PaginationQueryDto {
 }
 
 export class ConfigLeaderboardItemDto {
-  @ApiProperty({ description: 'Lowercase hex SHA-256 of the canonical JSON of {prompt, model, params} (null for a dimension not grouped on).' })
+  @ApiProperty({
+    description:
+      'Lowercase hex SHA-256 of the canonical JSON of {prompt, model, params} (null for a dimension not grouped on).',
+  })
   key: string;
 
   @ApiProperty({ type: String, nullable: true, description: 'null when not grouped on prompt' })
@@ -59,10 +73,16 @@ export class ConfigLeaderboardItemDto {
   @ApiProperty({ type: String, nullable: true, description: 'null when not grouped on model' })
   model: string | null;
 
-  @ApiProperty({ type: Object, nullable: true, description: 'Scalar params of the cell ({} when none); null when not grouped on params' })
+  @ApiProperty({
+    type: Object,
+    nullable: true,
+    description: 'Scalar params of the cell ({} when none); null when not grouped on params',
+  })
   params: Record<string, unknown> | null;
 
-  @ApiProperty({ description: 'Runs that took part: completed, with at least one score (with `scorer=`, one from that scorer).' })
+  @ApiProperty({
+    description: 'Runs that took part: completed, with at least one score (with `scorer=`, one from that scorer).',
+  })
   n: number;
 
   @ApiProperty({ description: "Mean of the runs' values (weighted score, or the chosen scorer's score)." })
@@ -80,10 +100,18 @@ export class ConfigLeaderboardItemDto {
   @ApiProperty({ description: 'Share of runs whose value ≥ pass_threshold.' })
   pass_rate: number;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'Mean cost_estimate (USD) over runs with a known cost; null when none is known.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Mean cost_estimate (USD) over runs with a known cost; null when none is known.',
+  })
   mean_cost: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'Median duration (continuous percentile, as PostgreSQL percentile_cont).' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Median duration (continuous percentile, as PostgreSQL percentile_cont).',
+  })
   p50_duration_ms: number | null;
 
   @ApiProperty({ type: Number, nullable: true, description: '95th percentile duration (continuous percentile).' })
@@ -139,22 +167,33 @@ export class CompareResultDto {
   @ApiProperty({ description: 'Full key of configuration b.' })
   b: string;
 
-  @ApiProperty({ description: 'Pairs of runs (one of a, one of b) with the same input_data and repetition, both valued.' })
+  @ApiProperty({
+    description: 'Pairs of runs (one of a, one of b) with the same input_data and repetition, both valued.',
+  })
   n_pairs: number;
 
   @ApiProperty({ type: Number, nullable: true, description: 'Mean of a − b over the pairs; null without pairs.' })
   mean_diff: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'mean_diff − t(0.975, n − 1) · sd / √n; null for fewer than 2 pairs.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'mean_diff − t(0.975, n − 1) · sd / √n; null for fewer than 2 pairs.',
+  })
   ci95_low: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'mean_diff + t(0.975, n − 1) · sd / √n; null for fewer than 2 pairs.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'mean_diff + t(0.975, n − 1) · sd / √n; null for fewer than 2 pairs.',
+  })
   ci95_high: number | null;
 
   @ApiProperty({
     type: Number,
     nullable: true,
-    description: 'Two-sided paired t-test, as scipy.stats.ttest_rel(a, b); null where SciPy gives nan (< 2 pairs, all differences zero).',
+    description:
+      'Two-sided paired t-test, as scipy.stats.ttest_rel(a, b); null where SciPy gives nan (< 2 pairs, all differences zero).',
   })
   t_test_p: number | null;
 

@@ -1,4 +1,4 @@
-import { expectCloseToScipy, FixtureNumber, loadStatsFixture } from '../../../test/fixtures/stats/scipy-fixtures';
+import { expectCloseToScipy, type FixtureNumber, loadStatsFixture } from '../../../test/fixtures/stats/scipy-fixtures';
 import { mean, meanCi95, pairwiseSum, sampleStdDev, tQuantile } from './descriptive-stats';
 
 interface DescriptiveCase {

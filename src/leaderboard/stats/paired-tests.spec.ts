@@ -1,4 +1,4 @@
-import { expectCloseToScipy, FixtureNumber, loadStatsFixture } from '../../../test/fixtures/stats/scipy-fixtures';
+import { expectCloseToScipy, type FixtureNumber, loadStatsFixture } from '../../../test/fixtures/stats/scipy-fixtures';
 import { differences, pairedTTest } from './paired-t-test';
 import { mean, meanCi95 } from './descriptive-stats';
 import { signedRankNullCounts, wilcoxonSignedRank } from './wilcoxon-signed-rank';

@@ -45,7 +45,7 @@ function signedRanks(d: Float64Array): SignedRanks {
   let doubledRPlus = 0;
   let tieCorrection = 0;
   let hasTies = false;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start + 1;
     const magnitude = Math.abs(nonZero[order[start]]);
     while (end < order.length && Math.abs(nonZero[order[end]]) === magnitude) end++;

@@ -1,7 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 import { IsObjectOrString, IsScalarRecord } from './run-config.validators';
 
 /** Same rule as experiment stages: the name sits inside `{{stages.<name>.output}}`. */
@@ -19,7 +32,9 @@ export class AdHocStageConfigDto {
     description: 'Unique within the run; later stages refer to it as {{stages.<name>.output}}.',
   })
   @IsString()
-  @Matches(STAGE_NAME, { message: '$property must be 1-100 letters, digits, "_" or "-" (it is referenced as {{stages.<name>.output}})' })
+  @Matches(STAGE_NAME, {
+    message: '$property must be 1-100 letters, digits, "_" or "-" (it is referenced as {{stages.<name>.output}})',
+  })
   name: string;
 
   @ApiProperty({ example: 'Summarise: {{ticket}}' })
@@ -51,7 +66,11 @@ export class AdHocRunConfigDto {
   @MaxLength(200)
   model: string;
 
-  @ApiPropertyOptional({ ...SCALAR_MAP, example: { temperature: 0 }, description: 'Scalars only; defaults to {} in the hash.' })
+  @ApiPropertyOptional({
+    ...SCALAR_MAP,
+    example: { temperature: 0 },
+    description: 'Scalars only; defaults to {} in the hash.',
+  })
   @IsOptional()
   @IsScalarRecord()
   params?: Record<string, string | number | boolean | null>;
@@ -65,7 +84,11 @@ export class AdHocRunConfigDto {
   @IsObjectOrString()
   input_data?: Record<string, unknown> | string;
 
-  @ApiPropertyOptional({ type: [AdHocStageConfigDto], nullable: true, description: 'A multi-stage pipeline; the run output is the last stage\'s.' })
+  @ApiPropertyOptional({
+    type: [AdHocStageConfigDto],
+    nullable: true,
+    description: "A multi-stage pipeline; the run output is the last stage's.",
+  })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)

@@ -9,7 +9,10 @@ export const toNumber = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? (value.trim() === '' ? Number.NaN : Number(value)) : value;
 
 export class ListRunsQueryDto extends PaginationQueryDto {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Only runs of this experiment (404 when it is not visible to the caller).' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Only runs of this experiment (404 when it is not visible to the caller).',
+  })
   @IsOptional()
   @IsUUID()
   experiment_id?: string;
@@ -19,7 +22,11 @@ export class ListRunsQueryDto extends PaginationQueryDto {
   @IsEnum(RunStatus)
   status?: RunStatus;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1, description: "Keeps runs whose average of all their scores is ≥ this (runs without scores drop out)." })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 1,
+    description: 'Keeps runs whose average of all their scores is ≥ this (runs without scores drop out).',
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -27,7 +34,11 @@ export class ListRunsQueryDto extends PaginationQueryDto {
   @Max(1)
   min_score?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1, description: "Keeps runs whose average of all their scores is ≤ this (runs without scores drop out)." })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 1,
+    description: 'Keeps runs whose average of all their scores is ≤ this (runs without scores drop out).',
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })

@@ -1,9 +1,11 @@
-import { ValidationOptions, registerDecorator } from 'class-validator';
+import { type ValidationOptions, registerDecorator } from 'class-validator';
 import { isPlainObject } from '../../common/is-plain-object';
 
-
 const isScalar = (value: unknown): boolean =>
-  value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+  value === null ||
+  typeof value === 'string' ||
+  typeof value === 'boolean' ||
+  (typeof value === 'number' && Number.isFinite(value));
 
 /** An object whose values are all scalars (string, finite number, boolean, null): a run's `params`. */
 export function IsScalarRecord(options?: ValidationOptions): PropertyDecorator {
@@ -12,7 +14,10 @@ export function IsScalarRecord(options?: ValidationOptions): PropertyDecorator {
       name: 'isScalarRecord',
       target: target.constructor,
       propertyName: propertyName as string,
-      options: { message: '$property must be an object whose values are strings, numbers, booleans or null', ...options },
+      options: {
+        message: '$property must be an object whose values are strings, numbers, booleans or null',
+        ...options,
+      },
       validator: { validate: (value: unknown) => isPlainObject(value) && Object.values(value).every(isScalar) },
     });
 }

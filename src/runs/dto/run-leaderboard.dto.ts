@@ -16,7 +16,11 @@ export class RunLeaderboardQueryDto {
 export class LeaderboardEntryDto {
   @ApiProperty({ format: 'uuid' }) run_id: string;
   @ApiProperty({ example: '9f2d4c1b7a3e5d6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7' }) config_hash: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { prompt: 'Summarise: {{ticket}}', model: 'mock:echo', params: {}, input_data: { ticket: '…' } } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { prompt: 'Summarise: {{ticket}}', model: 'mock:echo', params: {}, input_data: { ticket: '…' } },
+  })
   config: RunConfig;
   @ApiProperty({ enum: RunStatus, enumName: 'RunStatus', example: RunStatus.Completed }) status: RunStatus;
   @ApiProperty({
@@ -25,7 +29,12 @@ export class LeaderboardEntryDto {
       "Over each scorer's latest score: Σ w·v / Σ w over the scorers with a weight in scoring_config.weights; the plain mean when none has one.",
   })
   weighted_score: number;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, example: { has_refund: 1, matches: 0.8 }, description: 'Latest score per scorer.' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    example: { has_refund: 1, matches: 0.8 },
+    description: 'Latest score per scorer.',
+  })
   scores: Record<string, number>;
   @ApiProperty({ type: Number, nullable: true, example: 1360 }) duration_ms: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 42 }) tokens_in: number | null;
@@ -34,6 +43,11 @@ export class LeaderboardEntryDto {
 
 export class LeaderboardResponseDto {
   @ApiProperty({ format: 'uuid' }) experiment_id: string;
-  @ApiProperty({ type: [LeaderboardEntryDto], description: 'Best first; ties: earlier completed_at, then run id.' }) entries: LeaderboardEntryDto[];
-  @ApiProperty({ example: 42, description: 'How many runs took part (completed, with at least one score), before top_n.' }) total: number;
+  @ApiProperty({ type: [LeaderboardEntryDto], description: 'Best first; ties: earlier completed_at, then run id.' })
+  entries: LeaderboardEntryDto[];
+  @ApiProperty({
+    example: 42,
+    description: 'How many runs took part (completed, with at least one score), before top_n.',
+  })
+  total: number;
 }

@@ -20,14 +20,24 @@ export class RunResponseDto {
   config_hash: string;
   @ApiProperty({ type: 'object', additionalProperties: true, example: EXAMPLE_CONFIG }) config: RunConfig;
   @ApiProperty({ enum: RunStatus, enumName: 'RunStatus', example: RunStatus.Completed }) status: RunStatus;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-07T08:24:56.120Z' }) started_at: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-07T08:24:57.480Z' }) completed_at: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-07T08:24:56.120Z' }) started_at:
+    string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-07T08:24:57.480Z' })
+  completed_at: string | null;
   @ApiProperty({ type: Number, nullable: true, example: 1360 }) duration_ms: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 42 }) tokens_in: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 57 }) tokens_out: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'USD; null when the model has no known price.', example: 0.0000405 })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'USD; null when the model has no known price.',
+    example: 0.0000405,
+  })
   cost_estimate: number | null;
-  @ApiProperty({ description: 'Served from a completed run with the same hash and repetition (no provider call).', example: false })
+  @ApiProperty({
+    description: 'Served from a completed run with the same hash and repetition (no provider call).',
+    example: false,
+  })
   cache_hit: boolean;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
 }
@@ -42,9 +52,13 @@ export class StageResultResponseDto {
   @ApiProperty({ format: 'uuid' }) run_id: string;
   @ApiProperty({ example: 'summarise' }) stage_name: string;
   @ApiProperty({ example: 0 }) stage_index: number;
-  @ApiProperty({ description: 'The rendered prompt sent to the model.', example: 'Summarise: My order arrived broken, I want a refund.' })
+  @ApiProperty({
+    description: 'The rendered prompt sent to the model.',
+    example: 'Summarise: My order arrived broken, I want a refund.',
+  })
   prompt: string;
-  @ApiProperty({ type: String, nullable: true, example: 'Customer wants a refund for a broken order.' }) output: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'Customer wants a refund for a broken order.' }) output:
+    string | null;
   @ApiProperty({ example: 'openai:gpt-4o-mini' }) model: string;
   @ApiProperty({ type: Number, nullable: true, example: 42 }) tokens_in: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 57 }) tokens_out: number | null;
@@ -60,14 +74,20 @@ export class ScoreResponseDto {
   @ApiProperty({ minimum: 0, maximum: 1, example: 1 }) value: number;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, example: { reason: 'found "refund"' } })
   scorer_metadata: Record<string, unknown> | null;
-  @ApiProperty({ enum: ScoreSource, enumName: 'ScoreSource', description: '`auto` from a scorer, `human` from POST /api/runs/{id}/score.' })
+  @ApiProperty({
+    enum: ScoreSource,
+    enumName: 'ScoreSource',
+    description: '`auto` from a scorer, `human` from POST /api/runs/{id}/score.',
+  })
   source: ScoreSource;
   @ApiProperty({ format: 'date-time' }) created_at: string;
 }
 
 export class RunDetailResponseDto extends RunResponseDto {
-  @ApiProperty({ type: [StageResultResponseDto], description: 'Ordered by stage_index.' }) stage_results: StageResultResponseDto[];
-  @ApiProperty({ type: [ScoreResponseDto], description: 'Oldest first (created_at, then id).' }) scores: ScoreResponseDto[];
+  @ApiProperty({ type: [StageResultResponseDto], description: 'Ordered by stage_index.' })
+  stage_results: StageResultResponseDto[];
+  @ApiProperty({ type: [ScoreResponseDto], description: 'Oldest first (created_at, then id).' })
+  scores: ScoreResponseDto[];
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string' },

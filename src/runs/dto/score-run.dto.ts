@@ -14,7 +14,11 @@ export class ScoreRunDto {
   @Max(1)
   value: number;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { reviewer: 'grace', note: 'concise, but misses the order id' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { reviewer: 'grace', note: 'concise, but misses the order id' },
+  })
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;

@@ -4,7 +4,8 @@ import { latencyScorer } from './latency.scorer';
 import { scoreContext } from './score-context.fixture';
 
 describe('latency scorer', () => {
-  const score = (durationMs: number | null, maxMs: number) => latencyScorer.score(scoreContext('out', { run: { durationMs } }), { max_ms: maxMs });
+  const score = (durationMs: number | null, maxMs: number) =>
+    latencyScorer.score(scoreContext('out', { run: { durationMs } }), { max_ms: maxMs });
 
   it('passes at or under the budget and fails over it', async () => {
     await expect(score(1000, 1000)).resolves.toEqual({ value: 1, metadata: { duration_ms: 1000, max_ms: 1000 } });
@@ -18,7 +19,8 @@ describe('latency scorer', () => {
 });
 
 describe('cost scorer', () => {
-  const score = (costEstimate: number | null, maxUsd: number) => costScorer.score(scoreContext('out', { run: { costEstimate } }), { max_usd: maxUsd });
+  const score = (costEstimate: number | null, maxUsd: number) =>
+    costScorer.score(scoreContext('out', { run: { costEstimate } }), { max_usd: maxUsd });
 
   it('passes at or under the budget and fails over it', async () => {
     await expect(score(0.002, 0.002)).resolves.toEqual({ value: 1, metadata: { cost_usd: 0.002, max_usd: 0.002 } });

@@ -1,4 +1,4 @@
-import { Scorer } from '../scorer';
+import { type Scorer } from '../scorer';
 import { containsScorer } from './contains.scorer';
 import { costScorer } from './cost.scorer';
 import { exactMatchScorer } from './exact-match.scorer';
@@ -6,7 +6,7 @@ import { jsonSchemaScorer } from './json-schema.scorer';
 import { jsonValidScorer } from './json-valid.scorer';
 import { latencyScorer } from './latency.scorer';
 import { lengthScorer } from './length.scorer';
-import { LlmJudgeDeps, LlmJudgeScorer } from './llm-judge.scorer';
+import { type LlmJudgeDeps, LlmJudgeScorer } from './llm-judge.scorer';
 import { notContainsScorer } from './not-contains.scorer';
 import { numericCloseScorer } from './numeric-close.scorer';
 import { regexScorer } from './regex.scorer';

@@ -7,9 +7,17 @@ const notContains = (output: string, params: object) => notContainsScorer.score(
 
 describe('contains scorer', () => {
   it('finds one value, case-sensitively by default', async () => {
-    await expect(contains('We will refund you.', { value: 'refund' })).resolves.toMatchObject({ value: 1, metadata: { found: ['refund'] } });
-    await expect(contains('Refund issued', { value: 'refund' })).resolves.toMatchObject({ value: 0, metadata: { missing: ['refund'] } });
-    await expect(contains('REFUND issued', { value: 'refund', case_sensitive: false })).resolves.toMatchObject({ value: 1 });
+    await expect(contains('We will refund you.', { value: 'refund' })).resolves.toMatchObject({
+      value: 1,
+      metadata: { found: ['refund'] },
+    });
+    await expect(contains('Refund issued', { value: 'refund' })).resolves.toMatchObject({
+      value: 0,
+      metadata: { missing: ['refund'] },
+    });
+    await expect(contains('REFUND issued', { value: 'refund', case_sensitive: false })).resolves.toMatchObject({
+      value: 1,
+    });
   });
 
   it('quantifies over values with mode any (default) or all', async () => {
@@ -45,7 +53,10 @@ describe('not_contains scorer', () => {
   const values = ['sorry', 'apologize'];
 
   it('by default (mode all) passes only when no value occurs', async () => {
-    await expect(notContains('Here is your answer.', { values })).resolves.toMatchObject({ value: 1, metadata: { mode: 'all' } });
+    await expect(notContains('Here is your answer.', { values })).resolves.toMatchObject({
+      value: 1,
+      metadata: { mode: 'all' },
+    });
     await expect(notContains('Sorry, here it is.', { values, case_sensitive: false })).resolves.toMatchObject({
       value: 0,
       metadata: { found: ['sorry'] },

@@ -1,4 +1,4 @@
-import { JsonSchema, ScoreContext, Scorer, ScorerResult } from '../scorer';
+import { type JsonSchema, type ScoreContext, type Scorer, type ScorerResult } from '../scorer';
 import { exactlyOneOf, foldCase } from './scorer-params';
 
 export interface ContainsParams {
@@ -14,7 +14,12 @@ export function containsParamsSchema(defaultMode: 'any' | 'all'): JsonSchema {
     additionalProperties: false,
     properties: {
       value: { type: 'string', minLength: 1, description: 'One substring (exactly one of value / values).' },
-      values: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, description: 'Several substrings.' },
+      values: {
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string', minLength: 1 },
+        description: 'Several substrings.',
+      },
       mode: { enum: ['any', 'all'], default: defaultMode, description: 'Quantifier over `values`.' },
       case_sensitive: { type: 'boolean', default: true },
     },

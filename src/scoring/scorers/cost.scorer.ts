@@ -1,4 +1,4 @@
-import { Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError } from '../scorer';
 
 export interface CostParams {
   max_usd: number;

@@ -7,7 +7,10 @@ const score = (output: string, params: object, inputData: Record<string, unknown
 
 describe('exact_match scorer', () => {
   it('compares with a literal expected value exactly by default', async () => {
-    await expect(score('Paris', { expected: 'Paris' })).resolves.toMatchObject({ value: 1, metadata: { matched: true } });
+    await expect(score('Paris', { expected: 'Paris' })).resolves.toMatchObject({
+      value: 1,
+      metadata: { matched: true },
+    });
     await expect(score('Paris ', { expected: 'Paris' })).resolves.toMatchObject({ value: 0 });
     await expect(score('paris', { expected: 'Paris' })).resolves.toMatchObject({ value: 0 });
   });

@@ -1,5 +1,14 @@
-import { Scorer } from '../scorer';
-import { asText, ExpectedParams, expectedTextParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, validateExpected } from './scorer-params';
+import { type Scorer } from '../scorer';
+import {
+  asText,
+  type ExpectedParams,
+  expectedTextParamsSchema,
+  preview,
+  resolveExpected,
+  textNormaliser,
+  type TextNormaliseParams,
+  validateExpected,
+} from './scorer-params';
 
 export interface ExactMatchParams extends ExpectedParams, TextNormaliseParams {}
 

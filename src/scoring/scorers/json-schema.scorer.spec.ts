@@ -4,14 +4,22 @@ import { scoreContext } from './score-context.fixture';
 const ticketSchema = {
   type: 'object',
   required: ['summary', 'priority'],
-  properties: { summary: { type: 'string', minLength: 1 }, priority: { enum: ['low', 'high'] }, email: { type: 'string', format: 'email' } },
+  properties: {
+    summary: { type: 'string', minLength: 1 },
+    priority: { enum: ['low', 'high'] },
+    email: { type: 'string', format: 'email' },
+  },
   additionalProperties: false,
 };
-const score = (output: string, params: object = { schema: ticketSchema }) => jsonSchemaScorer.score(scoreContext(output), params as never);
+const score = (output: string, params: object = { schema: ticketSchema }) =>
+  jsonSchemaScorer.score(scoreContext(output), params as never);
 
 describe('json_schema scorer', () => {
   it('gives 1 to conforming JSON', async () => {
-    await expect(score('{"summary": "Refund 🎉", "priority": "high"}')).resolves.toEqual({ value: 1, metadata: { valid_json: true, conforms: true } });
+    await expect(score('{"summary": "Refund 🎉", "priority": "high"}')).resolves.toEqual({
+      value: 1,
+      metadata: { valid_json: true, conforms: true },
+    });
   });
 
   it('gives 0 with readable errors to non-conforming JSON', async () => {
@@ -30,7 +38,10 @@ describe('json_schema scorer', () => {
 
   it('gives 0 to output that is not JSON, including empty output', async () => {
     await expect(score('not json')).resolves.toMatchObject({ value: 0, metadata: { valid_json: false } });
-    await expect(score('')).resolves.toMatchObject({ value: 0, metadata: { valid_json: false, error: 'output is empty' } });
+    await expect(score('')).resolves.toMatchObject({
+      value: 0,
+      metadata: { valid_json: false, error: 'output is empty' },
+    });
   });
 
   it('accepts a code fence when allowed', async () => {
@@ -40,15 +51,26 @@ describe('json_schema scorer', () => {
   });
 
   it('rejects an invalid or async schema at validation', () => {
-    expect(jsonSchemaScorer.validate!({ schema: { type: 'objekt' } })).toEqual([expect.stringMatching(/^params\.schema is not a valid JSON Schema/)]);
-    expect(jsonSchemaScorer.validate!({ schema: { $ref: 'https://example.com/remote.json' } })).toEqual([expect.stringMatching(/not a valid JSON Schema/)]);
-    expect(jsonSchemaScorer.validate!({ schema: { $async: true, type: 'object' } })).toEqual(['params.schema: "$async" schemas are not supported']);
+    expect(jsonSchemaScorer.validate!({ schema: { type: 'objekt' } })).toEqual([
+      expect.stringMatching(/^params\.schema is not a valid JSON Schema/),
+    ]);
+    expect(jsonSchemaScorer.validate!({ schema: { $ref: 'https://example.com/remote.json' } })).toEqual([
+      expect.stringMatching(/not a valid JSON Schema/),
+    ]);
+    expect(jsonSchemaScorer.validate!({ schema: { $async: true, type: 'object' } })).toEqual([
+      'params.schema: "$async" schemas are not supported',
+    ]);
     expect(jsonSchemaScorer.validate!({ schema: ticketSchema })).toEqual([]);
   });
 
   it('tolerates unknown keywords and follows $schema to pick the draft', async () => {
     expect(jsonSchemaScorer.validate!({ schema: { type: 'string', example: 'x', 'x-note': 1 } })).toEqual([]);
-    const tuple2020 = { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'array', prefixItems: [{ type: 'number' }], items: false };
+    const tuple2020 = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'array',
+      prefixItems: [{ type: 'number' }],
+      items: false,
+    };
     expect(jsonSchemaScorer.validate!({ schema: tuple2020 })).toEqual([]);
     await expect(score('[1]', { schema: tuple2020 })).resolves.toMatchObject({ value: 1 });
     await expect(score('[1, 2]', { schema: tuple2020 })).resolves.toMatchObject({ value: 0 });

@@ -1,10 +1,10 @@
-import Ajv, { ValidateFunction } from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { canonicalJson } from '../../common/canonical-json';
 import { describeAjvErrors } from '../ajv-errors';
-import { Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError } from '../scorer';
 import { parseJsonOutput } from './json-valid.scorer';
 
 export interface JsonSchemaParams {
@@ -32,7 +32,11 @@ export function compileUserSchema(schema: Record<string, unknown>): ValidateFunc
   }
   const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
   const options = { strict: false, allErrors: true, validateSchema: true } as const;
-  const ajv = draft.includes('2020-12') ? new Ajv2020(options) : draft.includes('2019-09') ? new Ajv2019(options) : new Ajv(options);
+  const ajv = draft.includes('2020-12')
+    ? new Ajv2020(options)
+    : draft.includes('2019-09')
+      ? new Ajv2019(options)
+      : new Ajv(options);
   addFormats(ajv);
   const validate = ajv.compile(schema);
   compiled.set(key, validate);
@@ -87,7 +91,7 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
     }
     const parsed = parseJsonOutput(ctx.output, params.allow_code_fence);
     if (!parsed.ok) return { value: 0, metadata: { valid_json: false, error: parsed.error } };
-    const ok = validate(parsed.value) as boolean;
+    const ok = validate(parsed.value);
     if (ok) return { value: 1, metadata: { valid_json: true, conforms: true } };
     const errors = describeAjvErrors('output', validate.errors);
     return { value: 0, metadata: { valid_json: true, conforms: false, errors: errors.slice(0, 10) } };

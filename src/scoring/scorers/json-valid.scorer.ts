@@ -1,4 +1,4 @@
-import { Scorer } from '../scorer';
+import { type Scorer } from '../scorer';
 import { unwrapCodeFence } from './scorer-params';
 
 export interface JsonValidParams {
@@ -6,7 +6,10 @@ export interface JsonValidParams {
 }
 
 /** The output parsed as JSON, or the parser's complaint. */
-export function parseJsonOutput(output: string, allowCodeFence: boolean | undefined): { ok: true; value: unknown } | { ok: false; error: string } {
+export function parseJsonOutput(
+  output: string,
+  allowCodeFence: boolean | undefined,
+): { ok: true; value: unknown } | { ok: false; error: string } {
   const text = allowCodeFence ? unwrapCodeFence(output) : output;
   if (text.trim() === '') return { ok: false, error: 'output is empty' };
   try {
@@ -30,6 +33,8 @@ export const jsonValidScorer: Scorer<JsonValidParams> = {
   example: { name: 'is_json', type: 'json_valid', params: { allow_code_fence: true } },
   async score(ctx, params) {
     const parsed = parseJsonOutput(ctx.output, params.allow_code_fence);
-    return parsed.ok ? { value: 1, metadata: { valid: true } } : { value: 0, metadata: { valid: false, error: parsed.error } };
+    return parsed.ok
+      ? { value: 1, metadata: { valid: true } }
+      : { value: 0, metadata: { valid: false, error: parsed.error } };
   },
 };

@@ -27,7 +27,11 @@ describe('parseJudgeAnswer', () => {
   it('maps a number without denominator through the scale', () => {
     expect(parseJudgeAnswer('7', { min: 0, max: 10 }).value).toBeCloseTo(0.7, 12);
     expect(parseJudgeAnswer('{"score": 1}', { min: 1, max: 5 }).value).toBe(0);
-    expect(parseJudgeAnswer('{"score": 5}', { min: 1, max: 5 })).toMatchObject({ value: 1, raw: 5, scale: { min: 1, max: 5 } });
+    expect(parseJudgeAnswer('{"score": 5}', { min: 1, max: 5 })).toMatchObject({
+      value: 1,
+      raw: 5,
+      scale: { min: 1, max: 5 },
+    });
     // An explicit denominator wins over the scale.
     expect(parseJudgeAnswer('Score: 2/4', { min: 1, max: 10 }).value).toBe(0.5);
   });

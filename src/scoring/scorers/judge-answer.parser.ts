@@ -29,8 +29,9 @@ const BARE = new RegExp(`^(${NUM})(?:\\s*/\\s*(\\d+(?:\\.\\d+)?))?\\.?$`);
  */
 export function inferScale(rubric: string): JudgeScale | null {
   const range =
-    /\b(?:scale\s+of|scale\s+from|from|between|range\s+of)\s+(\d+(?:\.\d+)?)\s*(?:-|–|to|and)\s*(\d+(?:\.\d+)?)/i.exec(rubric) ??
-    /\b(\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:point\s+)?scale\b/i.exec(rubric);
+    /\b(?:scale\s+of|scale\s+from|from|between|range\s+of)\s+(\d+(?:\.\d+)?)\s*(?:-|–|to|and)\s*(\d+(?:\.\d+)?)/i.exec(
+      rubric,
+    ) ?? /\b(\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:point\s+)?scale\b/i.exec(rubric);
   if (range) {
     const [min, max] = [Number(range[1]), Number(range[2])];
     if (max > min) return { min, max };
@@ -52,8 +53,10 @@ function jsonForm(text: string): { raw: number; reason: string | null } | null {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj) || !('score' in obj)) return null;
   const { score, reason } = obj as { score: unknown; reason?: unknown };
-  const raw = typeof score === 'number' ? score : typeof score === 'string' && score.trim() !== '' ? Number(score) : NaN;
-  if (!Number.isFinite(raw)) throw new ScorerError(`judge answer's "score" is not a number: ${preview(JSON.stringify(score))}`);
+  const raw =
+    typeof score === 'number' ? score : typeof score === 'string' && score.trim() !== '' ? Number(score) : NaN;
+  if (!Number.isFinite(raw))
+    throw new ScorerError(`judge answer's "score" is not a number: ${preview(JSON.stringify(score))}`);
   return { raw, reason: typeof reason === 'string' ? reason : reason === undefined ? null : JSON.stringify(reason) };
 }
 
@@ -85,15 +88,20 @@ export function parseJudgeAnswer(answer: string, scale: JudgeScale | null): Pars
     [form, raw, reason] = [labelled ? 'labelled' : 'bare', Number(m[1]), labelled ? preview(text, 500) : null];
     denominator = m[2] !== undefined ? Number(m[2]) : null;
   } else {
-    throw new ScorerError(`judge answer has no score (expected {"score": x, "reason": "…"}, "Score: x/N" or a number): ${preview(text)}`);
+    throw new ScorerError(
+      `judge answer has no score (expected {"score": x, "reason": "…"}, "Score: x/N" or a number): ${preview(text)}`,
+    );
   }
   if (denominator !== null) {
-    if (!(denominator > 0) || raw < 0 || raw > denominator) throw new ScorerError(`judge score ${raw}/${denominator} is out of range`);
+    if (!(denominator > 0) || raw < 0 || raw > denominator)
+      throw new ScorerError(`judge score ${raw}/${denominator} is out of range`);
     return { value: raw / denominator, raw, scale: { min: 0, max: denominator }, reason, form };
   }
   const s = scale ?? { min: 0, max: 1 };
   if (raw < s.min || raw > s.max) {
-    throw new ScorerError(`judge score ${raw} is outside the scale ${s.min}–${s.max} (declare params.scale or state the scale in the rubric)`);
+    throw new ScorerError(
+      `judge score ${raw} is outside the scale ${s.min}–${s.max} (declare params.scale or state the scale in the rubric)`,
+    );
   }
   return { value: (raw - s.min) / (s.max - s.min), raw, scale: s, reason, form };
 }

@@ -16,12 +16,14 @@ describe('judge rubric', () => {
   });
 
   it('inserts values literally, even with $ patterns or braces', () => {
-    expect(renderRubric('[{{output}}]', "$& $1 $$ {{ticket}}", { ticket: 'T' })).toBe("[$& $1 $$ {{ticket}}]");
+    expect(renderRubric('[{{output}}]', '$& $1 $$ {{ticket}}', { ticket: 'T' })).toBe('[$& $1 $$ {{ticket}}]');
   });
 
   it('refuses to send a half-filled rubric', () => {
     expect(() => renderRubric('{{output}} {{missing}} {{input.other}}', 'x', { ticket: 't' })).toThrow(ScorerError);
-    expect(() => renderRubric('{{output}} {{missing}} {{input.other}}', 'x', { ticket: 't' })).toThrow('{{missing}}, {{input.other}}');
+    expect(() => renderRubric('{{output}} {{missing}} {{input.other}}', 'x', { ticket: 't' })).toThrow(
+      '{{missing}}, {{input.other}}',
+    );
     expect(() => renderRubric('{{ticket}}', 'x', 'string input')).toThrow(/missing/);
   });
 });

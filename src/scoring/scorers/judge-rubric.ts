@@ -11,7 +11,11 @@ function asPromptText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function lookup(name: string, output: string, input: Record<string, unknown> | string): { found: boolean; value?: unknown } {
+function lookup(
+  name: string,
+  output: string,
+  input: Record<string, unknown> | string,
+): { found: boolean; value?: unknown } {
   if (name === 'output') return { found: true, value: output };
   if (name === 'input') return { found: true, value: input };
   const field = name.startsWith('input.') ? name.slice('input.'.length) : name;
@@ -28,7 +32,9 @@ function lookup(name: string, output: string, input: Record<string, unknown> | s
 export function renderRubric(rubric: string, output: string, input: Record<string, unknown> | string): string {
   const missing = templateVariables(rubric).filter((name) => !lookup(name, output, input).found);
   if (missing.length > 0) {
-    throw new ScorerError(`rubric variable(s) missing from the run's input_data: ${missing.map((m) => `{{${m}}}`).join(', ')}`);
+    throw new ScorerError(
+      `rubric variable(s) missing from the run's input_data: ${missing.map((m) => `{{${m}}}`).join(', ')}`,
+    );
   }
   return rubric.replace(PLACEHOLDER, (_m, name: string) => asPromptText(lookup(name, output, input).value));
 }

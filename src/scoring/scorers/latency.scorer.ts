@@ -1,4 +1,4 @@
-import { Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError } from '../scorer';
 
 export interface LatencyParams {
   max_ms: number;
@@ -7,7 +7,8 @@ export interface LatencyParams {
 /** A latency budget: 1 when the run took at most `max_ms`, else 0. */
 export const latencyScorer: Scorer<LatencyParams> = {
   type: 'latency',
-  description: "Latency budget: 1 when the run's duration_ms ≤ `max_ms`, else 0. A run without a duration is a scorer error.",
+  description:
+    "Latency budget: 1 when the run's duration_ms ≤ `max_ms`, else 0. A run without a duration is a scorer error.",
   paramsSchema: {
     type: 'object',
     additionalProperties: false,

@@ -1,5 +1,5 @@
 import { countWords } from '../../providers/mock-echo.provider';
-import { Scorer } from '../scorer';
+import { type Scorer } from '../scorer';
 import { codePointLength } from './scorer-params';
 
 export interface LengthParams {
@@ -34,7 +34,8 @@ export const lengthScorer: Scorer<LengthParams> = {
   async score(ctx, params) {
     const unit = params.unit ?? 'chars';
     const length = unit === 'words' ? countWords(ctx.output) : codePointLength(ctx.output);
-    const pass = (params.min === undefined || length >= params.min) && (params.max === undefined || length <= params.max);
+    const pass =
+      (params.min === undefined || length >= params.min) && (params.max === undefined || length <= params.max);
     return { value: pass ? 1 : 0, metadata: { length, unit, min: params.min ?? null, max: params.max ?? null } };
   },
 };

@@ -1,6 +1,6 @@
-import { CompletionRequest, CompletionResult } from '../../providers/llm.types';
+import { type CompletionRequest, type CompletionResult } from '../../providers/llm.types';
 import { ScorerError } from '../scorer';
-import { JudgeCache, JudgeCacheEntry, judgeCacheKey, LlmJudgeParams, LlmJudgeScorer } from './llm-judge.scorer';
+import { type JudgeCache, type JudgeCacheEntry, judgeCacheKey, type LlmJudgeParams, LlmJudgeScorer } from './llm-judge.scorer';
 import { scoreContext } from './score-context.fixture';
 
 class InMemoryJudgeCache implements JudgeCache {
@@ -18,11 +18,22 @@ function setup(answer: string | (() => string) = '{"score": 8, "reason": "clear"
   const llm = {
     complete: async (req: CompletionRequest): Promise<CompletionResult> => {
       requests.push(req);
-      return { output: typeof answer === 'string' ? answer : answer(), tokensIn: 120, tokensOut: 15, cost: 0.0004, durationMs: 42, attempts: 1 };
+      return {
+        output: typeof answer === 'string' ? answer : answer(),
+        tokensIn: 120,
+        tokensOut: 15,
+        cost: 0.0004,
+        durationMs: 42,
+        attempts: 1,
+      };
     },
   };
   const cache = new InMemoryJudgeCache();
-  const scorer = new LlmJudgeScorer({ llm, cache, validateModel: (m) => (m.startsWith('openai:') ? null : `Unknown provider in "${m}"`) });
+  const scorer = new LlmJudgeScorer({
+    llm,
+    cache,
+    validateModel: (m) => (m.startsWith('openai:') ? null : `Unknown provider in "${m}"`),
+  });
   return { requests, cache, scorer };
 }
 
@@ -80,7 +91,10 @@ describe('llm_judge scorer', () => {
   it('asks again when the run says cache: false', async () => {
     const { requests, scorer } = setup();
     await scorer.score(ctx(), params);
-    const res = await scorer.score(ctx('Paris', { run: { config: { prompt: 'p', model: 'mock:echo', cache: false } } }), params);
+    const res = await scorer.score(
+      ctx('Paris', { run: { config: { prompt: 'p', model: 'mock:echo', cache: false } } }),
+      params,
+    );
     expect(requests).toHaveLength(2);
     expect(res.metadata.cached).toBe(false);
   });
@@ -90,7 +104,10 @@ describe('llm_judge scorer', () => {
     const { requests, cache, scorer } = setup(() => answers.shift() as string);
     await expect(scorer.score(ctx(), params)).rejects.toThrow(ScorerError);
     expect(cache.entries.size).toBe(0);
-    await expect(scorer.score(ctx(), params)).resolves.toMatchObject({ value: 0.9, metadata: { answer_form: 'labelled' } });
+    await expect(scorer.score(ctx(), params)).resolves.toMatchObject({
+      value: 0.9,
+      metadata: { answer_form: 'labelled' },
+    });
     expect(requests).toHaveLength(2);
     expect(cache.entries.size).toBe(1);
   });
@@ -110,7 +127,9 @@ describe('llm_judge scorer', () => {
   it('validates the model, the {{output}} placeholder and the scale', () => {
     const { scorer } = setup();
     expect(scorer.validate(params)).toEqual([]);
-    expect(scorer.validate({ ...params, model: 'nope:x', rubric: 'Is {{input.q}} answered?', scale: { min: 5, max: 1 } })).toEqual([
+    expect(
+      scorer.validate({ ...params, model: 'nope:x', rubric: 'Is {{input.q}} answered?', scale: { min: 5, max: 1 } }),
+    ).toEqual([
       'params.model: Unknown provider in "nope:x"',
       'params.rubric must contain {{output}}: the judge has to see the output',
       'params.scale: max must be greater than min',

@@ -1,8 +1,8 @@
 import { sha256CanonicalJson } from '../../common/canonical-json';
 import { templateVariables } from '../../experiments/template-variables';
-import { CompletionRequest, CompletionResult, LlmParams } from '../../providers/llm.types';
-import { ScoreContext, Scorer, ScorerResult } from '../scorer';
-import { inferScale, JudgeScale, parseJudgeAnswer } from './judge-answer.parser';
+import { type CompletionRequest, type CompletionResult, type LlmParams } from '../../providers/llm.types';
+import { type ScoreContext, type Scorer, type ScorerResult } from '../scorer';
+import { inferScale, type JudgeScale, parseJudgeAnswer } from './judge-answer.parser';
 import { renderRubric } from './judge-rubric';
 
 export interface LlmJudgeParams {
@@ -95,8 +95,10 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
     const problems: string[] = [];
     const modelProblem = this.deps.validateModel?.(params.model);
     if (modelProblem) problems.push(`params.model: ${modelProblem}`);
-    if (!templateVariables(params.rubric).includes('output')) problems.push('params.rubric must contain {{output}}: the judge has to see the output');
-    if (params.scale && !(params.scale.max > params.scale.min)) problems.push('params.scale: max must be greater than min');
+    if (!templateVariables(params.rubric).includes('output'))
+      problems.push('params.rubric must contain {{output}}: the judge has to see the output');
+    if (params.scale && !(params.scale.max > params.scale.min))
+      problems.push('params.scale: max must be greater than min');
     return problems;
   }
 
@@ -108,14 +110,30 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
     const hit = ctx.run.config.cache === false ? null : await this.deps.cache.get(ctx.projectId, key);
     if (hit) return this.result(hit, parseJudgeAnswer(hit.output, scale), params.model, true, 0);
 
-    const res = await this.deps.llm.complete({ model: params.model, prompt, params: callParams, callKey: `judge:${ctx.runId}:${ctx.scorerName}` });
-    const entry: JudgeCacheEntry = { output: res.output, tokensIn: res.tokensIn, tokensOut: res.tokensOut, cost: res.cost };
+    const res = await this.deps.llm.complete({
+      model: params.model,
+      prompt,
+      params: callParams,
+      callKey: `judge:${ctx.runId}:${ctx.scorerName}`,
+    });
+    const entry: JudgeCacheEntry = {
+      output: res.output,
+      tokensIn: res.tokensIn,
+      tokensOut: res.tokensOut,
+      cost: res.cost,
+    };
     const parsed = parseJudgeAnswer(res.output, scale);
     await this.deps.cache.put(ctx.projectId, key, params.model, entry);
     return this.result(entry, parsed, params.model, false, res.durationMs);
   }
 
-  private result(entry: JudgeCacheEntry, parsed: ReturnType<typeof parseJudgeAnswer>, model: string, cached: boolean, durationMs: number): ScorerResult {
+  private result(
+    entry: JudgeCacheEntry,
+    parsed: ReturnType<typeof parseJudgeAnswer>,
+    model: string,
+    cached: boolean,
+    durationMs: number,
+  ): ScorerResult {
     return {
       value: parsed.value,
       metadata: {

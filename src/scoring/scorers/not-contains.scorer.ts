@@ -1,5 +1,5 @@
-import { Scorer } from '../scorer';
-import { binary, ContainsParams, containsParamsSchema, findValues, validateContainsParams } from './contains.scorer';
+import { type Scorer } from '../scorer';
+import { binary, type ContainsParams, containsParamsSchema, findValues, validateContainsParams } from './contains.scorer';
 
 /**
  * The mode quantifies over "is absent", so the default `all` reads as a block list: none of the
@@ -11,7 +11,11 @@ export const notContainsScorer: Scorer<ContainsParams> = {
     'Output does not contain a substring: `value`, or `values` with `mode` all (default: none of them occurs) ' +
     'or any (at least one of them is absent). `case_sensitive` defaults to true. Score 1 or 0.',
   paramsSchema: containsParamsSchema('all'),
-  example: { name: 'no_apology', type: 'not_contains', params: { values: ['sorry', 'apologize'], case_sensitive: false } },
+  example: {
+    name: 'no_apology',
+    type: 'not_contains',
+    params: { values: ['sorry', 'apologize'], case_sensitive: false },
+  },
   validate: validateContainsParams,
   async score(ctx, params) {
     const { found, missing } = findValues(ctx, params);

@@ -45,14 +45,20 @@ describe('numeric_close scorer', () => {
     numericCloseScorer.score(scoreContext(output, { inputData }), params);
 
   it('compares with the default tolerance (rel 1e-9, abs 0)', async () => {
-    await expect(score('It is 42.', { expected: 42 })).resolves.toMatchObject({ value: 1, metadata: { parsed: 42, diff: 0 } });
+    await expect(score('It is 42.', { expected: 42 })).resolves.toMatchObject({
+      value: 1,
+      metadata: { parsed: 42, diff: 0 },
+    });
     await expect(score('It is 42.0000001', { expected: 42 })).resolves.toMatchObject({ value: 0 });
   });
 
   it('honours abs_tol and rel_tol, whichever is larger', async () => {
     await expect(score('3.14', { expected: 3.14159, abs_tol: 0.01 })).resolves.toMatchObject({ value: 1 });
     await expect(score('3.1', { expected: 3.14159, abs_tol: 0.01 })).resolves.toMatchObject({ value: 0 });
-    await expect(score('about 3.5k', { expected: 3600, rel_tol: 0.05 })).resolves.toMatchObject({ value: 1, metadata: { parsed: 3500 } });
+    await expect(score('about 3.5k', { expected: 3600, rel_tol: 0.05 })).resolves.toMatchObject({
+      value: 1,
+      metadata: { parsed: 3500 },
+    });
     await expect(score('-2e3', { expected: -2100, rel_tol: 0.01 })).resolves.toMatchObject({ value: 0 });
   });
 
@@ -69,6 +75,9 @@ describe('numeric_close scorer', () => {
       metadata: { reason: 'no number found in the output', expected: 1 },
     });
     await expect(score('', { expected: 1 })).resolves.toMatchObject({ value: 0 });
-    await expect(score('1e999', { expected: 1 })).resolves.toMatchObject({ value: 0, metadata: { reason: expect.stringMatching(/out of range/) } });
+    await expect(score('1e999', { expected: 1 })).resolves.toMatchObject({
+      value: 0,
+      metadata: { reason: expect.stringMatching(/out of range/) },
+    });
   });
 });

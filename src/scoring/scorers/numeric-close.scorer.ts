@@ -1,5 +1,5 @@
-import { Scorer, ScorerError } from '../scorer';
-import { ExpectedParams, exactlyOneOf, resolveExpected } from './scorer-params';
+import { type Scorer, ScorerError } from '../scorer';
+import { type ExpectedParams, exactlyOneOf, resolveExpected } from './scorer-params';
 
 export interface NumericCloseParams extends Omit<ExpectedParams, 'expected'> {
   expected?: number;
@@ -65,6 +65,9 @@ export const numericCloseScorer: Scorer<NumericCloseParams> = {
     }
     const diff = Math.abs(found.value - expected);
     const close = diff <= Math.max(absTol, relTol * Math.max(Math.abs(found.value), Math.abs(expected)));
-    return { value: close ? 1 : 0, metadata: { parsed: found.value, parsed_text: found.text, expected, diff, abs_tol: absTol, rel_tol: relTol } };
+    return {
+      value: close ? 1 : 0,
+      metadata: { parsed: found.value, parsed_text: found.text, expected, diff, abs_tol: absTol, rel_tol: relTol },
+    };
   },
 };

@@ -1,6 +1,6 @@
 import safeRegex from 'safe-regex2';
 import { setFlagsFromString } from 'v8';
-import { Scorer } from '../scorer';
+import { type Scorer } from '../scorer';
 import { preview } from './scorer-params';
 
 export interface RegexParams {
@@ -73,7 +73,12 @@ export const regexScorer: Scorer<RegexParams> = {
     const match = re.exec(text);
     return {
       value: match ? 1 : 0,
-      metadata: { matched: match !== null, match: match ? preview(match[0]) : null, index: match?.index ?? null, truncated },
+      metadata: {
+        matched: match !== null,
+        match: match ? preview(match[0]) : null,
+        index: match?.index ?? null,
+        truncated,
+      },
     };
   },
 };

@@ -1,4 +1,4 @@
-import { JsonSchema, ScoreContext, ScorerError } from '../scorer';
+import { type JsonSchema, type ScoreContext, ScorerError } from '../scorer';
 
 /** Params of scorers that compare the output with an expected value, literal or from the input. */
 export interface ExpectedParams {
@@ -7,8 +7,15 @@ export interface ExpectedParams {
 }
 
 export const expectedParamsSchema: Record<string, JsonSchema> = {
-  expected: { type: ['string', 'number', 'boolean'], description: 'The expected value (exactly one of expected / expected_field).' },
-  expected_field: { type: 'string', minLength: 1, description: "Name of the run's input_data field holding the expected value." },
+  expected: {
+    type: ['string', 'number', 'boolean'],
+    description: 'The expected value (exactly one of expected / expected_field).',
+  },
+  expected_field: {
+    type: 'string',
+    minLength: 1,
+    description: "Name of the run's input_data field holding the expected value.",
+  },
 };
 
 /** For pairs of params of which exactly one must be set (the schema alone would give unreadable errors). */

@@ -65,7 +65,8 @@ describe('similarity over code points', () => {
   it('matches the reference on random strings mixing BMP and astral characters', () => {
     const rand = prng(42);
     const alphabet = ['a', 'b', 'c', 'é', '日', '😀', '😃', '𝔘', ' '];
-    const word = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+    const word = (n: number) =>
+      Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
     for (let i = 0; i < 300; i++) {
       const a = word(Math.floor(rand() * 80));
       const b = word(Math.floor(rand() * 80));
@@ -93,7 +94,9 @@ describe('similarity scorer', () => {
       value: 1 - 3 / 7,
       metadata: { distance: 3, max_length: 7, expected: 'sitting' },
     });
-    await expect(score('Paris', { expected_field: 'expected' }, { expected: 'Paris' })).resolves.toMatchObject({ value: 1 });
+    await expect(score('Paris', { expected_field: 'expected' }, { expected: 'Paris' })).resolves.toMatchObject({
+      value: 1,
+    });
   });
 
   it('scores both-empty as 1 and one-empty as 0', async () => {
@@ -103,13 +106,17 @@ describe('similarity scorer', () => {
   });
 
   it('normalises with trim and case_insensitive', async () => {
-    await expect(score('  PARIS \n', { expected: 'paris', trim: true, case_insensitive: true })).resolves.toMatchObject({ value: 1 });
+    await expect(score('  PARIS \n', { expected: 'paris', trim: true, case_insensitive: true })).resolves.toMatchObject(
+      { value: 1 },
+    );
     await expect(score('PARIS', { expected: 'paris' })).resolves.toMatchObject({ value: 0 });
   });
 
   it('handles long texts within the budget and refuses beyond it with a reason', async () => {
     const long = 'lorem ipsum '.repeat(1000);
-    await expect(score(long, { expected: long.replace(/o/g, '0') })).resolves.toMatchObject({ value: expect.any(Number) });
+    await expect(score(long, { expected: long.replace(/o/g, '0') })).resolves.toMatchObject({
+      value: expect.any(Number),
+    });
     const side = Math.ceil(Math.sqrt(SIMILARITY_MAX_CELLS)) + 1;
     await expect(score('a'.repeat(side), { expected: 'b'.repeat(side) })).rejects.toThrow(ScorerError);
     // A huge output against a short expected value is cheap (the product is what counts).

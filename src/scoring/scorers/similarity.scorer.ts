@@ -1,6 +1,16 @@
 import { distance } from 'fastest-levenshtein';
-import { Scorer, ScorerError } from '../scorer';
-import { asText, codePointLength, ExpectedParams, expectedTextParamsSchema, preview, resolveExpected, textNormaliser, TextNormaliseParams, validateExpected } from './scorer-params';
+import { type Scorer, ScorerError } from '../scorer';
+import {
+  asText,
+  codePointLength,
+  type ExpectedParams,
+  expectedTextParamsSchema,
+  preview,
+  resolveExpected,
+  textNormaliser,
+  type TextNormaliseParams,
+  validateExpected,
+} from './scorer-params';
 
 export interface SimilarityParams extends ExpectedParams, TextNormaliseParams {}
 
@@ -58,7 +68,9 @@ export function similarity(a: string, b: string): { value: number; distance: num
   const maxLength = Math.max(la, lb);
   if (maxLength === 0) return { value: 1, distance: 0, maxLength };
   if (la * lb > SIMILARITY_MAX_CELLS) {
-    throw new ScorerError(`similarity: texts too long to compare (${la} × ${lb} code points; limit ${SIMILARITY_MAX_CELLS} cells)`);
+    throw new ScorerError(
+      `similarity: texts too long to compare (${la} × ${lb} code points; limit ${SIMILARITY_MAX_CELLS} cells)`,
+    );
   }
   const d = la === 0 || lb === 0 ? maxLength : codePointLevenshtein(a, b);
   return { value: 1 - d / maxLength, distance: d, maxLength };
