@@ -19,7 +19,8 @@ module.exports = {
     {
       name: 'domain-depends-on-nothing',
       severity: 'error',
-      comment: 'src/domain is plain TypeScript: it imports only itself and pure npm helpers, never Nest or a feature module.',
+      comment:
+        'src/domain is plain TypeScript: it imports only itself and pure npm helpers, never Nest or a feature module.',
       from: { path: '^src/domain/' },
       to: { pathNot: ['^src/domain/', '^node_modules/(canonicalize)/', '^(crypto|node:crypto)$'] },
     },

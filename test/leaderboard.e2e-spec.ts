@@ -119,18 +119,16 @@ describe('configuration leaderboard and comparison (e2e)', () => {
         output: completed ? 'output' : null,
       });
       if (r.scores.length > 0) {
-        await t.dataSource
-          .getRepository(Score)
-          .insert(
-            r.scores.map((s) => ({
-              runId: run.id,
-              scorerName: s.scorer,
-              value: s.value,
-              source: s.source,
-              createdAt: new Date(s.created_at),
-              scorerMetadata: null,
-            })),
-          );
+        await t.dataSource.getRepository(Score).insert(
+          r.scores.map((s) => ({
+            runId: run.id,
+            scorerName: s.scorer,
+            value: s.value,
+            source: s.source,
+            createdAt: new Date(s.created_at),
+            scorerMetadata: null,
+          })),
+        );
       }
     }
     return experiment.id;

@@ -51,10 +51,7 @@ export class BullRunDispatcher extends TrackingRunDispatcher {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'down'>((resolve) => (timer = setTimeout(() => resolve('down'), HEALTH_TIMEOUT_MS)));
     try {
-      return await Promise.race([
-        this.queue.client.ping().then((pong) => (pong === 'PONG' ? 'up' : 'down')),
-        timeout,
-      ]);
+      return await Promise.race([this.queue.client.ping().then((pong) => (pong === 'PONG' ? 'up' : 'down')), timeout]);
     } catch {
       return 'down';
     } finally {

@@ -267,9 +267,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     const batch = 500;
     for (let i = 0; i < runs.length; i += batch) {
       await Promise.all(
-        runs
-          .slice(i, i + batch)
-          .map((r) => this.events.publish({ type: 'run.status', experiment_id: id, ...r })),
+        runs.slice(i, i + batch).map((r) => this.events.publish({ type: 'run.status', experiment_id: id, ...r })),
       );
     }
     const progress = await this.experiments.progress(id);

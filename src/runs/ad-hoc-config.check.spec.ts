@@ -3,8 +3,11 @@ import { type AdHocRunConfigDto } from './dto/create-run.dto';
 
 const known: ModelValidator = (model) =>
   model === 'mock:echo' || model.startsWith('openai:') ? null : `Unknown model "${model}"`;
-const config = (overrides: Partial<AdHocRunConfigDto>): AdHocRunConfigDto =>
-  ({ prompt: 'p', model: 'mock:echo', ...overrides });
+const config = (overrides: Partial<AdHocRunConfigDto>): AdHocRunConfigDto => ({
+  prompt: 'p',
+  model: 'mock:echo',
+  ...overrides,
+});
 
 describe('adHocConfigProblems', () => {
   it('accepts runnable single-stage and multi-stage configs, missing input variables included', () => {

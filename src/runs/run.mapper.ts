@@ -1,6 +1,11 @@
 import { type Score } from '../scoring/score.entity';
 import { type HumanScoreResponseDto } from './dto/score-run.dto';
-import { type RunDetailResponseDto, type RunResponseDto, type ScoreResponseDto, type StageResultResponseDto } from './dto/run.response.dto';
+import {
+  type RunDetailResponseDto,
+  type RunResponseDto,
+  type ScoreResponseDto,
+  type StageResultResponseDto,
+} from './dto/run.response.dto';
 import { type Run, type RunConfig, type RunStatus } from './run.entity';
 import { type StageResult } from './stage-result.entity';
 

@@ -19,7 +19,7 @@ import { CONFIG_DIMENSIONS, ConfigDimension } from '../config-key';
 const commaList = ({ value }: { value: unknown }): unknown => {
   const parts = Array.isArray(value) ? value : [value];
   if (!parts.every((p) => typeof p === 'string')) return value;
-  return (parts).flatMap((p) => p.split(',')).map((p) => p.trim());
+  return parts.flatMap((p) => p.split(',')).map((p) => p.trim());
 };
 
 const SCORER_DESCRIPTION =

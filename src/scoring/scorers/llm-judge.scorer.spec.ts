@@ -1,6 +1,12 @@
 import { type CompletionRequest, type CompletionResult } from '../../providers/llm.types';
 import { ScorerError } from '../scorer';
-import { type JudgeCache, type JudgeCacheEntry, judgeCacheKey, type LlmJudgeParams, LlmJudgeScorer } from './llm-judge.scorer';
+import {
+  type JudgeCache,
+  type JudgeCacheEntry,
+  judgeCacheKey,
+  type LlmJudgeParams,
+  LlmJudgeScorer,
+} from './llm-judge.scorer';
 import { scoreContext } from './score-context.fixture';
 
 class InMemoryJudgeCache implements JudgeCache {

@@ -1,5 +1,11 @@
 import { type Scorer } from '../scorer';
-import { binary, type ContainsParams, containsParamsSchema, findValues, validateContainsParams } from './contains.scorer';
+import {
+  binary,
+  type ContainsParams,
+  containsParamsSchema,
+  findValues,
+  validateContainsParams,
+} from './contains.scorer';
 
 /**
  * The mode quantifies over "is absent", so the default `all` reads as a block list: none of the
