@@ -146,6 +146,7 @@ async function main(): Promise<void> {
       const config = loadConfig({
         DATABASE_URL: databaseUrl,
         JWT_SECRET: 'bench-secret-0123456789',
+        SECRETS_KEY: Buffer.alloc(32, 'bench').toString('base64'),
         LOG_LEVEL: 'error',
         WORKER_CONCURRENCY: String(CONCURRENCY),
         // The mock provider has its own limiter: as wide as the workers, so it is not the bottleneck.

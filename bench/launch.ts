@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     NODE_ENV: 'test',
     DATABASE_URL: url,
     JWT_SECRET: 'bench-secret-0123456789abcdef',
+    SECRETS_KEY: Buffer.alloc(32, 'bench').toString('base64'),
     AUTH_THROTTLE_LIMIT: '100000',
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'warn',

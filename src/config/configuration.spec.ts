@@ -1,5 +1,7 @@
 import { ConfigValidationError, loadConfig } from './configuration';
 
+const SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
+
 describe('loadConfig', () => {
   it('applies defaults: embedded mode, inline execution, port 3000, concurrency 32', () => {
     const c = loadConfig({});
@@ -26,8 +28,28 @@ describe('loadConfig', () => {
 
   it('requires JWT_SECRET in distributed mode and has no built-in secret', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://u:p@db/x' })).toThrow(/"JWT_SECRET" is required/);
-    const c = loadConfig({ DATABASE_URL: 'postgres://u:p@db/x', JWT_SECRET: 'a-long-enough-secret' });
+    const c = loadConfig({ DATABASE_URL: 'postgres://u:p@db/x', JWT_SECRET: 'a-long-enough-secret', SECRETS_KEY });
     expect(c.jwtSecret).toBe('a-long-enough-secret');
+  });
+
+  it('requires a 32-byte base64 SECRETS_KEY in distributed mode, generated in embedded mode', () => {
+    const distributed = { DATABASE_URL: 'postgres://u:p@db/x', JWT_SECRET: 'a-long-enough-secret' };
+    expect(() => loadConfig(distributed)).toThrow(/"SECRETS_KEY" is required when DATABASE_URL is set/);
+    expect(() => loadConfig({ ...distributed, SECRETS_KEY: Buffer.alloc(16).toString('base64') })).toThrow(
+      /"SECRETS_KEY" must be 32 bytes, base64-encoded/,
+    );
+    expect(() => loadConfig({ ...distributed, SECRETS_KEY: 'not base64 at all!' })).toThrow(/"SECRETS_KEY"/);
+    expect(loadConfig({ ...distributed, SECRETS_KEY }).secretsKey).toBe(SECRETS_KEY);
+    expect(loadConfig({}).secretsKey).toBeNull();
+  });
+
+  it('allows private URLs by default only in embedded mode', () => {
+    const distributed = { DATABASE_URL: 'postgres://u:p@db/x', JWT_SECRET: 'a-long-enough-secret', SECRETS_KEY };
+    expect(loadConfig({}).allowPrivateUrls).toBe(true);
+    expect(loadConfig(distributed).allowPrivateUrls).toBe(false);
+    expect(loadConfig({ ...distributed, ALLOW_PRIVATE_URLS: 'true' }).allowPrivateUrls).toBe(true);
+    expect(loadConfig({ ALLOW_PRIVATE_URLS: 'false' }).allowPrivateUrls).toBe(false);
+    expect(() => loadConfig({ ALLOW_PRIVATE_URLS: 'maybe' })).toThrow(/"ALLOW_PRIVATE_URLS" must be a boolean/);
   });
 
   it('parses price overrides', () => {

@@ -14,6 +14,10 @@ export interface AppConfig {
   /** Unset in embedded mode: generated and kept in the data directory. */
   jwtSecret: string | null;
   jwtExpiresInSeconds: number;
+  /** base64 of 32 bytes for secrets at rest; unset in embedded mode: generated into the data directory. */
+  secretsKey: string | null;
+  /** User-supplied URLs may target loopback/private/link-local addresses (default: embedded mode only). */
+  allowPrivateUrls: boolean;
   workerConcurrency: number;
   leaseMs: number;
   sweepIntervalMs: number;
@@ -63,6 +67,22 @@ export const envSchema = Joi.object({
         'any.required': '"JWT_SECRET" is required when DATABASE_URL is set (distributed mode)',
       }),
     }),
+  SECRETS_KEY: Joi.string()
+    .empty('')
+    .custom((value: string, helpers) => {
+      const ok = /^[A-Za-z0-9+/_-]+={0,2}$/.test(value.trim());
+      if (!ok || Buffer.from(value.trim().replace(/-/g, '+').replace(/_/g, '/'), 'base64').length !== 32) {
+        return helpers.message({ custom: '"SECRETS_KEY" must be 32 bytes, base64-encoded (openssl rand -base64 32)' });
+      }
+      return value.trim();
+    })
+    .when('DATABASE_URL', {
+      is: Joi.exist(),
+      then: Joi.required().messages({
+        'any.required': '"SECRETS_KEY" is required when DATABASE_URL is set (distributed mode)',
+      }),
+    }),
+  ALLOW_PRIVATE_URLS: Joi.boolean().truthy('1').falsy('0'),
   JWT_EXPIRES_IN: Joi.number().integer().min(60).default(3600),
   WORKER_CONCURRENCY: Joi.number().integer().min(1).max(10000).default(32),
   RUN_LEASE_MS: Joi.number().integer().min(1000).default(120000),
@@ -126,6 +146,8 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
     redisUrl: value.REDIS_URL ?? null,
     jwtSecret: value.JWT_SECRET ?? null,
     jwtExpiresInSeconds: value.JWT_EXPIRES_IN,
+    secretsKey: value.SECRETS_KEY ?? null,
+    allowPrivateUrls: value.ALLOW_PRIVATE_URLS ?? !value.DATABASE_URL,
     workerConcurrency: value.WORKER_CONCURRENCY,
     leaseMs: value.RUN_LEASE_MS,
     sweepIntervalMs: value.SWEEP_INTERVAL_MS,

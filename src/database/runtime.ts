@@ -4,12 +4,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'f
 import { join, resolve } from 'path';
 import { DataSource } from 'typeorm';
 import { type AppConfig } from '../config/configuration';
+import { embeddedSecretsKey } from '../security/secret-box';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { runMigrationsLocked } from './migrate';
 import { typeOrmOptions } from './typeorm-options';
 
 export interface Runtime {
-  /** The configuration with `databaseUrl` and `jwtSecret` resolved. */
+  /** The configuration with `databaseUrl`, `jwtSecret` and `secretsKey` resolved. */
   config: AppConfig;
   embedded: EmbeddedPostgresHandle | null;
   /** Stops the embedded PostgreSQL, if one was started. */
@@ -55,6 +56,7 @@ export async function prepareRuntime(config: AppConfig): Promise<Runtime> {
       ...resolved,
       databaseUrl: embedded.url,
       jwtSecret: config.jwtSecret ?? embeddedJwtSecret(config.dataDir),
+      secretsKey: config.secretsKey ?? embeddedSecretsKey(config.dataDir),
     };
   }
   try {

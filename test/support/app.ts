@@ -28,12 +28,15 @@ export interface TestAppOptions {
 }
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef';
+/** 32 bytes, base64: distributed mode needs SECRETS_KEY like JWT_SECRET. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 'test-secrets-key').toString('base64');
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): AppConfig {
   return loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
     JWT_SECRET: TEST_JWT_SECRET,
+    SECRETS_KEY: TEST_SECRETS_KEY,
     AUTH_THROTTLE_LIMIT: '100000',
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'warn',

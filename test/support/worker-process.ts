@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'child_process';
 import { join } from 'path';
+import { TEST_SECRETS_KEY } from './app';
 import { waitFor } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
@@ -29,7 +30,7 @@ export async function spawnWorker(
     ['-r', 'ts-node/register/transpile-only', join('src', 'worker.ts')],
     {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'log', ...env },
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'log', SECRETS_KEY: TEST_SECRETS_KEY, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
