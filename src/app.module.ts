@@ -15,6 +15,7 @@ import { ProjectsModule } from './projects/projects.module';
 import { ProvidersModule } from './providers/providers.module';
 import { RunsModule } from './runs/runs.module';
 import { ScoringModule } from './scoring/scoring.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** The database and configuration every process needs (API and worker). */
 export function coreImports(config: AppConfig): DynamicModule['imports'] {
@@ -40,6 +41,7 @@ export class AppModule {
         RunsModule,
         LeaderboardModule,
         HealthModule,
+        WebhooksModule.forRoot(config),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -1,16 +1,21 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigValidationError, loadConfigFromProcessEnv, logLevels } from './config/configuration';
 import { migrateDatabase } from './database/runtime';
 import { PROCESS_LEASE_ID } from './execution/lease-owner';
 import { WorkerModule } from './execution/worker.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /**
  * A queue worker: executes runs from the Bull queue `runs`, no HTTP. Scales apart from the API
  * (`docker compose up --scale worker=4`) and shares its DATABASE_URL and REDIS_URL.
  * A worker never starts an embedded PostgreSQL: it needs DATABASE_URL and only migrates.
  */
+/** The worker process: run execution and webhook delivery. */
+@Module({})
+class WorkerRootModule {}
+
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Worker');
   const started = Date.now();
@@ -21,9 +26,15 @@ async function bootstrap(): Promise<void> {
     );
   }
   await migrateDatabase(config.databaseUrl as string);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
-    logger: logLevels(config.logLevel),
-  });
+  const app = await NestFactory.createApplicationContext(
+    {
+      module: WorkerRootModule,
+      imports: [WorkerModule.forRoot(config), WebhooksModule.forRoot(config, { worker: true })],
+    },
+    {
+      logger: logLevels(config.logLevel),
+    },
+  );
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (closing) return;

@@ -26,6 +26,7 @@ export interface AppConfig {
   authThrottleTtlMs: number;
   bcryptRounds: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  webhooks: WebhooksConfig;
   providers: {
     openaiBaseUrl: string | null;
     openaiApiKey: string | null;
@@ -39,6 +40,18 @@ export interface AppConfig {
     /** JSON object `{"provider:model": {"input": usdPerMTok, "output": usdPerMTok}}` merged over the built-in table. */
     priceOverrides: Record<string, { input: number; output: number }>;
   };
+}
+
+/** Outbound webhooks (src/webhooks). */
+export interface WebhooksConfig {
+  /** Deliveries one process sends at once. */
+  concurrency: number;
+  /** Per delivery attempt; an answer slower than this is a failed attempt. */
+  timeoutMs: number;
+  /** First retry delay; the later ones keep the contract's ratios (5 s, 1 min, 10 min, 1 h, 6 h, 24 h at 5000). */
+  retryBaseMs: number;
+  /** How often the outbox is read for new events and lost deliveries are swept. */
+  pollIntervalMs: number;
 }
 
 const priceOverridesSchema = Joi.object().pattern(
@@ -92,6 +105,10 @@ export const envSchema = Joi.object({
   AUTH_THROTTLE_TTL_MS: Joi.number().integer().min(1000).default(60000),
   BCRYPT_ROUNDS: Joi.number().integer().min(4).max(15).default(10),
   LOG_LEVEL: Joi.string().valid('error', 'warn', 'log', 'debug', 'verbose').default('log'),
+  WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(1000).default(16),
+  WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(10000),
+  WEBHOOK_RETRY_BASE_MS: Joi.number().integer().min(1).default(5000),
+  WEBHOOK_POLL_INTERVAL_MS: Joi.number().integer().min(50).default(1000),
   OPENAI_BASE_URL: Joi.string()
     .uri({ scheme: ['http', 'https'] })
     .empty(''),
@@ -156,6 +173,12 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
     authThrottleTtlMs: value.AUTH_THROTTLE_TTL_MS,
     bcryptRounds: value.BCRYPT_ROUNDS,
     logLevel: value.LOG_LEVEL,
+    webhooks: {
+      concurrency: value.WEBHOOK_CONCURRENCY,
+      timeoutMs: value.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: value.WEBHOOK_RETRY_BASE_MS,
+      pollIntervalMs: value.WEBHOOK_POLL_INTERVAL_MS,
+    },
     providers: {
       openaiBaseUrl: value.OPENAI_BASE_URL ?? null,
       openaiApiKey: value.OPENAI_API_KEY ?? null,

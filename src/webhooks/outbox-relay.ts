@@ -1,0 +1,124 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { InjectConfig } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
+import { OUTBOX_NOTIFY_CHANNEL } from '../outbox/outbox-event-types';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDispatcher } from './webhook-dispatcher';
+
+/** false: nothing starts by itself (tests call `relayOnce()`). */
+export const WEBHOOK_BACKGROUND_AUTOSTART = Symbol('WEBHOOK_BACKGROUND_AUTOSTART');
+
+const BATCH = 500;
+
+/**
+ * Moves outbox rows to deliveries: claims undispatched events (SKIP LOCKED, so every delivering
+ * process can run one), inserts one pending delivery per subscription that wants each, commits
+ * both together, then dispatches them. Wakes on the NOTIFY an outbox insert sends at commit, and
+ * polls every WEBHOOK_POLL_INTERVAL_MS in case a notification was missed (its connection dropped).
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private timer: NodeJS.Timeout | null = null;
+  private listener: Client | null = null;
+  private running: Promise<number> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    @Inject(WebhookDispatcher) private readonly dispatcher: WebhookDispatcher,
+    @InjectConfig() private readonly config: AppConfig,
+    @Optional() @Inject(WEBHOOK_BACKGROUND_AUTOSTART) private readonly autostart: boolean | null = null,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.autostart === false) return;
+    await this.listen();
+    const tick = () => {
+      if (this.stopped) return;
+      void this.kick().finally(() => {
+        if (this.stopped) return;
+        this.timer = setTimeout(tick, this.config.webhooks.pollIntervalMs);
+        this.timer.unref();
+      });
+      if (!this.listener) void this.listen();
+    };
+    tick();
+  }
+
+  /** Relays now; a call while a pass runs asks for one more pass after it. */
+  kick(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running.then(() => undefined);
+    }
+    this.running = this.drain()
+      .catch((error: Error) => {
+        this.logger.warn(`outbox relay failed: ${error.message}`);
+        return 0;
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          void this.kick();
+        }
+      });
+    return this.running.then(() => undefined);
+  }
+
+  /** One pass until the outbox is empty; returns the deliveries created. */
+  async relayOnce(): Promise<number> {
+    return this.drain();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+  }
+
+  private async drain(): Promise<number> {
+    let created = 0;
+    while (!this.stopped) {
+      const [events, due] = await this.dataSource.transaction(async (manager) => {
+        const claimed = await this.outbox.claimUndispatched(manager, BATCH);
+        return [claimed, await this.deliveries.fanOut(manager, claimed)] as const;
+      });
+      if (due.length > 0) await this.dispatcher.dispatch(due, { fresh: true });
+      created += due.length;
+      if (events.length < BATCH) break;
+    }
+    return created;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped || !this.config.databaseUrl) return;
+    const client = new Client({ connectionString: this.config.databaseUrl });
+    const drop = (why: string) => {
+      if (this.listener !== client) return;
+      this.listener = null;
+      this.logger.warn(`outbox notifications lost (${why}); polling every ${this.config.webhooks.pollIntervalMs} ms`);
+      void client.end().catch(() => undefined);
+    };
+    try {
+      this.listener = client;
+      client.on('error', (error) => drop(error.message));
+      client.on('end', () => drop('connection ended'));
+      client.on('notification', () => void this.kick());
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
+    } catch (error) {
+      drop((error as Error).message);
+    }
+  }
+}

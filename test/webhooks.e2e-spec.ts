@@ -1,0 +1,347 @@
+import request from 'supertest';
+import { Webhook } from 'standardwebhooks';
+import { createTestApp, type TestApp } from './support/app';
+import { addMember, bearer, createApiKey, registerUser, type TestUser } from './support/factories';
+import { waitFor } from './support/wait';
+import {
+  type ReceivedWebhook,
+  signatureMatches,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from './support/webhook-receiver';
+
+/** Fast retries (50 ms, 600 ms, …), a short timeout and frequent polling, so retries happen within a test. */
+const FAST = {
+  WEBHOOK_RETRY_BASE_MS: '50',
+  WEBHOOK_TIMEOUT_MS: '1000',
+  WEBHOOK_POLL_INTERVAL_MS: '100',
+};
+
+describe('webhooks (embedded delivery)', () => {
+  let t: TestApp;
+  let receiver: WebhookReceiver;
+  let owner: TestUser;
+
+  beforeAll(async () => {
+    [t, receiver] = await Promise.all([createTestApp({ env: FAST }), startWebhookReceiver()]);
+    owner = await registerUser(t.http);
+  });
+
+  afterEach(() => receiver.reset());
+
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  async function subscribe(body: Record<string, unknown> = {}, user = owner): Promise<{ id: string; secret: string }> {
+    const res = await request(t.http)
+      .post(`/api/projects/${user.projectId}/webhooks`)
+      .set(bearer(user.token))
+      .send({ url: `${receiver.url}/hooks`, events: ['experiment.completed'], ...body });
+    expect(res.status).toBe(201);
+    return res.body;
+  }
+
+  const ping = (id: string) => request(t.http).post(`/api/webhooks/${id}/test`).set(bearer(owner.token));
+  const log = async (id: string) =>
+    (await request(t.http).get(`/api/webhooks/${id}/deliveries`).set(bearer(owner.token)).expect(200)).body;
+  const hooksWithId = (eventId: string): ReceivedWebhook[] => receiver.received.filter((h) => h.id === eventId);
+
+  describe('subscriptions', () => {
+    it('creates a subscription with a whsec_ secret shown once, stored encrypted, listed without it', async () => {
+      const created = await subscribe({ description: 'nightly', events: ['experiment.completed', 'run.failed'] });
+      expect(created).toMatchObject({
+        project_id: owner.projectId,
+        url: `${receiver.url}/hooks`,
+        events: ['experiment.completed', 'run.failed'],
+        description: 'nightly',
+        enabled: true,
+        consecutive_failures: 0,
+        disabled_reason: null,
+        previous_secret_expires_at: null,
+      });
+      expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(Buffer.from(created.secret.slice(6), 'base64')).toHaveLength(32);
+
+      const [stored] = await t.dataSource.query(`SELECT * FROM webhook_subscriptions WHERE id = $1`, [created.id]);
+      expect(JSON.stringify(stored)).not.toContain(created.secret.slice(6));
+
+      const list = await request(t.http).get(`/api/projects/${owner.projectId}/webhooks`).set(bearer(owner.token));
+      expect(list.status).toBe(200);
+      expect(list.body.total).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(list.body)).not.toContain(created.secret.slice(6));
+      expect(list.body.items.find((w: { id: string }) => w.id === created.id)).not.toHaveProperty('secret');
+      const one = await request(t.http).get(`/api/webhooks/${created.id}`).set(bearer(owner.token));
+      expect(one.status).toBe(200);
+      expect(one.body).not.toHaveProperty('secret');
+    });
+
+    it('rejects bad bodies with 400 and writes nothing', async () => {
+      const base = `/api/projects/${owner.projectId}/webhooks`;
+      const before = await t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`);
+      for (const body of [
+        { url: `${receiver.url}/x`, events: [] },
+        { url: `${receiver.url}/x`, events: ['experiment.exploded'] },
+        { url: `${receiver.url}/x`, events: ['ping'] },
+        { url: 'ftp://example.com/x', events: ['experiment.completed'] },
+        { url: 'not a url', events: ['experiment.completed'] },
+        { url: `${receiver.url}/x`, events: ['experiment.completed'], secret: 'whsec_mine' },
+        { events: ['experiment.completed'] },
+      ]) {
+        const res = await request(t.http).post(base).set(bearer(owner.token)).send(body);
+        expect({ body, status: res.status }).toEqual({ body, status: 400 });
+        expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      }
+      const after = await t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`);
+      expect(after).toEqual(before);
+    });
+
+    it('lets only owners manage webhooks: editors and API keys get 403, outsiders 404', async () => {
+      const { id } = await subscribe();
+      const editor = await registerUser(t.http);
+      const outsider = await registerUser(t.http);
+      await addMember(t.http, owner, owner.projectId, editor, 'editor');
+      const key = await createApiKey(t.http, owner, owner.projectId);
+      for (const token of [editor.token, key.key]) {
+        await request(t.http)
+          .post(`/api/projects/${owner.projectId}/webhooks`)
+          .set(bearer(token))
+          .send({ url: `${receiver.url}/x`, events: ['experiment.completed'] })
+          .expect(403);
+        await request(t.http).get(`/api/webhooks/${id}`).set(bearer(token)).expect(403);
+      }
+      await request(t.http).get(`/api/webhooks/${id}`).set(bearer(outsider.token)).expect(404);
+      await request(t.http).delete(`/api/webhooks/${id}`).set(bearer(outsider.token)).expect(404);
+      await request(t.http).get(`/api/projects/${owner.projectId}/webhooks`).set(bearer(outsider.token)).expect(404);
+      await request(t.http).get(`/api/webhooks/not-a-uuid`).set(bearer(owner.token)).expect(400);
+      await request(t.http).get(`/api/webhooks/${id}`).expect(401);
+    });
+
+    it('updates and deletes', async () => {
+      const { id } = await subscribe();
+      const patched = await request(t.http)
+        .patch(`/api/webhooks/${id}`)
+        .set(bearer(owner.token))
+        .send({ events: ['run.completed'], description: null, enabled: false });
+      expect(patched.status).toBe(200);
+      expect(patched.body).toMatchObject({ events: ['run.completed'], description: null, enabled: false });
+      await request(t.http)
+        .patch(`/api/webhooks/${id}`)
+        .set(bearer(owner.token))
+        .send({ events: ['nope'] })
+        .expect(400);
+      await request(t.http).delete(`/api/webhooks/${id}`).set(bearer(owner.token)).expect(204);
+      await request(t.http).get(`/api/webhooks/${id}`).set(bearer(owner.token)).expect(404);
+    });
+  });
+
+  describe('delivery', () => {
+    it('pings with Standard Webhooks headers whose signature verifies with the secret, and logs the attempt', async () => {
+      const { id, secret } = await subscribe();
+      const res = await ping(id);
+      expect(res.status).toBe(202);
+      const eventId = res.body.event_id;
+      const [hook] = await waitFor(() => hooksWithId(eventId).length === 1 && hooksWithId(eventId), {
+        what: 'the ping',
+      });
+      expect(hook.path).toBe('/hooks');
+      expect(hook.headers['content-type']).toBe('application/json');
+      expect(Number(hook.timestamp)).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(hook.signature).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+      expect(signatureMatches(hook, secret)).toBe(true);
+      expect(new Webhook(secret).verify(hook.raw, hook.headers as Record<string, string>)).toMatchObject({
+        type: 'ping',
+        data: { webhook_id: id },
+      });
+      expect(hook.body).toEqual({ type: 'ping', timestamp: expect.any(String), data: expect.any(Object) });
+
+      const entries = await waitFor(async () => {
+        const page = await log(id);
+        return page.total === 1 && page;
+      });
+      expect(entries.items[0]).toMatchObject({
+        event_id: eventId,
+        event_type: 'ping',
+        attempt: 1,
+        status_code: 204,
+        error: null,
+        next_attempt_at: null,
+        delivery_status: 'succeeded',
+      });
+    });
+
+    it('signs with both secrets for 24 hours after a rotation, then with the new one only', async () => {
+      const { id, secret: old } = await subscribe();
+      const rotated = await request(t.http).post(`/api/webhooks/${id}/rotate-secret`).set(bearer(owner.token));
+      expect(rotated.status).toBe(200);
+      const fresh = rotated.body.secret as string;
+      expect(fresh).toMatch(/^whsec_/);
+      expect(fresh).not.toBe(old);
+      const expires = new Date(rotated.body.previous_secret_expires_at).getTime();
+      expect(Math.abs(expires - Date.now() - 24 * 3600 * 1000)).toBeLessThan(60_000);
+
+      const first = (await ping(id).expect(202)).body.event_id;
+      const [hook] = await waitFor(() => hooksWithId(first).length === 1 && hooksWithId(first));
+      expect(hook.signature.split(' ')).toHaveLength(2);
+      expect(signatureMatches(hook, fresh)).toBe(true);
+      expect(signatureMatches(hook, old)).toBe(true);
+
+      await t.dataSource.query(
+        `UPDATE webhook_subscriptions SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`,
+        [id],
+      );
+      const second = (await ping(id).expect(202)).body.event_id;
+      const [later] = await waitFor(() => hooksWithId(second).length === 1 && hooksWithId(second));
+      expect(later.signature.split(' ')).toHaveLength(1);
+      expect(signatureMatches(later, fresh)).toBe(true);
+      expect(signatureMatches(later, old)).toBe(false);
+    });
+
+    it('retries a receiver answering 500 twice: the third attempt carries the same webhook-id, every attempt logged', async () => {
+      const { id, secret } = await subscribe();
+      receiver.enqueue({ status: 500 }, { status: 500 });
+      const eventId = (await ping(id).expect(202)).body.event_id;
+      const hooks = await waitFor(() => hooksWithId(eventId).length === 3 && hooksWithId(eventId), {
+        what: 'three attempts',
+      });
+      expect(hooks.every((h) => signatureMatches(h, secret))).toBe(true);
+      expect(new Set(hooks.map((h) => h.raw)).size).toBe(1);
+
+      const page = await waitFor(async () => {
+        const p = await log(id);
+        return p.total === 3 && p;
+      });
+      const attempts = [...page.items].reverse();
+      expect(attempts.map((a: { attempt: number }) => a.attempt)).toEqual([1, 2, 3]);
+      expect(attempts.map((a: { status_code: number }) => a.status_code)).toEqual([500, 500, 204]);
+      expect(attempts[0].error).toBe('HTTP 500');
+      expect(attempts[0].next_attempt_at).not.toBeNull();
+      expect(attempts[2]).toMatchObject({ error: null, next_attempt_at: null, delivery_status: 'succeeded' });
+      expect(new Set(attempts.map((a: { delivery_id: string }) => a.delivery_id)).size).toBe(1);
+      // The gap before attempt 3 follows the schedule (12 × base = 600 ms), not an immediate resend.
+      const gap = new Date(attempts[2].created_at).getTime() - new Date(attempts[1].created_at).getTime();
+      expect(gap).toBeGreaterThanOrEqual(550);
+      // Success resets the failure count.
+      expect(
+        (await request(t.http).get(`/api/webhooks/${id}`).set(bearer(owner.token))).body.consecutive_failures,
+      ).toBe(0);
+
+      const second = await request(t.http)
+        .get(`/api/webhooks/${id}/deliveries?limit=1&offset=1`)
+        .set(bearer(owner.token));
+      expect(second.body).toMatchObject({ total: 3, items: [{ attempt: 2 }] });
+    });
+
+    it('disables a subscription whose receiver answers 410 Gone, without retrying', async () => {
+      const { id } = await subscribe();
+      receiver.enqueue({ status: 410 });
+      const eventId = (await ping(id).expect(202)).body.event_id;
+      const webhook = await waitFor(async () => {
+        const res = await request(t.http).get(`/api/webhooks/${id}`).set(bearer(owner.token));
+        return res.body.enabled === false && res.body;
+      });
+      expect(webhook).toMatchObject({ enabled: false, disabled_reason: 'the receiver answered 410 Gone' });
+      expect(webhook.disabled_at).toEqual(expect.any(String));
+      const page = await log(id);
+      expect(page.items).toEqual([
+        expect.objectContaining({
+          event_id: eventId,
+          status_code: 410,
+          next_attempt_at: null,
+          delivery_status: 'failed',
+        }),
+      ]);
+      expect(hooksWithId(eventId)).toHaveLength(1);
+      // Disabled: no further events are recorded for it, and redelivery is refused.
+      const outbox = (await import('../src/outbox/outbox.writer')).OutboxWriter;
+      expect(
+        await t.app
+          .get(outbox, { strict: false })
+          .wanted(t.dataSource.manager, owner.projectId, 'experiment.completed'),
+      ).toBe(
+        // other enabled subscriptions of this project listen to experiment.completed
+        (
+          await t.dataSource.query(
+            `SELECT count(*)::int AS n FROM webhook_subscriptions WHERE project_id = $1 AND enabled AND 'experiment.completed' = ANY(events)`,
+            [owner.projectId],
+          )
+        )[0].n > 0,
+      );
+      await request(t.http)
+        .post(`/api/webhooks/${id}/deliveries/${page.items[0].id}/redeliver`)
+        .set(bearer(owner.token))
+        .expect(409);
+      // Enabling again clears the reason and the count.
+      const enabled = await request(t.http)
+        .patch(`/api/webhooks/${id}`)
+        .set(bearer(owner.token))
+        .send({ enabled: true });
+      expect(enabled.body).toMatchObject({ enabled: true, disabled_reason: null, consecutive_failures: 0 });
+    });
+
+    it('disables after 20 failed attempts in a row', async () => {
+      const { id } = await subscribe();
+      await t.dataSource.query(`UPDATE webhook_subscriptions SET consecutive_failures = 19 WHERE id = $1`, [id]);
+      receiver.enqueue({ status: 503 });
+      await ping(id).expect(202);
+      const webhook = await waitFor(async () => {
+        const res = await request(t.http).get(`/api/webhooks/${id}`).set(bearer(owner.token));
+        return res.body.enabled === false && res.body;
+      });
+      expect(webhook).toMatchObject({ consecutive_failures: 20, disabled_reason: '20 failed attempts in a row' });
+      // The attempt that disabled it ends its delivery: no retry follows.
+      const page = await log(id);
+      expect(page).toMatchObject({
+        total: 1,
+        items: [{ status_code: 503, next_attempt_at: null, delivery_status: 'failed' }],
+      });
+    });
+
+    it('redelivers a delivered event with the same webhook-id', async () => {
+      const { id, secret } = await subscribe();
+      const eventId = (await ping(id).expect(202)).body.event_id;
+      await waitFor(() => hooksWithId(eventId).length === 1);
+      const first = await waitFor(async () => {
+        const p = await log(id);
+        return p.total === 1 && p.items[0];
+      });
+      const res = await request(t.http)
+        .post(`/api/webhooks/${id}/deliveries/${first.id}/redeliver`)
+        .set(bearer(owner.token));
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ delivery_id: first.delivery_id, attempts: 1 });
+      const hooks = await waitFor(() => hooksWithId(eventId).length === 2 && hooksWithId(eventId));
+      expect(hooks[1].raw).toBe(hooks[0].raw);
+      expect(signatureMatches(hooks[1], secret)).toBe(true);
+      const page = await waitFor(async () => {
+        const p = await log(id);
+        return p.total === 2 && p;
+      });
+      expect(page.items[0]).toMatchObject({ attempt: 2, delivery_id: first.delivery_id, status_code: 204 });
+
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      await request(t.http)
+        .post(`/api/webhooks/${id}/deliveries/${unknown}/redeliver`)
+        .set(bearer(owner.token))
+        .expect(404);
+    });
+
+    it('counts no answer within the timeout and a redirect (never followed) as failed attempts', async () => {
+      const { id } = await subscribe();
+      receiver.enqueue({ hang: true }, { status: 302, headers: { location: `${receiver.url}/elsewhere` } });
+      const eventId = (await ping(id).expect(202)).body.event_id;
+      await waitFor(() => hooksWithId(eventId).length === 3, { what: 'three attempts' });
+      const page = await waitFor(async () => {
+        const p = await log(id);
+        return p.total === 3 && p;
+      });
+      const [a1, a2, a3] = [...page.items].reverse();
+      expect(a1).toMatchObject({ status_code: null, error: expect.stringMatching(/no answer within 1000 ms/) });
+      expect(a1.duration_ms).toBeGreaterThanOrEqual(990);
+      expect(a2).toMatchObject({ status_code: 302, error: expect.stringMatching(/redirects are not followed/) });
+      expect(a3).toMatchObject({ status_code: 204 });
+      expect(receiver.received.filter((h) => h.path === '/elsewhere')).toHaveLength(0);
+    });
+  });
+});
