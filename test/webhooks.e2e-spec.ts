@@ -15,6 +15,8 @@ const FAST = {
   WEBHOOK_RETRY_BASE_MS: '50',
   WEBHOOK_TIMEOUT_MS: '1000',
   WEBHOOK_POLL_INTERVAL_MS: '100',
+  // The receiver listens on 127.0.0.1.
+  ALLOW_PRIVATE_URLS: 'true',
 };
 
 describe('webhooks (embedded delivery)', () => {
@@ -342,6 +344,71 @@ describe('webhooks (embedded delivery)', () => {
       expect(a2).toMatchObject({ status_code: 302, error: expect.stringMatching(/redirects are not followed/) });
       expect(a3).toMatchObject({ status_code: 204 });
       expect(receiver.received.filter((h) => h.path === '/elsewhere')).toHaveLength(0);
+    });
+  });
+
+  describe('SSRF policy (ALLOW_PRIVATE_URLS=false)', () => {
+    let strict: TestApp;
+    let user: TestUser;
+
+    beforeAll(async () => {
+      strict = await createTestApp({ env: { ...FAST, ALLOW_PRIVATE_URLS: 'false' } });
+      user = await registerUser(strict.http);
+    });
+
+    afterAll(async () => {
+      await strict?.close();
+    });
+
+    it('refuses loopback, private and metadata URLs with 400 at creation and update', async () => {
+      for (const url of [
+        receiver.url,
+        'http://10.1.2.3/hook',
+        'http://169.254.169.254/latest',
+        'http://localhost:8080/x',
+      ]) {
+        const res = await request(strict.http)
+          .post(`/api/projects/${user.projectId}/webhooks`)
+          .set(bearer(user.token))
+          .send({ url, events: ['experiment.completed'] });
+        expect({ url, status: res.status }).toEqual({ url, status: 400 });
+        expect(res.body.message).toEqual([expect.stringMatching(/ALLOW_PRIVATE_URLS/)]);
+      }
+      const ok = await request(strict.http)
+        .post(`/api/projects/${user.projectId}/webhooks`)
+        .set(bearer(user.token))
+        .send({ url: 'https://93.184.215.14/hook', events: ['experiment.completed'] });
+      expect(ok.status).toBe(201);
+      await request(strict.http)
+        .patch(`/api/webhooks/${ok.body.id}`)
+        .set(bearer(user.token))
+        .send({ url: 'http://192.168.1.1/' })
+        .expect(400);
+    });
+
+    it('checks the URL again at delivery time and logs a refused attempt without connecting', async () => {
+      const created = await request(strict.http)
+        .post(`/api/projects/${user.projectId}/webhooks`)
+        .set(bearer(user.token))
+        .send({ url: 'https://93.184.215.14/hook', events: ['experiment.completed'] });
+      // As if the URL had been stored while private targets were allowed.
+      await strict.dataSource.query(`UPDATE webhook_subscriptions SET url = $2 WHERE id = $1`, [
+        created.body.id,
+        `${receiver.url}/strict`,
+      ]);
+      await request(strict.http).post(`/api/webhooks/${created.body.id}/test`).set(bearer(user.token)).expect(202);
+      const page = await waitFor(async () => {
+        const res = await request(strict.http)
+          .get(`/api/webhooks/${created.body.id}/deliveries`)
+          .set(bearer(user.token));
+        return res.body.total >= 1 && res.body;
+      });
+      expect(page.items[0]).toMatchObject({
+        attempt: 1,
+        status_code: null,
+        error: expect.stringMatching(/^refused: .*127\.0\.0\.1/),
+      });
+      expect(receiver.received.filter((h) => h.path === '/strict')).toHaveLength(0);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -8,7 +8,8 @@ import {
   type DeliveryStatus,
   WebhookDeliveriesRepository,
 } from './webhook-deliveries.repository';
-import { WebhookSecretCipher, WebhookUrlPolicy } from './webhook-ports';
+import { SecretBox } from '../security/secret-box';
+import { UrlPolicy } from '../security/url-policy';
 import { type SendResult, WebhookSender } from './webhook-sender';
 import { webhookHeaders } from './webhook-signature';
 import { type SubscriptionRow, WebhookSubscriptionsRepository } from './webhook-subscriptions.repository';
@@ -40,8 +41,8 @@ export class WebhookDeliverer {
     private readonly subscriptions: WebhookSubscriptionsRepository,
     private readonly outbox: OutboxRepository,
     private readonly sender: WebhookSender,
-    @Inject(WebhookSecretCipher) private readonly cipher: WebhookSecretCipher,
-    @Inject(WebhookUrlPolicy) private readonly urls: WebhookUrlPolicy,
+    private readonly cipher: SecretBox,
+    private readonly urls: UrlPolicy,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 

@@ -3,14 +3,13 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { OutboxModule } from '../outbox/outbox.module';
+import { SecurityModule } from '../security/security.module';
 import { BullWebhookDispatcher } from './bull-webhook-dispatcher';
 import { InlineWebhookDispatcher } from './inline-webhook-dispatcher';
-import { InterimCipher, InterimUrlPolicy } from './interim-security';
 import { OutboxRelay, WEBHOOK_BACKGROUND_AUTOSTART } from './outbox-relay';
 import { WebhookDeliverer } from './webhook-deliverer';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { WebhookSecretCipher, WebhookUrlPolicy } from './webhook-ports';
 import { WebhookProcessor } from './webhook-processor';
 import { WebhookSender } from './webhook-sender';
 import { WebhookSubscriptionsRepository } from './webhook-subscriptions.repository';
@@ -43,8 +42,6 @@ export class WebhooksModule {
     const providers: Provider[] = [
       WebhookSubscriptionsRepository,
       WebhookDeliveriesRepository,
-      { provide: WebhookSecretCipher, useValue: new InterimCipher() },
-      { provide: WebhookUrlPolicy, useValue: new InterimUrlPolicy() },
       dispatcher,
       { provide: WebhookDispatcher, useExisting: dispatcher },
     ];
@@ -60,6 +57,7 @@ export class WebhooksModule {
       module: WebhooksModule,
       imports: [
         OutboxModule,
+        SecurityModule,
         ...(distributed
           ? [
               BullModule.registerQueueAsync({

@@ -14,7 +14,8 @@ import { type AttemptLogRow } from './webhook-deliveries.repository';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { secretAad } from './webhook-deliverer';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { WebhookSecretCipher, WebhookUrlPolicy } from './webhook-ports';
+import { SecretBox } from '../security/secret-box';
+import { UrlPolicy } from '../security/url-policy';
 import { generateWebhookSecret } from './webhook-signature';
 import {
   type SubscriptionPatch,
@@ -41,8 +42,8 @@ export class WebhooksService {
     private readonly subscriptions: WebhookSubscriptionsRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly outbox: OutboxWriter,
-    @Inject(WebhookSecretCipher) private readonly cipher: WebhookSecretCipher,
-    @Inject(WebhookUrlPolicy) private readonly urls: WebhookUrlPolicy,
+    private readonly cipher: SecretBox,
+    private readonly urls: UrlPolicy,
     @Inject(WebhookDispatcher) private readonly dispatcher: WebhookDispatcher,
   ) {}
 

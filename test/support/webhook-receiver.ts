@@ -8,6 +8,8 @@ export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   /** The raw body, as signed. */
   raw: string;
+  /** Parsed JSON (null if it was not JSON). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary JSON read by assertions
   body: any;
   id: string;
   timestamp: string;
@@ -61,7 +63,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = null;
+      let body: unknown;
       try {
         body = JSON.parse(raw);
       } catch {
