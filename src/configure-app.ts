@@ -2,6 +2,10 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import { jsonOnlyMiddleware } from './common/json-only';
+import { requestIdMiddleware } from './common/request-id';
+import { APP_CONFIG } from './config/app-config.module';
+import { type AppConfig } from './config/configuration';
 
 export const BODY_LIMIT = '1mb';
 
@@ -11,8 +15,19 @@ export const BODY_LIMIT = '1mb';
  */
 export function configureApp(app: INestApplication): void {
   const express = app as NestExpressApplication;
+  const config = app.get<AppConfig>(APP_CONFIG);
+  app.use(requestIdMiddleware);
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id'],
+      maxAge: 600,
+    });
+  }
+  // JSON only: no urlencoded parser (a form body is answered 415, not half-parsed).
+  app.use(jsonOnlyMiddleware());
   express.useBodyParser('json', { limit: BODY_LIMIT });
-  express.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: true });
   app.setGlobalPrefix('api');
   app.useGlobalPipes(
     new ValidationPipe({

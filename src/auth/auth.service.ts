@@ -5,7 +5,7 @@ import * as bcrypt from 'bcryptjs';
 import { DataSource, Repository } from 'typeorm';
 import { AppConfig } from '../config/configuration';
 import { InjectConfig } from '../config/app-config.module';
-import { conflict, DomainError, ErrorCode } from '../common/domain-error';
+import { conflict, DomainError, ErrorCode, forbidden } from '../common/domain-error';
 import { Membership, ProjectRole } from '../projects/membership.entity';
 import { Project } from '../projects/project.entity';
 import { MeDto, RegisteredUserDto, RegisterDto, TokenDto } from './dto/auth.dto';
@@ -36,6 +36,13 @@ export class AuthService {
     if (await this.users.exists({ where: { email } })) throw conflict('Email already registered');
     const passwordHash = await bcrypt.hash(dto.password, this.config.bcryptRounds);
     const user = await this.dataSource.transaction(async (em) => {
+      if (!this.config.allowRegistration) {
+        // Closed registration still lets the first user in; the lock makes "first" hold under concurrency.
+        await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['promptlooper:first-user']);
+        if (await em.exists(User)) {
+          throw forbidden('Registration is closed on this server (ALLOW_REGISTRATION=false): ask an operator');
+        }
+      }
       const created = await em.save(em.create(User, { email, name: dto.name ?? null, passwordHash }));
       const project = await em.save(em.create(Project, { name: `${dto.name ?? email}'s project` }));
       await em.save(em.create(Membership, { projectId: project.id, userId: created.id, role: ProjectRole.Owner }));

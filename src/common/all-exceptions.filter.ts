@@ -1,8 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { randomUUID } from 'crypto';
+import { STATUS_CODES } from 'http';
 import { Request, Response } from 'express';
+import { ThrottlerException } from '@nestjs/throttler';
 import { QueryFailedError } from 'typeorm';
 import { DomainError, ErrorCode } from './domain-error';
+import { requestIdOf } from './request-id';
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -20,6 +22,8 @@ const REASON: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 
@@ -48,11 +52,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const res = exception.getResponse();
+      const error = REASON[status] ?? STATUS_CODES[status] ?? 'Error';
+      if (exception instanceof ThrottlerException) {
+        return { status, body: { statusCode: status, message: 'Too many requests, retry later', error } };
+      }
       const body =
-        typeof res === 'string'
-          ? { statusCode: status, message: res, error: REASON[status] }
-          : (res as Record<string, unknown>);
-      return { status, body: { statusCode: status, ...body } };
+        typeof res === 'string' ? { statusCode: status, message: res, error } : (res as Record<string, unknown>);
+      return { status, body: { statusCode: status, error, ...body } };
     }
     if (exception instanceof DomainError) {
       const status = STATUS_BY_CODE[exception.code];
@@ -72,7 +78,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         body: { statusCode: parserStatus, message, error: REASON[parserStatus] ?? 'Bad Request' },
       };
     }
-    const requestId = (request.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    const requestId = requestIdOf(request);
     this.logger.error(
       `request ${requestId} ${request.method} ${request.url} failed: ${(exception as Error)?.message ?? exception}`,
       (exception as Error)?.stack,

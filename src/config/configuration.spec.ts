@@ -56,4 +56,17 @@ describe('loadConfig', () => {
     const c = loadConfig({ MODEL_PRICES: '{"openai:my-model": {"input": 1.5, "output": 2}}' });
     expect(c.providers.priceOverrides).toEqual({ 'openai:my-model': { input: 1.5, output: 2 } });
   });
+
+  it('opens registration by default in embedded mode only, and validates CORS_ORIGINS', () => {
+    const distributed = { DATABASE_URL: 'postgres://u:p@db/x', JWT_SECRET: 'a-long-enough-secret', SECRETS_KEY };
+    expect(loadConfig({}).allowRegistration).toBe(true);
+    expect(loadConfig(distributed).allowRegistration).toBe(false);
+    expect(loadConfig({ ...distributed, ALLOW_REGISTRATION: 'true' }).allowRegistration).toBe(true);
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://a.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/"CORS_ORIGINS" must be a comma list of origins/);
+  });
 });

@@ -18,6 +18,10 @@ export interface AppConfig {
   secretsKey: string | null;
   /** User-supplied URLs may target loopback/private/link-local addresses (default: embedded mode only). */
   allowPrivateUrls: boolean;
+  /** Closed: only the first user may register (default open in embedded mode, closed in distributed mode). */
+  allowRegistration: boolean;
+  /** Origins allowed by CORS; empty = CORS off. */
+  corsOrigins: string[];
   workerConcurrency: number;
   leaseMs: number;
   sweepIntervalMs: number;
@@ -96,6 +100,19 @@ export const envSchema = Joi.object({
       }),
     }),
   ALLOW_PRIVATE_URLS: Joi.boolean().truthy('1').falsy('0'),
+  ALLOW_REGISTRATION: Joi.boolean().truthy('1').falsy('0'),
+  CORS_ORIGINS: Joi.string()
+    .empty('')
+    .custom((value: string, helpers) => {
+      for (const origin of value.split(',').map((o) => o.trim())) {
+        if (!/^https?:\/\/[^\s/]+$/.test(origin)) {
+          return helpers.message({
+            custom: `"CORS_ORIGINS" must be a comma list of origins like https://app.example.com (got "${origin}")`,
+          });
+        }
+      }
+      return value;
+    }),
   JWT_EXPIRES_IN: Joi.number().integer().min(60).default(3600),
   WORKER_CONCURRENCY: Joi.number().integer().min(1).max(10000).default(32),
   RUN_LEASE_MS: Joi.number().integer().min(1000).default(120000),
@@ -165,6 +182,8 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
     jwtExpiresInSeconds: value.JWT_EXPIRES_IN,
     secretsKey: value.SECRETS_KEY ?? null,
     allowPrivateUrls: value.ALLOW_PRIVATE_URLS ?? !value.DATABASE_URL,
+    allowRegistration: value.ALLOW_REGISTRATION ?? !value.DATABASE_URL,
+    corsOrigins: value.CORS_ORIGINS ? value.CORS_ORIGINS.split(',').map((o: string) => o.trim()) : [],
     workerConcurrency: value.WORKER_CONCURRENCY,
     leaseMs: value.RUN_LEASE_MS,
     sweepIntervalMs: value.SWEEP_INTERVAL_MS,

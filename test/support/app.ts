@@ -38,6 +38,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     JWT_SECRET: TEST_JWT_SECRET,
     SECRETS_KEY: TEST_SECRETS_KEY,
     AUTH_THROTTLE_LIMIT: '100000',
+    ALLOW_REGISTRATION: 'true',
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'warn',
     PROVIDER_RETRY_BASE_MS: '5',
