@@ -5,7 +5,9 @@ import { type NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { ConfigValidationError, loadConfigFromProcessEnv, logLevels } from './config/configuration';
 import { configureApp } from './configure-app';
+import { StartupError } from './database/embedded-postgres';
 import { prepareRuntime } from './database/runtime';
+import { type AddressInfo } from 'net';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
@@ -33,15 +35,24 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address() as AddressInfo;
+  const base = `http://${['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host}:${address.port}`;
   logger.log(
-    `PromptLooper listening on http://localhost:${config.port}/api (docs: /docs) — ` +
+    `PromptLooper listening on ${base}/api — ` +
       `${runtime.embedded ? 'embedded PostgreSQL' : 'external PostgreSQL'}, ` +
       `${config.redisUrl ? 'Bull queue on Redis' : 'in-process execution'}; ready in ${Date.now() - started} ms`,
+  );
+  logger.log(`API docs (Swagger UI): ${base}/docs — OpenAPI JSON: ${base}/docs-json`);
+  logger.log(
+    config.allowRegistration
+      ? `Register: curl -s -X POST ${base}/api/auth/register -H 'Content-Type: application/json' ` +
+          `-d '{"email":"you@example.com","password":"choose-a-password"}' — then POST /api/auth/login for a token`
+      : 'Registration is closed (ALLOW_REGISTRATION=false) except for the first user: POST /api/auth/register',
   );
 }
 
 bootstrap().catch((error: unknown) => {
-  if (error instanceof ConfigValidationError) {
+  if (error instanceof ConfigValidationError || error instanceof StartupError) {
     // A clear one-line message naming the bad variable, no stack.
     console.error(error.message);
   } else {
