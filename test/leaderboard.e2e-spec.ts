@@ -2,6 +2,7 @@ import request from 'supertest';
 import { sha256CanonicalJson } from '../src/common/canonical-json';
 import { Experiment, ExperimentStatus } from '../src/experiments/experiment.entity';
 import { Run, RunStatus } from '../src/runs/run.entity';
+import { ScoreReadModel } from '../src/scoring/score-read-model';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
 import { expectCloseToScipy, type FixtureNumber, loadStatsFixture } from './fixtures/stats/scipy-fixtures';
 import { createTestApp, type TestApp } from './support/app';
@@ -137,7 +138,8 @@ describe('configuration leaderboard and comparison (e2e)', () => {
   const get = (path: string, user: TestUser = owner) => request(t.http).get(path).set(bearer(user.token));
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // Seeded runs look unscored: a sweep would score them late (and start the read model) mid-suite.
+    t = await createTestApp({ env: { SWEEP_INTERVAL_MS: '3600000' } });
     [owner, viewer, stranger] = await Promise.all([registerUser(t.http), registerUser(t.http), registerUser(t.http)]);
     await addMember(t.http, owner, owner.projectId, viewer, 'viewer');
     experimentId = await seedExperiment(
@@ -174,14 +176,57 @@ describe('configuration leaderboard and comparison (e2e)', () => {
     expect(fixture.leaderboards[0].total).toBe(8);
   });
 
-  it.each([0, 1, 2, 3])('ranks configurations as SciPy/NumPy compute from the same scores (query #%i)', async (i) => {
-    const { query, total, items } = fixture.leaderboards[i];
-    const res = await get(`/api/experiments/${experimentId}/leaderboard`).query(query);
-    expect(res.status).toBe(200);
-    expect(res.body.total).toBe(total);
-    expect(res.body.items).toHaveLength(items.length);
-    items.forEach((expected, k) => expectItem(res.body.items[k], expected, `${JSON.stringify(query)} item ${k}`));
-  });
+  // The same fixtures twice: first with the score read model absent (seeded scores bypass it, so
+  // the set-based SQL answers), then after a rebuild, where the default leaderboard and the
+  // full-key comparisons are read from the model; both must give SciPy's numbers.
+  for (const mode of ['set-based SQL', 'score read model'] as const) {
+    describe(mode, () => {
+      let sqlSeen: string[] = [];
+      beforeAll(async () => {
+        if (mode === 'score read model') {
+          const model = t.app.get(ScoreReadModel);
+          for (const id of [experimentId, collisionExperimentId, emptyExperimentId]) await model.rebuild(id);
+        }
+        const query = t.dataSource.query.bind(t.dataSource);
+        jest.spyOn(t.dataSource, 'query').mockImplementation((sql: string, ...rest) => {
+          sqlSeen.push(sql);
+          return query(sql, ...rest);
+        });
+      });
+      afterAll(() => jest.restoreAllMocks());
+      beforeEach(() => (sqlSeen = []));
+      const readModelUsed = () => sqlSeen.some((sql) => /\bconfig_aggregates\b/.test(sql));
+
+      it.each([0, 1, 2, 3])(
+        'ranks configurations as SciPy/NumPy compute from the same scores (query #%i)',
+        async (i) => {
+          const { query, total, items } = fixture.leaderboards[i];
+          const res = await get(`/api/experiments/${experimentId}/leaderboard`).query(query);
+          expect(res.status).toBe(200);
+          expect(res.body.total).toBe(total);
+          expect(res.body.items).toHaveLength(items.length);
+          items.forEach((expected, k) => expectItem(res.body.items[k], expected, `${JSON.stringify(query)} item ${k}`));
+        },
+      );
+
+      it.each([0, 1, 2, 3, 4])('compares two configurations pairwise as SciPy does (case #%i)', async (i) => {
+        const { query, expected } = fixture.compares[i];
+        const res = await get(`/api/experiments/${experimentId}/compare`).query(query);
+        expect(res.status).toBe(200);
+        expect(Object.keys(res.body).sort()).toEqual(Object.keys(expected).sort());
+        for (const field of ['a', 'b', 'n_pairs', 'wins', 'losses', 'ties'] as const)
+          expect({ field, value: res.body[field] }).toEqual({ field, value: expected[field] });
+        for (const stat of COMPARE_STATS)
+          expectCloseToScipy(res.body[stat], expected[stat] as FixtureNumber, `compare #${i} ${stat}`);
+      });
+
+      it('reads the default leaderboard from the read model only once it is built', async () => {
+        const res = await get(`/api/experiments/${experimentId}/leaderboard`);
+        expect(res.status).toBe(200);
+        expect(readModelUsed()).toBe(mode === 'score read model');
+      });
+    });
+  }
 
   it('keys full configurations by the SHA-256 of their canonical JSON, and omitted dimensions as null', async () => {
     const res = await get(`/api/experiments/${experimentId}/leaderboard`).query({ group_by: 'model' });
@@ -209,17 +254,6 @@ describe('configuration leaderboard and comparison (e2e)', () => {
     const res = await get(`/api/experiments/${emptyExperimentId}/leaderboard`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ items: [], total: 0 });
-  });
-
-  it.each([0, 1, 2, 3, 4])('compares two configurations pairwise as SciPy does (case #%i)', async (i) => {
-    const { query, expected } = fixture.compares[i];
-    const res = await get(`/api/experiments/${experimentId}/compare`).query(query);
-    expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual(Object.keys(expected).sort());
-    for (const field of ['a', 'b', 'n_pairs', 'wins', 'losses', 'ties'] as const)
-      expect({ field, value: res.body[field] }).toEqual({ field, value: expected[field] });
-    for (const stat of COMPARE_STATS)
-      expectCloseToScipy(res.body[stat], expected[stat] as FixtureNumber, `compare #${i} ${stat}`);
   });
 
   it('resolves key prefixes: unknown → 404, ambiguous → 400, malformed → 400, same configuration → 400', async () => {

@@ -141,6 +141,8 @@ export class ExperimentsService {
     const current = await this.experiments.findOne({ where: { id } });
     if (!current) throw notFound(EXPERIMENT_NOT_FOUND);
     if (result.affected === 0) throw this.frozen(current.status);
+    // New weights re-value every run; until the rebuild is done, reads use the set-based SQL.
+    if (dto.scoring_config !== undefined) this.scoring.scoringConfigChanged(id);
     return toExperimentDto(current);
   }
 

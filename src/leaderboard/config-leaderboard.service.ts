@@ -9,8 +9,14 @@ import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
 import { ConfigCell, ConfigDimension, configKey, resolveConfigKey } from './config-key';
 import { CompareResultDto, ConfigLeaderboardItemDto } from './dto/config-leaderboard.dto';
+import { ScoreReadModel } from '../scoring/score-read-model';
+import { MODEL_PASS_THRESHOLD } from '../scoring/score-read-model.sql';
 import {
+  CONFIG_LEADERBOARD_FROM_MODEL_SQL,
   CONFIG_LEADERBOARD_SQL,
+  MODEL_CELLS_SQL,
+  type ModelCellRow,
+  PAIRED_VALUES_FROM_MODEL_SQL,
   ConfigLeaderboardRow,
   EXPERIMENT_CELLS_SQL,
   LEADERBOARD_WORK_MEM,
@@ -48,6 +54,7 @@ export class ConfigLeaderboardService {
     @InjectRepository(Experiment) private readonly experiments: Repository<Experiment>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly access: AccessPolicy,
+    private readonly readModel: ScoreReadModel,
   ) {}
 
   async rank(
@@ -66,7 +73,16 @@ export class ConfigLeaderboardService {
       grouped.has('params'),
       options.passThreshold,
     ];
-    const rows = await queryWithWorkMem<ConfigLeaderboardRow>(this.dataSource, CONFIG_LEADERBOARD_SQL, params);
+    // The read model keeps per-configuration sums for the full cell and the default threshold;
+    // other groupings, thresholds or a single scorer aggregate the runs in SQL.
+    const fromModel =
+      grouped.size === 3 &&
+      options.scorer === undefined &&
+      options.passThreshold === MODEL_PASS_THRESHOLD &&
+      (await this.readModel.isCurrent(experiment.id, weightsOf(experiment)));
+    const rows = fromModel
+      ? await this.dataSource.query<ConfigLeaderboardRow[]>(CONFIG_LEADERBOARD_FROM_MODEL_SQL, [experiment.id])
+      : await queryWithWorkMem<ConfigLeaderboardRow>(this.dataSource, CONFIG_LEADERBOARD_SQL, params);
     // One row per configuration, not per run: sorting and paging them here keeps the key
     // (canonical JSON, which SQL cannot produce faithfully) as the tie-break.
     const items = rows.map(toItem);
@@ -76,6 +92,8 @@ export class ConfigLeaderboardService {
 
   async compare(principal: Principal, experimentId: string, options: CompareOptions): Promise<CompareResultDto> {
     const experiment = await this.readable(principal, experimentId);
+    const fromModel = await this.pairFromModel(experiment, options);
+    if (fromModel) return this.comparison(fromModel.a, fromModel.b, fromModel.pairs);
     const cellRows: ExperimentCellRow[] = await this.dataSource.query(EXPERIMENT_CELLS_SQL, [experiment.id]);
     const cellsByKey = new Map<string, ExperimentCellRow['cell']>();
     for (const { cell } of cellRows)
@@ -91,6 +109,34 @@ export class ConfigLeaderboardService {
       JSON.stringify(cellsByKey.get(a)),
       JSON.stringify(cellsByKey.get(b)),
     ]);
+    return this.comparison(a, b, pairs);
+  }
+
+  /**
+   * The pairs from the score read model, when it can answer exactly: no single scorer, weights
+   * current, and both configurations named by their full key among the configurations it holds
+   * (a prefix must be checked against every configuration of the experiment, valued or not).
+   */
+  private async pairFromModel(
+    experiment: Experiment,
+    options: CompareOptions,
+  ): Promise<{ a: string; b: string; pairs: PairedValueRow[] } | null> {
+    const fullKey = /^[0-9a-f]{64}$/;
+    if (options.scorer !== undefined || !fullKey.test(options.a) || !fullKey.test(options.b) || options.a === options.b)
+      return null;
+    if (!(await this.readModel.isCurrent(experiment.id, weightsOf(experiment)))) return null;
+    const cells: ModelCellRow[] = await this.dataSource.query(MODEL_CELLS_SQL, [experiment.id]);
+    const md5Of = new Map(
+      cells.map((c) => [configKey({ prompt: c.cell[0], model: c.cell[1], params: c.cell[2] }), c.cell_key]),
+    );
+    const a = md5Of.get(options.a);
+    const b = md5Of.get(options.b);
+    if (a === undefined || b === undefined) return null;
+    const pairs: PairedValueRow[] = await this.dataSource.query(PAIRED_VALUES_FROM_MODEL_SQL, [experiment.id, a, b]);
+    return { a: options.a, b: options.b, pairs };
+  }
+
+  private comparison(a: string, b: string, pairs: PairedValueRow[]): CompareResultDto {
     const va = pairs.map((p) => p.a);
     const vb = pairs.map((p) => p.b);
     const d = differences(va, vb);

@@ -1,15 +1,17 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Experiment } from '../experiments/experiment.entity';
+import { ScoringModule } from '../scoring/scoring.module';
 import { ConfigLeaderboardService } from './config-leaderboard.service';
 import { LeaderboardController } from './leaderboard.controller';
 
 /**
- * Rankings and statistics. Reads runs and scores with set-based SQL (leaderboard.sql.ts);
- * the experiment row only for its project (access) and its weights.
+ * Rankings and statistics. Reads scoring's score read model where it can answer exactly, else runs
+ * and scores with set-based SQL (leaderboard.sql.ts); the experiment row only for its project
+ * (access) and its weights.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Experiment])],
+  imports: [TypeOrmModule.forFeature([Experiment]), ScoringModule],
   controllers: [LeaderboardController],
   providers: [ConfigLeaderboardService],
   exports: [ConfigLeaderboardService],

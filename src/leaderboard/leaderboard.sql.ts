@@ -157,3 +157,75 @@ export interface PairedValueRow {
   a: number;
   b: number;
 }
+
+/**
+ * percentile_cont(p) of the durations of one configuration's valued runs, from the read model's
+ * index idx_run_values_duration: the one or two rows around position p·(n − 1) are read at their
+ * offset (from the top for p > 0.5, which is the shorter walk) and interpolated exactly as
+ * PostgreSQL's percentile_cont does (float8: lo + (hi − lo) · fraction). `a` is the aggregate row.
+ */
+function durationPercentile(p: number): string {
+  const pos = `(${p}::float8 * (a.dur_n - 1))`;
+  const lo = `floor(${pos})::int`;
+  const count = `(CASE WHEN ceil(${pos}) > floor(${pos}) THEN 2 ELSE 1 END)`;
+  const order = p > 0.5 ? 'DESC' : 'ASC';
+  const offset = p > 0.5 ? `(a.dur_n - 1 - ceil(${pos})::int)` : lo;
+  return `(SELECT CASE WHEN a.dur_n = 0 THEN NULL
+                ELSE min(d.duration_ms)::float8 + (max(d.duration_ms)::float8 - min(d.duration_ms)::float8) * (${pos} - floor(${pos})) END
+           FROM (SELECT rv.duration_ms FROM run_values rv
+                  WHERE rv.experiment_id = a.experiment_id AND rv.cell_key = a.cell_key
+                    AND rv.completed AND rv.value IS NOT NULL AND rv.duration_ms IS NOT NULL
+                  ORDER BY rv.duration_ms ${order}
+                  OFFSET ${offset} LIMIT ${count}) d)`;
+}
+
+/**
+ * The configuration leaderboard of experiment $1 grouped on prompt, model and params with the
+ * default pass threshold (0.5), read from the score read model: one row per configuration from
+ * config_aggregates (exact numeric sums: mean = Σv / n, sample variance (nΣv² − (Σv)²) / (n(n − 1))),
+ * per-scorer means from config_scorer_aggregates, percentiles by ordered offsets. Same rows as
+ * CONFIG_LEADERBOARD_SQL while the model's weights are the experiment's.
+ */
+export const CONFIG_LEADERBOARD_FROM_MODEL_SQL = `
+SELECT a.cell, a.n,
+       (a.sum_v / a.n)::float8 AS mean,
+       CASE WHEN a.n > 1
+            THEN sqrt(greatest(a.n * a.sum_v2 - a.sum_v * a.sum_v, 0) / (a.n::numeric * (a.n - 1)))::float8 END AS stddev,
+       a.pass_n::float8 / a.n AS pass_rate,
+       CASE WHEN a.cost_n > 0 THEN (a.sum_cost / a.cost_n)::float8 END AS mean_cost,
+       ${durationPercentile(0.5)} AS p50_duration_ms,
+       ${durationPercentile(0.95)} AS p95_duration_ms,
+       (SELECT jsonb_object_agg(sa.scorer_name, (sa.sum_v / sa.n)::float8)
+          FROM config_scorer_aggregates sa
+         WHERE sa.experiment_id = a.experiment_id AND sa.cell_key = a.cell_key AND sa.n > 0) AS scores
+FROM config_aggregates a
+WHERE a.experiment_id = $1::uuid AND a.n > 0`;
+
+/** The configurations the read model holds for experiment $1, with their md5 cell keys. */
+export const MODEL_CELLS_SQL = `SELECT a.cell, a.cell_key FROM config_aggregates a WHERE a.experiment_id = $1::uuid AND a.n > 0`;
+
+export interface ModelCellRow {
+  cell: [string, string, Record<string, unknown>];
+  cell_key: string;
+}
+
+/**
+ * PAIRED_VALUES_SQL read from the score read model: the valued runs of cells $2 (a) and $3 (b)
+ * (md5 cell keys) of experiment $1, met on input_data and repetition; the most recently completed
+ * run counts where one side has several.
+ */
+export const PAIRED_VALUES_FROM_MODEL_SQL = `
+WITH sides AS (
+  SELECT DISTINCT ON (side.name, input.data, r.repetition) side.name AS side, input.data AS input, r.repetition, rv.value
+  FROM run_values rv
+  JOIN runs r ON r.id = rv.run_id
+  CROSS JOIN LATERAL (SELECT CASE WHEN rv.cell_key = $2 THEN 'a' ELSE 'b' END AS name) side
+  CROSS JOIN LATERAL (SELECT coalesce(r.config -> 'input_data', '""'::jsonb) AS data) input
+  WHERE rv.experiment_id = $1::uuid AND rv.cell_key IN ($2, $3) AND rv.completed AND rv.value IS NOT NULL
+  ORDER BY side.name, input.data, r.repetition, r.completed_at DESC NULLS LAST, r.id DESC
+)
+SELECT a.value AS a, b.value AS b
+FROM sides a
+JOIN sides b ON b.side = 'b' AND b.input = a.input AND b.repetition = a.repetition
+WHERE a.side = 'a'
+ORDER BY a.input, a.repetition`;

@@ -42,23 +42,25 @@ export function buildRunListQuery(filter: RunListFilter): { sql: string; params:
   const having: string[] = [];
   if (filter.minScore !== undefined) {
     params.push(filter.minScore);
-    having.push(`avg(s.value) >= $${params.length}::float8`);
+    having.push(`rv.avg_all >= $${params.length}::float8`);
   }
   if (filter.maxScore !== undefined) {
     params.push(filter.maxScore);
-    having.push(`avg(s.value) <= $${params.length}::float8`);
+    having.push(`rv.avg_all <= $${params.length}::float8`);
   }
   params.push(filter.limit, filter.offset);
   const limit = `$${params.length - 1}`;
   const offset = `$${params.length}`;
+  // With a score bound the average of the run's scores comes from the score read model
+  // (run_values.avg_all, kept by scoring with every score write): an index range per experiment or
+  // project instead of grouping every score.
   const matched = scoreBound
     ? `MATERIALIZED (
     SELECT r.id, r.started_at
-    FROM runs r
-    JOIN scores s ON s.run_id = r.id
-    WHERE ${where.join(' AND ')}
-    GROUP BY r.id
-    HAVING ${having.join(' AND ')}
+    FROM run_values rv
+    JOIN runs r ON r.id = rv.run_id
+    WHERE rv.project_id = ANY($1::uuid[])${filter.experimentId !== undefined ? ' AND rv.experiment_id = $2::uuid' : ''}
+      AND ${where.join(' AND ')} AND ${having.join(' AND ')}
   )`
     : `NOT MATERIALIZED (
     SELECT r.id, r.started_at
@@ -152,3 +154,19 @@ export interface RunLeaderboardRow {
   tokens_out: number | null;
   scores: Record<string, number>;
 }
+
+/**
+ * The run leaderboard of experiment $1, top $2, read from the score read model (scoring's
+ * run_values, migration ScoreReadModel): an index scan of idx_run_values_rank for the top rows,
+ * `total` from the per-configuration counts. Same rows and numbers as RUN_LEADERBOARD_SQL while
+ * the model's weights are the experiment's (ScoreReadModel.isCurrent); the service checks that.
+ */
+export const RUN_LEADERBOARD_FROM_MODEL_SQL = `
+SELECT (SELECT coalesce(sum(a.n), 0) FROM config_aggregates a WHERE a.experiment_id = $1::uuid)::int AS total,
+       rv.run_id, rv.value AS weighted_score, r.config_hash, r.config, r.status,
+       r.duration_ms, r.tokens_in, r.tokens_out, rv.latest AS scores
+FROM run_values rv
+JOIN runs r ON r.id = rv.run_id
+WHERE rv.experiment_id = $1::uuid AND rv.completed AND rv.value IS NOT NULL
+ORDER BY rv.value DESC, rv.completed_at ASC NULLS LAST, rv.run_id ASC
+LIMIT $2`;

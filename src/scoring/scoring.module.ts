@@ -7,6 +7,7 @@ import { ScorerRegistry } from './scorer-registry';
 import { builtInScorers } from './scorers/built-in-scorers';
 import { JudgeLlmClient } from './scorers/llm-judge.scorer';
 import { ScorersController } from './scorers.controller';
+import { ScoreReadModel } from './score-read-model';
 import { ScoringService } from './scoring.service';
 
 /** The client llm_judge calls (LlmClient; tests may override this token). */
@@ -25,8 +26,9 @@ export const JUDGE_LLM_CLIENT = Symbol('JUDGE_LLM_CLIENT');
         new ScorerRegistry(builtInScorers({ llm, cache, validateModel: (model) => providers.validateModel(model) })),
       inject: [JUDGE_LLM_CLIENT, PgJudgeCache, ProviderRegistry],
     },
+    ScoreReadModel,
     ScoringService,
   ],
-  exports: [ScoringService],
+  exports: [ScoringService, ScoreReadModel],
 })
 export class ScoringModule {}

@@ -4,6 +4,7 @@ import { Principal } from '../auth/principal';
 import { invalid, notFound } from '../common/domain-error';
 import { ScorerConfig, ScoringConfig } from '../experiments/experiment.entity';
 import { RunStatus } from '../runs/run.entity';
+import { ScoreReadModel } from './score-read-model';
 import { Score, ScoreSource } from './score.entity';
 import { ScoreContext, ScorerError } from './scorer';
 import { MAX_SCORER_NAME_LENGTH, ScorerRegistry, ScorerTypeInfo } from './scorer-registry';
@@ -87,6 +88,7 @@ export class ScoringService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly registry: ScorerRegistry,
+    private readonly readModel: ScoreReadModel,
   ) {}
 
   /** Every problem of a scoring_config (null = no scoring), each naming its scorer. */
@@ -111,7 +113,11 @@ export class ScoringService {
     if (!row || row.status !== RunStatus.Completed) return { scored: false, written: [], errors: {} };
     const todo = this.declaredScorers(row.scoring_config).filter((s) => !row.scored.includes(s.name));
     if (todo.length === 0) {
-      await this.dataSource.query(MARK_SCORED, [runId]);
+      // Human scores given before the run completed start counting now that it has.
+      await this.dataSource.transaction(async (em) => {
+        await em.query(MARK_SCORED, [runId]);
+        await this.readModel.refresh(em, [runId]);
+      });
       return { scored: true, written: [], errors: {} };
     }
     const outcome = await this.computeScores(row, todo);
@@ -150,7 +156,21 @@ export class ScoringService {
       if (runs.length < RESCORE_BATCH_SIZE) break;
     }
     this.logger.log(`experiment ${experimentId}: rescored ${total} run(s) with ${scorers.length} scorer(s)`);
+    // The batches moved the read model run by run; a rebuild also brings in changed weights.
+    await this.readModel.rebuild(experimentId);
     return { runs_rescored: total };
+  }
+
+  /**
+   * The experiment's scoring_config changed: rebuild its read model in the background (rankings
+   * stay exact meanwhile: they fall back to the set-based SQL while the stored weights differ).
+   */
+  scoringConfigChanged(experimentId: string): void {
+    this.readModel.rebuild(experimentId).catch((error: unknown) => {
+      this.logger.warn(
+        `experiment ${experimentId}: score model rebuild failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
   }
 
   /**
@@ -174,12 +194,16 @@ export class ScoringService {
     if (problems.length > 0) throw invalid(problems);
     const scoredBy =
       principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'api_key', id: principal.apiKeyId };
-    const rows: ScoreRow[] = await this.dataSource.query(INSERT_HUMAN_SCORE, [
-      runId,
-      scorerName,
-      value,
-      JSON.stringify({ ...(metadata ?? {}), scored_by: scoredBy }),
-    ]);
+    const rows: ScoreRow[] = await this.dataSource.transaction(async (em) => {
+      const inserted: ScoreRow[] = await em.query(INSERT_HUMAN_SCORE, [
+        runId,
+        scorerName,
+        value,
+        JSON.stringify({ ...(metadata ?? {}), scored_by: scoredBy }),
+      ]);
+      if (inserted.length > 0) await this.readModel.refresh(em, [runId]);
+      return inserted;
+    });
     if (rows.length === 0) throw notFound('Run not found');
     return toScore(rows[0]);
   }
@@ -240,6 +264,10 @@ export class ScoringService {
       errors: Object.keys(o.errors).length > 0 ? o.errors : null,
     }));
     await em.query(UPDATE_SCORING_ERRORS, [JSON.stringify(errors)]);
+    await this.readModel.refresh(
+      em,
+      outcomes.map((o) => o.runId),
+    );
     return written.map((w) => ({ id: w.id, scorerName: w.scorer_name, value: w.value }));
   }
 }

@@ -1,0 +1,193 @@
+/**
+ * SQL of the score read model (tables of migration ScoreReadModel; scoring/ owns and writes them).
+ *
+ * A run's value is the leaderboard's (API.md, "Leaderboard"): per scorer its latest score (by
+ * created_at, then id), then Σ w·v / Σ w over the scorers with a numeric weight, or the plain mean
+ * where Σ w = 0. Weights are the experiment's `scoring_config.weights` when that is an object.
+ * Sums are kept as numeric over each value's exact decimal (`float8::text` is the shortest
+ * round-trip form), so adding and later removing a run's contribution cancels exactly and the
+ * variance needs no cancellation-prone float arithmetic.
+ */
+
+/** The pass threshold whose pass counts the configuration aggregates keep (the leaderboard's default). */
+export const MODEL_PASS_THRESHOLD = 0.5;
+
+/** The experiment's weights as jsonb ({} when absent or not an object), for experiment alias `e`. */
+const WEIGHTS_OF_E = `CASE WHEN jsonb_typeof(e.scoring_config -> 'weights') = 'object' THEN e.scoring_config -> 'weights' ELSE '{}'::jsonb END`;
+
+/** A run's full configuration cell [prompt, model, params] for run alias `r`. */
+export const CELL_OF_R = `jsonb_build_array(r.config -> 'prompt', r.config -> 'model', coalesce(r.config -> 'params', '{}'::jsonb))`;
+
+/**
+ * `fresh`: the current value state of the runs chosen by `runFilter` (over runs `r`), computed
+ * from `scores` — one row per run, `avg_all` null when the run has no score at all.
+ */
+function freshCte(runFilter: string): string {
+  return `
+target AS (
+  SELECT r.id AS run_id, r.experiment_id, r.project_id, (r.status = 'completed') AS completed, r.completed_at,
+         r.duration_ms, r.cost_estimate, ${CELL_OF_R} AS cell, ${WEIGHTS_OF_E} AS weights
+  FROM runs r JOIN experiments e ON e.id = r.experiment_id
+  WHERE ${runFilter}
+),
+fresh AS (
+  SELECT t.run_id, t.experiment_id, t.project_id, t.completed, t.completed_at, t.duration_ms, t.cost_estimate,
+         t.cell, md5(t.cell::text) AS cell_key, v.value, v.latest, a.avg_all
+  FROM target t
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN coalesce(sum(l.weight), 0) = 0 THEN avg(l.value)
+                ELSE sum(l.value * l.weight) / sum(l.weight) END AS value,
+           jsonb_object_agg(l.scorer_name, l.value) AS latest
+    FROM (
+      SELECT DISTINCT ON (s.scorer_name) s.scorer_name, s.value,
+             CASE WHEN jsonb_typeof(t.weights -> s.scorer_name) = 'number'
+                  THEN (t.weights ->> s.scorer_name)::float8 END AS weight
+      FROM scores s WHERE s.run_id = t.run_id
+      ORDER BY s.scorer_name, s.created_at DESC, s.id DESC
+    ) l
+  ) v
+  CROSS JOIN LATERAL (SELECT avg(s.value) AS avg_all FROM scores s WHERE s.run_id = t.run_id) a
+)`;
+}
+
+/**
+ * Step 1 of a refresh of runs $1 (uuid[]): a shared advisory lock per experiment (a rebuild takes
+ * it exclusively), and every run's row present and locked by this transaction, in run id order.
+ * The no-op DO UPDATE is what locks a row another transaction inserted meanwhile; step 2 then
+ * starts with a snapshot that sees every score committed before these locks were granted.
+ */
+export const LOCK_RUN_VALUES = `
+WITH experiment_locks AS (
+  SELECT count(pg_advisory_xact_lock_shared(k)) AS n
+  FROM (SELECT DISTINCT hashtextextended(r.experiment_id::text, 7) AS k FROM runs r WHERE r.id = ANY($1::uuid[]) ORDER BY k) x
+),
+models AS (
+  INSERT INTO score_models AS m (experiment_id, weights)
+  SELECT e.id, ${WEIGHTS_OF_E} FROM experiments e
+  WHERE e.id IN (SELECT r.experiment_id FROM runs r WHERE r.id = ANY($1::uuid[]))
+  ON CONFLICT (experiment_id) DO NOTHING
+)
+INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, cell_key)
+SELECT r.id, r.experiment_id, r.project_id, false, ''
+FROM runs r CROSS JOIN experiment_locks
+WHERE r.id = ANY($1::uuid[])
+ORDER BY r.id
+ON CONFLICT (run_id) DO UPDATE SET run_id = excluded.run_id`;
+
+/**
+ * Step 2: recompute runs $1 from their scores, store that, and move the configuration aggregates
+ * by the difference between the new and the old contribution (a run contributes while it is
+ * completed and has a value). Rows without any score left are deleted.
+ */
+export const APPLY_RUN_VALUES = `
+WITH ${freshCte('r.id = ANY($1::uuid[])')},
+old AS (SELECT rv.* FROM run_values rv WHERE rv.run_id = ANY($1::uuid[])),
+saved AS (
+  UPDATE run_values rv
+     SET experiment_id = f.experiment_id, project_id = f.project_id, completed = f.completed,
+         completed_at = f.completed_at, cell_key = f.cell_key, value = f.value, latest = f.latest,
+         avg_all = f.avg_all, duration_ms = f.duration_ms, cost_estimate = f.cost_estimate
+    FROM fresh f
+   WHERE rv.run_id = f.run_id AND f.avg_all IS NOT NULL
+  RETURNING rv.run_id
+),
+dropped AS (
+  DELETE FROM run_values rv USING fresh f WHERE rv.run_id = f.run_id AND f.avg_all IS NULL RETURNING rv.run_id
+),
+contrib AS (
+  SELECT f.experiment_id, f.cell_key, f.cell, 1 AS sign, f.value, f.duration_ms, f.cost_estimate, f.latest
+    FROM fresh f WHERE f.completed AND f.value IS NOT NULL
+  UNION ALL
+  SELECT o.experiment_id, o.cell_key, NULL::jsonb, -1, o.value, o.duration_ms, o.cost_estimate, o.latest
+    FROM old o WHERE o.completed AND o.value IS NOT NULL
+),
+cell_delta AS (
+  SELECT c.experiment_id, c.cell_key, (array_agg(c.cell) FILTER (WHERE c.cell IS NOT NULL))[1] AS cell,
+         sum(c.sign)::int AS dn, sum(c.sign * x.v) AS ds, sum(c.sign * x.v * x.v) AS ds2,
+         sum(CASE WHEN c.value >= ${MODEL_PASS_THRESHOLD} THEN c.sign ELSE 0 END)::int AS dpass,
+         sum(CASE WHEN c.cost_estimate IS NOT NULL THEN c.sign ELSE 0 END)::int AS dcost_n,
+         coalesce(sum(c.sign * c.cost_estimate), 0) AS dcost,
+         sum(CASE WHEN c.duration_ms IS NOT NULL THEN c.sign ELSE 0 END)::int AS ddur_n
+  FROM contrib c CROSS JOIN LATERAL (SELECT c.value::text::numeric AS v) x
+  GROUP BY c.experiment_id, c.cell_key
+),
+cells AS (
+  INSERT INTO config_aggregates AS a (experiment_id, cell_key, cell, n, sum_v, sum_v2, pass_n, cost_n, sum_cost, dur_n)
+  SELECT d.experiment_id, d.cell_key, d.cell, d.dn, d.ds, d.ds2, d.dpass, d.dcost_n, d.dcost, d.ddur_n
+  FROM cell_delta d
+  WHERE d.dn <> 0 OR d.ds <> 0 OR d.ds2 <> 0 OR d.dpass <> 0 OR d.dcost_n <> 0 OR d.dcost <> 0 OR d.ddur_n <> 0
+  ORDER BY d.experiment_id, d.cell_key
+  ON CONFLICT (experiment_id, cell_key) DO UPDATE
+     SET cell = coalesce(a.cell, excluded.cell), n = a.n + excluded.n, sum_v = a.sum_v + excluded.sum_v,
+         sum_v2 = a.sum_v2 + excluded.sum_v2, pass_n = a.pass_n + excluded.pass_n,
+         cost_n = a.cost_n + excluded.cost_n, sum_cost = a.sum_cost + excluded.sum_cost,
+         dur_n = a.dur_n + excluded.dur_n
+),
+scorer_delta AS (
+  SELECT c.experiment_id, c.cell_key, kv.key AS scorer_name, sum(c.sign)::int AS dn,
+         sum(c.sign * kv.value::text::numeric) AS ds
+  FROM contrib c CROSS JOIN LATERAL jsonb_each(c.latest) kv
+  GROUP BY c.experiment_id, c.cell_key, kv.key
+)
+INSERT INTO config_scorer_aggregates AS a (experiment_id, cell_key, scorer_name, n, sum_v)
+SELECT d.experiment_id, d.cell_key, d.scorer_name, d.dn, d.ds
+FROM scorer_delta d
+WHERE d.dn <> 0 OR d.ds <> 0
+ORDER BY d.experiment_id, d.cell_key, d.scorer_name
+ON CONFLICT (experiment_id, cell_key, scorer_name) DO UPDATE
+   SET n = a.n + excluded.n, sum_v = a.sum_v + excluded.sum_v`;
+
+/** Rebuild, step 1: the experiment $1 exclusively (every refresh of its runs waits). */
+export const LOCK_EXPERIMENT_EXCLUSIVE = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))`;
+
+/** Rebuild, step 2 (repeated): a keyset page of experiment $1's runs after id $2, $3 runs. */
+export const REBUILD_RUN_VALUES_PAGE = `
+WITH page AS (
+  SELECT r.id FROM runs r WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid ORDER BY r.id LIMIT $3
+),
+${freshCte('r.id IN (SELECT id FROM page)')},
+upserted AS (
+  INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest, avg_all, duration_ms, cost_estimate)
+  SELECT f.run_id, f.experiment_id, f.project_id, f.completed, f.completed_at, f.cell_key, f.value, f.latest,
+         f.avg_all, f.duration_ms, f.cost_estimate
+  FROM fresh f WHERE f.avg_all IS NOT NULL
+  ON CONFLICT (run_id) DO UPDATE
+     SET experiment_id = excluded.experiment_id, project_id = excluded.project_id, completed = excluded.completed,
+         completed_at = excluded.completed_at, cell_key = excluded.cell_key, value = excluded.value,
+         latest = excluded.latest, avg_all = excluded.avg_all, duration_ms = excluded.duration_ms,
+         cost_estimate = excluded.cost_estimate
+  RETURNING 1
+),
+dropped AS (
+  DELETE FROM run_values rv USING fresh f WHERE rv.run_id = f.run_id AND f.avg_all IS NULL RETURNING 1
+)
+SELECT (SELECT count(*) FROM page)::int AS runs, (SELECT max(id::text) FROM page) AS last_id,
+       (SELECT count(*) FROM upserted)::int AS valued`;
+
+/** Rebuild, step 3: the configuration aggregates of experiment $1 from its run values, from scratch. */
+export const REBUILD_AGGREGATES = [
+  `DELETE FROM config_aggregates WHERE experiment_id = $1`,
+  `DELETE FROM config_scorer_aggregates WHERE experiment_id = $1`,
+  `INSERT INTO config_aggregates (experiment_id, cell_key, cell, n, sum_v, sum_v2, pass_n, cost_n, sum_cost, dur_n)
+   SELECT rv.experiment_id, rv.cell_key,
+          (SELECT ${CELL_OF_R} FROM runs r WHERE r.id = (array_agg(rv.run_id))[1]),
+          count(*), sum(x.v), sum(x.v * x.v), count(*) FILTER (WHERE rv.value >= ${MODEL_PASS_THRESHOLD}),
+          count(rv.cost_estimate), coalesce(sum(rv.cost_estimate), 0), count(rv.duration_ms)
+   FROM run_values rv CROSS JOIN LATERAL (SELECT rv.value::text::numeric AS v) x
+   WHERE rv.experiment_id = $1 AND rv.completed AND rv.value IS NOT NULL
+   GROUP BY rv.experiment_id, rv.cell_key`,
+  `INSERT INTO config_scorer_aggregates (experiment_id, cell_key, scorer_name, n, sum_v)
+   SELECT rv.experiment_id, rv.cell_key, kv.key, count(*), sum(kv.value::text::numeric)
+   FROM run_values rv CROSS JOIN LATERAL jsonb_each(rv.latest) kv
+   WHERE rv.experiment_id = $1 AND rv.completed AND rv.value IS NOT NULL
+   GROUP BY rv.experiment_id, rv.cell_key, kv.key`,
+  `INSERT INTO score_models AS m (experiment_id, weights)
+   SELECT e.id, ${WEIGHTS_OF_E} FROM experiments e WHERE e.id = $1
+   ON CONFLICT (experiment_id) DO UPDATE SET weights = excluded.weights, rebuilt_at = now()`,
+];
+
+/**
+ * Whether experiment $1's stored values were computed with weights $2 (jsonb, as the reads pass
+ * them). No row: nothing was ever valued through the model (then only set-based SQL is exact).
+ */
+export const MODEL_IS_CURRENT = `SELECT (m.weights = $2::jsonb) AS current FROM score_models m WHERE m.experiment_id = $1`;
