@@ -69,7 +69,7 @@ describe('score read model (e2e)', () => {
       })),
     );
     const saved = await t.dataSource.getRepository(Run).save(runs, { chunk: 200 });
-    return { experiment, runIds: saved.map((r) => r.id as string) };
+    return { experiment, runIds: saved.map((r) => r.id) };
   }
 
   /** Both statements of every read, side by side. */
