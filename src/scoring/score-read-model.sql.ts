@@ -140,31 +140,56 @@ ON CONFLICT (experiment_id, cell_key, scorer_name) DO UPDATE
 /** Rebuild, step 1: the experiment $1 exclusively (every refresh of its runs waits). */
 export const LOCK_EXPERIMENT_EXCLUSIVE = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))`;
 
-/** Rebuild, step 2 (repeated): a keyset page of experiment $1's runs after id $2, $3 runs. */
+/** Rebuild, step 2: the last run id of the next page of experiment $1 after id $2 ($3 runs), or none. */
+export const REBUILD_PAGE_END = `
+SELECT r.id::text AS id FROM runs r WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid ORDER BY r.id OFFSET $3 - 1 LIMIT 1`;
+
+/**
+ * Rebuild, step 3 (per page): the values of experiment $1's runs with ids in ($2, $3] ($3 null:
+ * to the end), set-based: the scores of the page stream out of idx_scores_run_latest in run order
+ * (DISTINCT ON for each scorer's latest, GROUP BY for the run), as the set-based leaderboard does.
+ */
 export const REBUILD_RUN_VALUES_PAGE = `
-WITH page AS (
-  SELECT r.id FROM runs r WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid ORDER BY r.id LIMIT $3
+WITH w AS (SELECT ${WEIGHTS_OF_E} AS weights FROM experiments e WHERE e.id = $1::uuid),
+page_scores AS (
+  SELECT s.run_id, s.scorer_name, s.value, s.created_at, s.id
+  FROM runs r JOIN scores s ON s.run_id = r.id
+  WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid AND ($3::uuid IS NULL OR r.id <= $3::uuid)
 ),
-${freshCte('r.id IN (SELECT id FROM page)')},
+latest AS (
+  SELECT DISTINCT ON (ps.run_id, ps.scorer_name) ps.run_id, ps.scorer_name, ps.value,
+         CASE WHEN jsonb_typeof(w.weights -> ps.scorer_name) = 'number' THEN (w.weights ->> ps.scorer_name)::float8 END AS weight
+  FROM page_scores ps CROSS JOIN w
+  ORDER BY ps.run_id, ps.scorer_name, ps.created_at DESC, ps.id DESC
+),
+per_run AS (
+  SELECT l.run_id,
+         CASE WHEN coalesce(sum(l.weight), 0) = 0 THEN avg(l.value)
+              ELSE sum(l.value * l.weight) / sum(l.weight) END AS value,
+         jsonb_object_agg(l.scorer_name, l.value) AS latest
+  FROM latest l GROUP BY l.run_id
+),
+all_scores AS (SELECT ps.run_id, avg(ps.value) AS avg_all FROM page_scores ps GROUP BY ps.run_id),
 upserted AS (
   INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest, avg_all, duration_ms, cost_estimate)
-  SELECT f.run_id, f.experiment_id, f.project_id, f.completed, f.completed_at, f.cell_key, f.value, f.latest,
-         f.avg_all, f.duration_ms, f.cost_estimate
-  FROM fresh f WHERE f.avg_all IS NOT NULL
+  SELECT r.id, r.experiment_id, r.project_id, r.status = 'completed', r.completed_at, md5((${CELL_OF_R})::text),
+         p.value, p.latest, a.avg_all, r.duration_ms, r.cost_estimate
+  FROM per_run p JOIN all_scores a ON a.run_id = p.run_id JOIN runs r ON r.id = p.run_id
   ON CONFLICT (run_id) DO UPDATE
      SET experiment_id = excluded.experiment_id, project_id = excluded.project_id, completed = excluded.completed,
          completed_at = excluded.completed_at, cell_key = excluded.cell_key, value = excluded.value,
          latest = excluded.latest, avg_all = excluded.avg_all, duration_ms = excluded.duration_ms,
          cost_estimate = excluded.cost_estimate
   RETURNING 1
-),
-dropped AS (
-  DELETE FROM run_values rv USING fresh f WHERE rv.run_id = f.run_id AND f.avg_all IS NULL RETURNING 1
 )
-SELECT (SELECT count(*) FROM page)::int AS runs, (SELECT max(id::text) FROM page) AS last_id,
-       (SELECT count(*) FROM upserted)::int AS valued`;
+SELECT count(*)::int AS valued FROM upserted`;
 
-/** Rebuild, step 3: the configuration aggregates of experiment $1 from its run values, from scratch. */
+/** Rebuild, step 4: rows of experiment $1 whose run has no score left (a rescore removed them). */
+export const REBUILD_DROP_UNSCORED = `
+DELETE FROM run_values rv
+WHERE rv.experiment_id = $1::uuid AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.run_id = rv.run_id)`;
+
+/** Rebuild, step 5: the configuration aggregates of experiment $1 from its run values, from scratch. */
 export const REBUILD_AGGREGATES = [
   `DELETE FROM config_aggregates WHERE experiment_id = $1`,
   `DELETE FROM config_scorer_aggregates WHERE experiment_id = $1`,

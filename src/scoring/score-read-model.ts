@@ -6,6 +6,8 @@ import {
   LOCK_RUN_VALUES,
   MODEL_IS_CURRENT,
   REBUILD_AGGREGATES,
+  REBUILD_DROP_UNSCORED,
+  REBUILD_PAGE_END,
   REBUILD_RUN_VALUES_PAGE,
 } from './score-read-model.sql';
 
@@ -62,27 +64,24 @@ export class ScoreReadModel {
 
   private async rebuildNow(experimentId: string): Promise<void> {
     const started = Date.now();
-    let runs = 0;
     let valued = 0;
     await this.dataSource.transaction(async (em) => {
       await em.query(LOCK_EXPERIMENT_EXCLUSIVE, [experimentId]);
       let after = UUID_MIN;
       for (;;) {
-        const [page]: { runs: number; last_id: string | null; valued: number }[] = await em.query(
-          REBUILD_RUN_VALUES_PAGE,
-          [experimentId, after, REBUILD_PAGE_SIZE],
-        );
-        runs += page.runs;
+        const ends: { id: string }[] = await em.query(REBUILD_PAGE_END, [experimentId, after, REBUILD_PAGE_SIZE]);
+        const end = ends[0]?.id ?? null;
+        const [page]: { valued: number }[] = await em.query(REBUILD_RUN_VALUES_PAGE, [experimentId, after, end]);
         valued += page.valued;
-        if (page.runs > 0)
-          this.logger.log(`experiment ${experimentId}: rebuilding scores, ${runs} run(s) valued so far`);
-        if (page.runs < REBUILD_PAGE_SIZE || page.last_id === null) break;
-        after = page.last_id;
+        this.logger.log(`experiment ${experimentId}: rebuilding scores, ${valued} run(s) valued so far`);
+        if (end === null) break;
+        after = end;
       }
+      await em.query(REBUILD_DROP_UNSCORED, [experimentId]);
       for (const sql of REBUILD_AGGREGATES) await em.query(sql, [experimentId]);
     });
     this.logger.log(
-      `experiment ${experimentId}: score model rebuilt over ${runs} run(s), ${valued} with scores, in ${Date.now() - started} ms`,
+      `experiment ${experimentId}: score model rebuilt, ${valued} run(s) with scores, in ${Date.now() - started} ms`,
     );
   }
 }
