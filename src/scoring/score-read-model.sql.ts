@@ -140,12 +140,12 @@ ON CONFLICT (experiment_id, cell_key, scorer_name) DO UPDATE
 /** Rebuild, step 1: the experiment $1 exclusively (every refresh of its runs waits). */
 export const LOCK_EXPERIMENT_EXCLUSIVE = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))`;
 
-/** Rebuild, step 2: the last run id of the next page of experiment $1 after id $2 ($3 runs), or none. */
+/** Rebuild, step 3: the last run id of the next page of experiment $1 after id $2 ($3 runs), or none. */
 export const REBUILD_PAGE_END = `
 SELECT r.id::text AS id FROM runs r WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid ORDER BY r.id OFFSET $3 - 1 LIMIT 1`;
 
 /**
- * Rebuild, step 3 (per page): the values of experiment $1's runs with ids in ($2, $3] ($3 null:
+ * Rebuild, step 4 (per page): the values of experiment $1's runs with ids in ($2, $3] ($3 null:
  * to the end), set-based: the scores of the page stream out of idx_scores_run_latest in run order
  * (DISTINCT ON for each scorer's latest, GROUP BY for the run), as the set-based leaderboard does.
  */
@@ -170,24 +170,17 @@ per_run AS (
   FROM latest l GROUP BY l.run_id
 ),
 all_scores AS (SELECT ps.run_id, avg(ps.value) AS avg_all FROM page_scores ps GROUP BY ps.run_id),
-upserted AS (
-  INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest, avg_all, duration_ms, cost_estimate)
+inserted AS (
+  INSERT INTO run_values (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest, avg_all, duration_ms, cost_estimate)
   SELECT r.id, r.experiment_id, r.project_id, r.status = 'completed', r.completed_at, md5((${CELL_OF_R})::text),
          p.value, p.latest, a.avg_all, r.duration_ms, r.cost_estimate
   FROM per_run p JOIN all_scores a ON a.run_id = p.run_id JOIN runs r ON r.id = p.run_id
-  ON CONFLICT (run_id) DO UPDATE
-     SET experiment_id = excluded.experiment_id, project_id = excluded.project_id, completed = excluded.completed,
-         completed_at = excluded.completed_at, cell_key = excluded.cell_key, value = excluded.value,
-         latest = excluded.latest, avg_all = excluded.avg_all, duration_ms = excluded.duration_ms,
-         cost_estimate = excluded.cost_estimate
   RETURNING 1
 )
-SELECT count(*)::int AS valued FROM upserted`;
+SELECT count(*)::int AS valued FROM inserted`;
 
-/** Rebuild, step 4: rows of experiment $1 whose run has no score left (a rescore removed them). */
-export const REBUILD_DROP_UNSCORED = `
-DELETE FROM run_values rv
-WHERE rv.experiment_id = $1::uuid AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.run_id = rv.run_id)`;
+/** Rebuild, step 2: the experiment's rows go (the pages insert them anew: cheaper than updating each). */
+export const REBUILD_CLEAR = `DELETE FROM run_values WHERE experiment_id = $1::uuid`;
 
 /** Rebuild, step 5: the configuration aggregates of experiment $1 from its run values, from scratch. */
 export const REBUILD_AGGREGATES = [

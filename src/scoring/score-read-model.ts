@@ -6,7 +6,7 @@ import {
   LOCK_RUN_VALUES,
   MODEL_IS_CURRENT,
   REBUILD_AGGREGATES,
-  REBUILD_DROP_UNSCORED,
+  REBUILD_CLEAR,
   REBUILD_PAGE_END,
   REBUILD_RUN_VALUES_PAGE,
 } from './score-read-model.sql';
@@ -67,6 +67,7 @@ export class ScoreReadModel {
     let valued = 0;
     await this.dataSource.transaction(async (em) => {
       await em.query(LOCK_EXPERIMENT_EXCLUSIVE, [experimentId]);
+      await em.query(REBUILD_CLEAR, [experimentId]);
       let after = UUID_MIN;
       for (;;) {
         const ends: { id: string }[] = await em.query(REBUILD_PAGE_END, [experimentId, after, REBUILD_PAGE_SIZE]);
@@ -77,7 +78,6 @@ export class ScoreReadModel {
         if (end === null) break;
         after = end;
       }
-      await em.query(REBUILD_DROP_UNSCORED, [experimentId]);
       for (const sql of REBUILD_AGGREGATES) await em.query(sql, [experimentId]);
     });
     this.logger.log(
