@@ -202,7 +202,7 @@ describe('score read model (e2e)', () => {
       ...runIds.slice(50, 75).map((id, k) => human(id, 'has_yes', (k % 3) / 3)),
     ]);
     await expectModelEqualsScratch(experiment.id);
-  });
+  }, 180_000);
 
   it('keeps the standard deviation exact on values that differ only in the ninth decimal', async () => {
     const { experiment, runIds } = await seedExperiment(
@@ -230,5 +230,5 @@ describe('score read model (e2e)', () => {
     expect(sd).toBeGreaterThan(5e-11);
     close(row.stddev, sd, 'stddev vs two-pass');
     expect(Math.abs(row.stddev - sd) / sd).toBeLessThan(1e-6);
-  });
+  }, 180_000);
 });
