@@ -3,7 +3,7 @@ import request from 'supertest';
 import { loadConfig } from '../src/config/configuration';
 import { AnthropicProvider } from '../src/providers/anthropic.provider';
 import { LlmClient } from '../src/providers/llm-client';
-import { type CompletionRequest, ProviderError } from '../src/providers/llm.types';
+import { type ChatMessage, type CompletionRequest, ProviderError, userMessage } from '../src/providers/llm.types';
 import { MockEchoProvider } from '../src/providers/mock-echo.provider';
 import { OpenAiProvider } from '../src/providers/openai.provider';
 import { PriceTable } from '../src/providers/price-table';
@@ -55,9 +55,13 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
     });
   }
 
-  const call = (model: string, prompt: string, params: CompletionRequest['params'] = {}): CompletionRequest => ({
+  const call = (
+    model: string,
+    prompt: string | ChatMessage[],
+    params: CompletionRequest['params'] = {},
+  ): CompletionRequest => ({
     model,
-    prompt,
+    messages: typeof prompt === 'string' ? userMessage(prompt) : prompt,
     params,
     callKey: 'run-1:0',
   });
@@ -213,21 +217,22 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
       expect([seen.headers['x-api-key'], seen.headers.authorization].join(' ')).toContain('sk-test-anthropic');
     });
 
-    it('passes params, translates stop, drops seed and mock_*', async () => {
+    it('passes params, translates stop, never sends mock_*', async () => {
       await client().complete(
-        call('anthropic:claude-3-5-haiku', 'x', {
-          temperature: 0,
-          max_tokens: 50,
-          stop: '###',
-          seed: 7,
-          mock_error_times: 3,
-        }),
+        call('anthropic:claude-3-5-haiku', 'x', { temperature: 0, max_tokens: 50, stop: '###', mock_error_times: 3 }),
       );
       const { body } = server.requests[0];
       expect(body).toMatchObject({ temperature: 0, max_tokens: 50, stop_sequences: ['###'] });
       expect(body).not.toHaveProperty('stop');
-      expect(body).not.toHaveProperty('seed');
       expect(body).not.toHaveProperty('mock_error_times');
+    });
+
+    it('refuses seed (no Anthropic equivalent) permanently, without sending anything', async () => {
+      const err = await client()
+        .complete(call('anthropic:claude-3-5-haiku', 'x', { seed: 7 }))
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'permanent', message: expect.stringContaining('params.seed') });
+      expect(server.requests).toHaveLength(0);
     });
 
     it('retries 429 and 529 (overloaded), then succeeds', async () => {
@@ -248,6 +253,147 @@ describe('providers over HTTP (fake OpenAI / Anthropic server)', () => {
       expect(err).toMatchObject({ kind: 'permanent', status: 400 });
       expect((err as Error).message).toContain('temperature: range is 0..1');
       expect(server.requests).toHaveLength(1);
+    });
+  });
+
+  describe('chat messages, tools and structured output over HTTP', () => {
+    const weatherTool = {
+      type: 'function',
+      function: {
+        name: 'get_weather',
+        description: 'Current weather of a city',
+        parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+      },
+    };
+    const fewShot: ChatMessage[] = [
+      { role: 'system', content: 'You are a weather bot.' },
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: '', tool_calls: [{ id: 'c1', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '{"temp": -3}' },
+      { role: 'assistant', content: 'It is -3 °C in Oslo.' },
+      { role: 'user', content: 'Weather in Paris?' },
+    ];
+    const schemaFormat = {
+      type: 'json_schema',
+      json_schema: {
+        name: 'answer',
+        strict: true,
+        schema: {
+          type: 'object',
+          properties: { city: { type: 'string' } },
+          required: ['city'],
+          additionalProperties: false,
+        },
+      },
+    };
+
+    it('OpenAI: sends every message, tools, tool_choice, response_format, seed and stop exactly', async () => {
+      const params = {
+        tools: [weatherTool],
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+        response_format: schemaFormat,
+        seed: 42,
+        stop: ['END', '###'],
+        temperature: 0,
+      };
+      await client().complete(call('openai:gpt-4o-mini', fewShot, params));
+      const { body } = server.requests[0];
+      expect(body.messages).toEqual([
+        { role: 'system', content: 'You are a weather bot.' },
+        { role: 'user', content: 'Weather in Oslo?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '{"temp": -3}' },
+        { role: 'assistant', content: 'It is -3 °C in Oslo.' },
+        { role: 'user', content: 'Weather in Paris?' },
+      ]);
+      expect(body.tools).toEqual(params.tools);
+      expect(body.tool_choice).toEqual(params.tool_choice);
+      expect(body.response_format).toEqual(schemaFormat);
+      expect(body).toMatchObject({ seed: 42, stop: ['END', '###'], temperature: 0, stream: false });
+    });
+
+    it('OpenAI: reads tool calls (arguments parsed, non-JSON kept as text) and finish_reason back', async () => {
+      server.enqueue({
+        output: '',
+        toolCalls: [
+          { id: 'call_a', name: 'get_weather', arguments: { city: 'Paris' } },
+          { id: 'call_b', name: 'broken', rawArguments: '{city: Paris' },
+        ],
+      });
+      const result = await client().complete(call('openai:gpt-4o-mini', 'Weather in Paris?', { tools: [weatherTool] }));
+      expect(result).toMatchObject({
+        output: '',
+        finishReason: 'tool_calls',
+        toolCalls: [
+          { id: 'call_a', name: 'get_weather', arguments: { city: 'Paris' } },
+          { id: 'call_b', name: 'broken', arguments: '{city: Paris' },
+        ],
+      });
+      server.enqueue({ output: 'cut', finishReason: 'length' });
+      await expect(client().complete(call('openai:gpt-4o-mini', 'x'))).resolves.toMatchObject({
+        finishReason: 'length',
+        toolCalls: null,
+      });
+    });
+
+    it('Anthropic: system → system, tools → input_schema, tool turns → tool_use / tool_result blocks', async () => {
+      const params = {
+        tools: [weatherTool],
+        tool_choice: 'required',
+        parallel_tool_calls: false,
+        response_format: schemaFormat,
+        stop: ['END'],
+        max_tokens: 99,
+      };
+      await client().complete(call('anthropic:claude-sonnet-4-5', fewShot, params));
+      const { body } = server.requests[0];
+      expect(body.system).toBe('You are a weather bot.');
+      expect(body.messages).toEqual([
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'c1', name: 'get_weather', input: { city: 'Oslo' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: '{"temp": -3}' }] },
+        { role: 'assistant', content: 'It is -3 °C in Oslo.' },
+        { role: 'user', content: 'Weather in Paris?' },
+      ]);
+      expect(body.tools).toEqual([
+        {
+          name: 'get_weather',
+          description: 'Current weather of a city',
+          input_schema: weatherTool.function.parameters,
+        },
+      ]);
+      expect(body.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+      expect(body.output_config).toEqual({ format: { type: 'json_schema', schema: schemaFormat.json_schema.schema } });
+      expect(body).toMatchObject({ stop_sequences: ['END'], max_tokens: 99 });
+      for (const key of ['stop', 'response_format', 'parallel_tool_calls']) expect(body).not.toHaveProperty(key);
+    });
+
+    it('Anthropic: tool_use blocks come back as tool calls, stop_reason as finish_reason', async () => {
+      server.enqueue({
+        output: 'Let me check.',
+        toolCalls: [{ id: 'toolu_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+      });
+      const result = await client().complete(
+        call('anthropic:claude-haiku-4-5', 'Weather in Paris?', {
+          tools: [weatherTool],
+          tool_choice: { type: 'function', function: { name: 'get_weather' } },
+        }),
+      );
+      expect(server.requests[0].body.tool_choice).toEqual({ type: 'tool', name: 'get_weather' });
+      expect(result).toMatchObject({
+        output: 'Let me check.',
+        finishReason: 'tool_calls',
+        toolCalls: [{ id: 'toolu_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+      });
+      server.enqueue({ output: 'cut', finishReason: 'max_tokens' });
+      await expect(client().complete(call('anthropic:claude-haiku-4-5', 'x'))).resolves.toMatchObject({
+        finishReason: 'length',
+        toolCalls: null,
+      });
     });
   });
 
@@ -337,7 +483,7 @@ describe('GET /api/models and ProvidersModule wiring (app)', () => {
   it('injects an LlmClient that reaches the configured OpenAI base URL', async () => {
     const result = await t.app
       .get(LlmClient)
-      .complete({ model: 'openai:my-llama', prompt: 'one two three', params: {}, callKey: 'wiring' });
+      .complete({ model: 'openai:my-llama', messages: userMessage('one two three'), params: {}, callKey: 'wiring' });
     expect(result).toMatchObject({ output: 'echo: one two three', tokensIn: 3, tokensOut: 4, attempts: 1 });
     expect(result.cost).toBe((3 * 0.1 + 4 * 0.2) / 1e6);
     expect(fake.requests.map((r) => r.model)).toEqual(['my-llama']);

@@ -108,6 +108,7 @@ describe('scoring (e2e)', () => {
       'numeric_close',
       'regex',
       'similarity',
+      'tool_call',
     ]);
     for (const item of res.body.items) {
       expect(Object.keys(item).sort()).toEqual(['description', 'example', 'params_schema', 'type']);

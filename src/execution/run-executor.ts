@@ -3,7 +3,7 @@ import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { RunEventsService } from '../events/run-events.service';
 import { LlmClient } from '../providers/llm-client';
-import { ProviderError } from '../providers/llm.types';
+import { ProviderError, userMessage } from '../providers/llm.types';
 import { RunStatus } from '../runs/run.entity';
 import { ScoringService } from '../scoring/scoring.service';
 import { ExperimentCompletionService } from './experiment-completion.service';
@@ -153,7 +153,7 @@ export class RunExecutor implements OnModuleDestroy {
       progress.current = { stage, prompt };
       const result = await this.llm.complete({
         model: stage.model,
-        prompt,
+        messages: userMessage(prompt),
         params: stage.params,
         callKey: `${run.id}:${stage.index}`,
         signal,

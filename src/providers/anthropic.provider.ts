@@ -2,26 +2,29 @@ import Anthropic, { APIConnectionError, APIUserAbortError } from '@anthropic-ai/
 import { Injectable } from '@nestjs/common';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
-import { LlmParams, LlmProvider } from './llm.types';
-import { passThroughParams, toProviderError } from './provider-errors';
+import { anthropicAnswer, anthropicRequestBody, anthropicUnsupported } from './anthropic.mapping';
+import { LlmProvider, ProviderAnswer, ProviderCall, UnsupportedField } from './llm.types';
+import { toProviderError } from './provider-errors';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
-/** The Messages API requires max_tokens; grids written for OpenAI often leave it out. */
-export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
 const PLACEHOLDER_API_KEY = 'not-set';
 
 /**
- * `anthropic:*` — the Messages API through the official SDK. One grid spans providers, so two
- * OpenAI-style params are translated instead of failing every Anthropic run with a 400:
- * `stop` (a string) becomes `stop_sequences: [stop]`, and `seed` (no Anthropic equivalent) is dropped.
+ * `anthropic:*` — the Messages API through the official SDK. One grid spans providers, so OpenAI's
+ * request shape is translated (see anthropicRequestBody); what has no Anthropic equivalent is
+ * refused when the experiment or run is created (anthropicUnsupported), never dropped.
  */
 @Injectable()
 export class AnthropicProvider implements LlmProvider {
   readonly prefix = 'anthropic';
   private readonly client: Anthropic;
+  private readonly usable: boolean;
 
   constructor(@InjectConfig() config: AppConfig) {
     const cfg = config.providers;
+    // A key, or an endpoint of one's own (a proxy that holds the key): then no key is needed here.
+    this.usable =
+      cfg.anthropicApiKey !== null || (cfg.anthropicBaseUrl !== null && !isPublicAnthropic(cfg.anthropicBaseUrl));
     this.client = new Anthropic({
       // Explicit values so the SDK never falls back to process.env or a credentials profile.
       apiKey: cfg.anthropicApiKey ?? PLACEHOLDER_API_KEY,
@@ -32,23 +35,18 @@ export class AnthropicProvider implements LlmProvider {
     });
   }
 
-  async complete(model: string, prompt: string, params: LlmParams, _callKey: string, signal?: AbortSignal) {
-    const { stop, ...rest } = passThroughParams(params, ['model', 'messages', 'stream', 'seed']);
-    const body = {
-      max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS,
-      ...rest,
-      ...(typeof stop === 'string' ? { stop_sequences: [stop] } : {}),
-      model,
-      messages: [{ role: 'user', content: prompt }],
-      stream: false,
-    } as Anthropic.MessageCreateParamsNonStreaming;
+  unsupportedFields(_model: string, call: ProviderCall): UnsupportedField[] {
+    return anthropicUnsupported(call.messages, call.params);
+  }
+
+  missingCredentials(): string | null {
+    return this.usable ? null : 'ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a proxy that holds the key)';
+  }
+
+  async complete(model: string, call: ProviderCall, _callKey: string, signal?: AbortSignal): Promise<ProviderAnswer> {
+    const body = anthropicRequestBody(model, call.messages, call.params);
     try {
-      const res = await this.client.messages.create(body, { signal });
-      return {
-        output: res.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
-        tokensIn: res.usage?.input_tokens ?? 0,
-        tokensOut: res.usage?.output_tokens ?? 0,
-      };
+      return anthropicAnswer(await this.client.messages.create(body, { signal }));
     } catch (err) {
       throw toProviderError(
         err,
@@ -56,5 +54,13 @@ export class AnthropicProvider implements LlmProvider {
         (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError,
       );
     }
+  }
+}
+
+function isPublicAnthropic(baseUrl: string): boolean {
+  try {
+    return new URL(baseUrl).hostname === 'api.anthropic.com';
+  } catch {
+    return false;
   }
 }

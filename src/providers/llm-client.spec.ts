@@ -1,12 +1,25 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../config/configuration';
 import { LlmClient, type LlmClientOptions } from './llm-client';
-import { type LlmParams, type LlmProvider, ProviderError } from './llm.types';
+import {
+  type LlmParams,
+  type LlmProvider,
+  type ProviderAnswer,
+  type ProviderCall,
+  ProviderError,
+  userMessage,
+} from './llm.types';
 import { MockEchoProvider } from './mock-echo.provider';
 import { PriceTable } from './price-table';
 import { ProviderRegistry } from './provider-registry';
 
 type Step = ProviderError | Error | { output: string; tokensIn: number; tokensOut: number } | 'hang';
+
+const answer = (step: { output: string; tokensIn: number; tokensOut: number }): ProviderAnswer => ({
+  ...step,
+  toolCalls: null,
+  finishReason: 'stop',
+});
 
 /** A scripted adapter: each call consumes the next step; `hang` waits for the abort signal. */
 class ScriptedProvider implements LlmProvider {
@@ -14,8 +27,17 @@ class ScriptedProvider implements LlmProvider {
   calls: Array<{ model: string; prompt: string; params: LlmParams; callKey: string }> = [];
   constructor(private readonly steps: Step[]) {}
 
-  async complete(model: string, prompt: string, params: LlmParams, callKey: string, signal?: AbortSignal) {
-    this.calls.push({ model, prompt, params, callKey });
+  unsupportedFields() {
+    return [];
+  }
+
+  missingCredentials() {
+    return null;
+  }
+
+  async complete(model: string, call: ProviderCall, callKey: string, signal?: AbortSignal): Promise<ProviderAnswer> {
+    const prompt = call.messages.map((m) => m.content).join('');
+    this.calls.push({ model, prompt, params: call.params, callKey });
     const step = this.steps.shift() ?? { output: 'ok', tokensIn: 1, tokensOut: 1 };
     if (step === 'hang') {
       return new Promise<never>((_, reject) =>
@@ -23,7 +45,7 @@ class ScriptedProvider implements LlmProvider {
       );
     }
     if (step instanceof Error) throw step;
-    return step;
+    return answer(step);
   }
 }
 
@@ -48,7 +70,7 @@ function setup(steps: Step[], env: Record<string, string> = {}, options: LlmClie
 
 const req = (model = 'openai:gpt-4o-mini', signal?: AbortSignal) => ({
   model,
-  prompt: 'hello world',
+  messages: userMessage('hello world'),
   params: { temperature: 0 },
   callKey: 'run-1:0',
   signal,
@@ -183,7 +205,7 @@ describe('LlmClient', () => {
     const { client, sleeps } = setup([]);
     const result = await client.complete({
       model: 'mock:echo',
-      prompt: 'a b c',
+      messages: userMessage('a b c'),
       params: { mock_error: 'server_error', mock_error_times: 2 },
       callKey: 'r:0',
     });
@@ -191,6 +213,8 @@ describe('LlmClient', () => {
       output: 'a b c',
       tokensIn: 3,
       tokensOut: 3,
+      toolCalls: null,
+      finishReason: 'stop',
       cost: 0,
       durationMs: expect.any(Number),
       attempts: 3,
@@ -207,7 +231,7 @@ describe('LlmClient', () => {
       peak = Math.max(peak, running);
       await new Promise((r) => setTimeout(r, 5));
       running--;
-      return { output: 'x', tokensIn: 1, tokensOut: 1 };
+      return answer({ output: 'x', tokensIn: 1, tokensOut: 1 });
     };
     await Promise.all(Array.from({ length: 12 }, () => client.complete(req())));
     expect(peak).toBe(3);

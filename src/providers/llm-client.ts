@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { AdaptiveConcurrencyLimiter, PermitOutcome } from './adaptive-concurrency-limiter';
-import { CompletionRequest, CompletionResult, LlmProvider, ProviderError } from './llm.types';
+import { CompletionRequest, CompletionResult, LlmProvider, ProviderAnswer, ProviderError } from './llm.types';
 import { PriceTable } from './price-table';
 import { ProviderRegistry } from './provider-registry';
 
@@ -19,8 +19,6 @@ export interface LlmClientOptions {
   /** Consecutive successes before a provider's limiter gains a slot. Default 10. */
   increaseAfter?: number;
 }
-
-type Attempt = { output: string; tokensIn: number; tokensOut: number };
 
 /**
  * The one entry point for LLM calls: resolves the adapter, waits for a slot of that provider's
@@ -118,7 +116,7 @@ export class LlmClient {
   }
 
   /** One provider call bounded by the timeout; the adapter's signal aborts on timeout or cancel. */
-  private async attempt(provider: LlmProvider, name: string, req: CompletionRequest): Promise<Attempt> {
+  private async attempt(provider: LlmProvider, name: string, req: CompletionRequest): Promise<ProviderAnswer> {
     if (req.signal?.aborted) throw req.signal.reason;
     const timeoutMs = this.config.providers.timeoutMs;
     const controller = new AbortController();
@@ -134,7 +132,7 @@ export class LlmClient {
     });
     try {
       return await Promise.race([
-        provider.complete(name, req.prompt, req.params, req.callKey, controller.signal),
+        provider.complete(name, { messages: req.messages, params: req.params }, req.callKey, controller.signal),
         aborted,
       ]);
     } catch (err) {

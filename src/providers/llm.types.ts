@@ -3,14 +3,58 @@
  * (openai:, anthropic:, mock:echo, registry, prices, retries, adaptive concurrency).
  */
 
-/** Scalar run/stage parameters as they appear in a run config (temperature, max_tokens, mock_*). */
-export type LlmParams = Record<string, string | number | boolean | null>;
+/** Any JSON value: structured params (`tools`, `response_format`, …) are taken literally. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Run/stage parameters as they appear in a run config: scalars (temperature, max_tokens, mock_*) and
+ * the structured request fields `tools`, `tool_choice`, `response_format`, `stop`, `seed`.
+ */
+export type LlmParams = Record<string, JsonValue>;
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+/** A tool call, as a stage result stores it and as a few-shot assistant turn may carry it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** Parsed JSON; the raw text when a provider sent arguments that are not JSON. */
+  arguments: JsonValue;
+}
+
+/** One rendered chat message. A string prompt is one `user` message. */
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+  /** `tool` messages: the id of the call they answer. */
+  tool_call_id?: string;
+  /** `assistant` messages (a few-shot turn): the calls it made. */
+  tool_calls?: ToolCall[];
+}
+
+/** What an adapter is asked to send: rendered messages and the params, literally. */
+export interface ProviderCall {
+  messages: ChatMessage[];
+  params: LlmParams;
+}
+
+/** What an adapter read back from one successful call. */
+export interface ProviderAnswer {
+  /** The text content ('' when the model only called tools or refused). */
+  output: string;
+  tokensIn: number;
+  tokensOut: number;
+  /** Null when the model called no tool. */
+  toolCalls: ToolCall[] | null;
+  /** OpenAI's vocabulary (`stop`, `length`, `tool_calls`, `content_filter`); other providers' reasons mapped onto it. */
+  finishReason: string | null;
+}
 
 export interface CompletionRequest {
   /** Full id with its provider prefix, e.g. `openai:gpt-4o-mini`, `mock:echo`. */
   model: string;
-  /** The fully rendered prompt (sent as one user message). */
-  prompt: string;
+  /** The fully rendered messages. */
+  messages: ChatMessage[];
   params: LlmParams;
   /**
    * Identifies the logical call for fault injection (`mock_error_times` counts calls per key),
@@ -20,10 +64,7 @@ export interface CompletionRequest {
   signal?: AbortSignal;
 }
 
-export interface CompletionResult {
-  output: string;
-  tokensIn: number;
-  tokensOut: number;
+export interface CompletionResult extends ProviderAnswer {
   /** USD from the price table; null when the model has no known price. */
   cost: number | null;
   /** Wall time including retries and waits for a concurrency slot. */
@@ -52,6 +93,13 @@ export class ProviderError extends Error {
   }
 }
 
+/** A field of a call that a provider cannot honour, and why. */
+export interface UnsupportedField {
+  /** `params.<key>` or `messages[<i>]`, relative to the call. */
+  field: string;
+  reason: string;
+}
+
 /** One adapter: makes a single attempt, maps failures to ProviderError. */
 export interface LlmProvider {
   /** `openai`, `anthropic`, `mock`. */
@@ -59,13 +107,15 @@ export interface LlmProvider {
   /** The model names it serves when that is a closed set (mock: `['echo']`); absent = any name. */
   readonly models?: readonly string[];
   /** `model` here is the part after the prefix. */
-  complete(
-    model: string,
-    prompt: string,
-    params: LlmParams,
-    callKey: string,
-    signal?: AbortSignal,
-  ): Promise<{ output: string; tokensIn: number; tokensOut: number }>;
+  complete(model: string, call: ProviderCall, callKey: string, signal?: AbortSignal): Promise<ProviderAnswer>;
+  /**
+   * What of a call this adapter cannot honour, one entry per field (`params.seed`, `messages[2]`);
+   * [] when everything can be sent. Checked when an experiment or a run is created, so nothing is
+   * dropped silently at run time. Message contents may still be templates.
+   */
+  unsupportedFields(model: string, call: ProviderCall): UnsupportedField[];
+  /** Null when calls can be made; else the configuration variable(s) to set, for a 400 that says so. */
+  missingCredentials(): string | null;
 }
 
 export interface ModelPrice {
@@ -73,4 +123,9 @@ export interface ModelPrice {
   input: number;
   /** USD per million output tokens. */
   output: number;
+}
+
+/** The messages of a plain text prompt. */
+export function userMessage(text: string): ChatMessage[] {
+  return [{ role: 'user', content: text }];
 }

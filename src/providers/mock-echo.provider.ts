@@ -1,5 +1,17 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { LlmParams, LlmProvider, ProviderError, ProviderErrorKind } from './llm.types';
+import { isPlainObject } from '../common/is-plain-object';
+import {
+  ChatMessage,
+  JsonValue,
+  LlmParams,
+  LlmProvider,
+  ProviderAnswer,
+  ProviderCall,
+  ProviderError,
+  ProviderErrorKind,
+  ToolCall,
+  UnsupportedField,
+} from './llm.types';
 
 export const MOCK_ECHO_OPTIONS = Symbol('MOCK_ECHO_OPTIONS');
 
@@ -16,10 +28,33 @@ export function countWords(text: string): number {
   return text.split(/\s+/).filter((word) => word.length > 0).length;
 }
 
+/** The text mock:echo answers with: the messages' contents in order, a blank line between two. */
+export function messagesText(messages: readonly ChatMessage[]): string {
+  return messages.map((m) => m.content).join('\n\n');
+}
+
+/** Why `mock_tool_calls` is unusable, or null: a list of `{name, arguments?}`. */
+export function mockToolCallsProblem(value: JsonValue | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  const ok =
+    Array.isArray(value) &&
+    value.every(
+      (call) =>
+        isPlainObject(call) &&
+        typeof call.name === 'string' &&
+        call.name !== '' &&
+        Object.keys(call).every((k) => k === 'name' || k === 'arguments'),
+    );
+  return ok ? null : 'must be a list of {"name": "<tool>", "arguments": <JSON>} (arguments optional)';
+}
+
 /**
- * `mock:echo` — answers with the prompt verbatim, for free. The test double for latency and
- * faults: `mock_latency_ms` delays the answer; `mock_error` fails the first `mock_error_times`
- * calls of a callKey (default: every call) as a rate limit, a server error or a timeout.
+ * `mock:echo` — answers with the prompt verbatim, for free: a string prompt's text, or the
+ * messages' contents joined by a blank line. `mock_tool_calls` (a list of `{name, arguments}`) come
+ * back as its tool calls (ids `call_0`, `call_1`, …; finish_reason `tool_calls`), so tools are testable
+ * without a key. The test double for latency and faults: `mock_latency_ms` delays the answer;
+ * `mock_error` fails the first `mock_error_times` calls of a callKey (default: every call) as a
+ * rate limit, a server error or a timeout.
  */
 @Injectable()
 export class MockEchoProvider implements LlmProvider {
@@ -38,7 +73,18 @@ export class MockEchoProvider implements LlmProvider {
     return this.calls.size;
   }
 
-  async complete(model: string, prompt: string, params: LlmParams, callKey: string, signal?: AbortSignal) {
+  /** Everything can be echoed; only a malformed `mock_tool_calls` cannot be answered. */
+  unsupportedFields(_model: string, call: ProviderCall): UnsupportedField[] {
+    const problem = mockToolCallsProblem(call.params.mock_tool_calls);
+    return problem ? [{ field: 'params.mock_tool_calls', reason: problem }] : [];
+  }
+
+  missingCredentials(): null {
+    return null;
+  }
+
+  async complete(model: string, request: ProviderCall, callKey: string, signal?: AbortSignal): Promise<ProviderAnswer> {
+    const { params } = request;
     if (model !== 'echo')
       throw new ProviderError(`Unknown mock model "mock:${model}": only mock:echo exists`, 'permanent');
     const latencyMs = this.numberParam(params, 'mock_latency_ms', 0);
@@ -63,8 +109,26 @@ export class MockEchoProvider implements LlmProvider {
         STATUS_OF[kind] ?? null,
       );
     }
-    const words = countWords(prompt);
-    return { output: prompt, tokensIn: words, tokensOut: words };
+    const toolCalls = this.toolCalls(params.mock_tool_calls);
+    const output = messagesText(request.messages);
+    const words = countWords(output);
+    return {
+      output,
+      tokensIn: words,
+      tokensOut: words,
+      toolCalls,
+      finishReason: toolCalls ? 'tool_calls' : 'stop',
+    };
+  }
+
+  private toolCalls(value: JsonValue | undefined): ToolCall[] | null {
+    const problem = mockToolCallsProblem(value);
+    if (problem) throw new ProviderError(`mock_tool_calls ${problem}`, 'permanent');
+    if (!Array.isArray(value) || value.length === 0) return null;
+    return value.map((call, i) => {
+      const { name, arguments: args } = call as { name: string; arguments?: JsonValue };
+      return { id: `call_${i}`, name, arguments: args ?? {} };
+    });
   }
 
   private nextCall(callKey: string): number {
@@ -79,7 +143,7 @@ export class MockEchoProvider implements LlmProvider {
     const raw = params[name];
     if (raw === undefined || raw === null || raw === '') return fallback;
     const value = Number(raw);
-    if (typeof raw === 'boolean' || !Number.isFinite(value) || value < 0) {
+    if (typeof raw === 'boolean' || typeof raw === 'object' || !Number.isFinite(value) || value < 0) {
       throw new ProviderError(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`, 'permanent');
     }
     return value;

@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import OpenAI, { APIConnectionError, APIUserAbortError } from 'openai';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
-import { LlmParams, LlmProvider } from './llm.types';
-import { passThroughParams, toProviderError } from './provider-errors';
+import { LlmProvider, ProviderAnswer, ProviderCall, UnsupportedField } from './llm.types';
+import { openAiAnswer, openAiRequestBody } from './openai.mapping';
+import { toProviderError } from './provider-errors';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 /** Local OpenAI-compatible servers (vLLM, Ollama, llama.cpp) need no key, but the SDK insists on one. */
@@ -14,9 +15,12 @@ const PLACEHOLDER_API_KEY = 'not-set';
 export class OpenAiProvider implements LlmProvider {
   readonly prefix = 'openai';
   private readonly client: OpenAI;
+  private readonly usable: boolean;
 
   constructor(@InjectConfig() config: AppConfig) {
     const cfg = config.providers;
+    // A key, or an endpoint of one's own (vLLM, Ollama, a LiteLLM proxy): those often need no key.
+    this.usable = cfg.openaiApiKey !== null || (cfg.openaiBaseUrl !== null && !isPublicOpenAi(cfg.openaiBaseUrl));
     this.client = new OpenAI({
       // Explicit values so the SDK never falls back to reading process.env itself.
       apiKey: cfg.openaiApiKey ?? PLACEHOLDER_API_KEY,
@@ -29,23 +33,23 @@ export class OpenAiProvider implements LlmProvider {
     });
   }
 
-  async complete(model: string, prompt: string, params: LlmParams, _callKey: string, signal?: AbortSignal) {
+  /** Every message role and every param can be sent to an OpenAI-compatible endpoint. */
+  unsupportedFields(): UnsupportedField[] {
+    return [];
+  }
+
+  missingCredentials(): string | null {
+    return this.usable
+      ? null
+      : 'OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server that needs no key)';
+  }
+
+  async complete(model: string, call: ProviderCall, _callKey: string, signal?: AbortSignal): Promise<ProviderAnswer> {
     try {
-      const res = await this.client.chat.completions.create(
-        {
-          ...passThroughParams(params, ['model', 'messages', 'stream']),
-          model,
-          messages: [{ role: 'user', content: prompt }],
-          stream: false,
-        } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
-        { signal },
-      );
-      return {
-        // A refusal or a tool call has no text content: that is an empty answer, not a failure.
-        output: res.choices[0]?.message?.content ?? '',
-        tokensIn: res.usage?.prompt_tokens ?? 0,
-        tokensOut: res.usage?.completion_tokens ?? 0,
-      };
+      const res = await this.client.chat.completions.create(openAiRequestBody(model, call.messages, call.params), {
+        signal,
+      });
+      return openAiAnswer(res);
     } catch (err) {
       throw toProviderError(
         err,
@@ -53,5 +57,13 @@ export class OpenAiProvider implements LlmProvider {
         (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError,
       );
     }
+  }
+}
+
+function isPublicOpenAi(baseUrl: string): boolean {
+  try {
+    return new URL(baseUrl).hostname === 'api.openai.com';
+  } catch {
+    return false;
   }
 }

@@ -1,4 +1,4 @@
-import { type LlmParams, ProviderError } from './llm.types';
+import { type JsonValue, type LlmParams, ProviderError } from './llm.types';
 
 /** The error shape both official SDKs share (`APIError`, `APIConnectionError`, …). */
 interface SdkLikeError {
@@ -64,11 +64,8 @@ export function toProviderError(
  * Params sent to a real provider: `mock_*` are ours (fault injection), null means "unset", and
  * the request's own fields (model, messages, stream) are not overridable by a grid parameter.
  */
-export function passThroughParams(
-  params: LlmParams,
-  reserved: readonly string[],
-): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
+export function passThroughParams(params: LlmParams, reserved: readonly string[]): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
   for (const [key, value] of Object.entries(params)) {
     if (value === null || key.startsWith('mock_') || reserved.includes(key)) continue;
     out[key] = value;

@@ -1,5 +1,7 @@
+import { DomainError, ErrorCode } from '../common/domain-error';
 import { loadConfig } from '../config/configuration';
 import { AnthropicProvider } from './anthropic.provider';
+import { userMessage } from './llm.types';
 import { MockEchoProvider } from './mock-echo.provider';
 import { OpenAiProvider } from './openai.provider';
 import { PriceTable } from './price-table';
@@ -75,5 +77,53 @@ describe('ProviderRegistry', () => {
     });
     expect(models.map((m) => m.id)).not.toContain('groq:x');
     expect(new Set(models.map((m) => m.id)).size).toBe(models.length);
+  });
+
+  it('names the model and the field a provider cannot honour', () => {
+    const call = { messages: userMessage('x'), params: { seed: 1, temperature: 0 } };
+    expect(registry().unsupportedFields('anthropic:claude-x', call, 'config.')).toEqual([
+      expect.stringMatching(/^model "anthropic:claude-x" cannot honour config\.params\.seed: /),
+    ]);
+    expect(registry().unsupportedFields('openai:gpt-4o', call)).toEqual([]);
+    expect(registry().unsupportedFields('mock:echo', call)).toEqual([]);
+    // An id that cannot run at all has its own message (validateModel), not this one.
+    expect(registry().unsupportedFields('nope:x', call)).toEqual([]);
+  });
+
+  describe('credentials', () => {
+    it('needs a key, or a base URL of ones own, per provider; mock needs none', async () => {
+      const none = registry();
+      await expect(none.credentialProblem('mock:echo', 'p')).resolves.toBeNull();
+      await expect(none.credentialProblem('openai:gpt-4o', 'p')).resolves.toBe(
+        'model "openai:gpt-4o" has no usable credentials: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server that needs no key)',
+      );
+      await expect(none.credentialProblem('anthropic:claude-x', 'p')).resolves.toContain('set ANTHROPIC_API_KEY');
+      const keyed = registry({ OPENAI_API_KEY: 'sk-1', ANTHROPIC_API_KEY: 'sk-2' });
+      await expect(keyed.credentialProblem('openai:gpt-4o', 'p')).resolves.toBeNull();
+      await expect(keyed.credentialProblem('anthropic:claude-x', 'p')).resolves.toBeNull();
+      const local = registry({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', ANTHROPIC_BASE_URL: 'http://proxy:4000' });
+      await expect(local.credentialProblem('openai:llama3', 'p')).resolves.toBeNull();
+      await expect(local.credentialProblem('anthropic:claude-x', 'p')).resolves.toBeNull();
+      // The public endpoints, named explicitly, still need a key.
+      const publicUrls = registry({
+        OPENAI_BASE_URL: 'https://api.openai.com/v1',
+        ANTHROPIC_BASE_URL: 'https://api.anthropic.com',
+      });
+      await expect(publicUrls.credentialProblem('openai:gpt-4o', 'p')).resolves.not.toBeNull();
+      await expect(publicUrls.credentialProblem('anthropic:claude-x', 'p')).resolves.not.toBeNull();
+    });
+
+    it('assertUsable throws one 400 listing every model without credentials', async () => {
+      const err = await registry({ ANTHROPIC_API_KEY: 'k' })
+        .assertUsable(['mock:echo', 'openai:a', 'openai:a', 'openai:b', 'anthropic:c'], 'p')
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DomainError);
+      expect(err).toMatchObject({ code: ErrorCode.Invalid });
+      expect((err as DomainError).messages).toEqual([
+        expect.stringContaining('"openai:a"'),
+        expect.stringContaining('"openai:b"'),
+      ]);
+      await expect(registry().assertUsable(['mock:echo'], 'p')).resolves.toBeUndefined();
+    });
   });
 });

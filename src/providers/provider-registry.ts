@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LlmProvider, ProviderError } from './llm.types';
+import { invalid } from '../common/domain-error';
+import { LlmProvider, ProviderCall, ProviderError } from './llm.types';
 import { PriceTable } from './price-table';
 
 /** The adapters the registry starts with (ProvidersModule binds openai, anthropic and mock). */
@@ -60,6 +61,41 @@ export class ProviderRegistry {
     if (error) throw new ProviderError(error, 'permanent');
     const colon = model.indexOf(':');
     return { provider: this.byPrefix.get(model.slice(0, colon))!, name: model.slice(colon + 1) };
+  }
+
+  /**
+   * What of a call the model's provider cannot honour, each message naming the model and the field
+   * (`model "anthropic:claude-x" cannot honour params.seed: …`), the field prefixed with `at` (e.g.
+   * `config.`). [] for an id validateModel rejects: that has its own message.
+   */
+  unsupportedFields(model: string, call: ProviderCall, at = ''): string[] {
+    if (this.validateModel(model) !== null) return [];
+    const { provider, name } = this.resolve(model);
+    return provider
+      .unsupportedFields(name, call)
+      .map(({ field, reason }) => `model "${model}" cannot honour ${at}${field}: ${reason}`);
+  }
+
+  /**
+   * Null when runs of this model can reach their provider; else a message for a 400 that names what
+   * to set. The one place credentials are judged before a run exists (project connections, once they
+   * exist, are looked up here too: hence the project).
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- async for the per-project lookups to come
+  async credentialProblem(model: string, _projectId: string): Promise<string | null> {
+    if (this.validateModel(model) !== null) return null;
+    const missing = this.resolve(model).provider.missingCredentials();
+    return missing === null ? null : `model "${model}" has no usable credentials: set ${missing}`;
+  }
+
+  /** Throws a 400 naming what to set when a model's provider has no usable credentials. */
+  async assertUsable(models: readonly string[], projectId: string): Promise<void> {
+    const problems: string[] = [];
+    for (const model of new Set(models)) {
+      const problem = await this.credentialProblem(model, projectId);
+      if (problem) problems.push(problem);
+    }
+    if (problems.length > 0) throw invalid(problems);
   }
 
   /** Priced models of the registered providers (GET /api/models). Other names still run, at cost null. */

@@ -11,6 +11,8 @@ const registry = new ScorerRegistry(
         output: '{"score": 1}',
         tokensIn: 1,
         tokensOut: 1,
+        toolCalls: null,
+        finishReason: 'stop',
         cost: 0,
         durationMs: 1,
         attempts: 1,
@@ -33,6 +35,7 @@ const ALL_TYPES = [
   'length',
   'latency',
   'cost',
+  'tool_call',
   'llm_judge',
 ];
 

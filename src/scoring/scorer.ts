@@ -1,3 +1,4 @@
+import { type ToolCall } from '../providers/llm.types';
 import { type RunConfig } from '../runs/run.entity';
 
 /** What a scorer sees of one completed run. */
@@ -9,6 +10,8 @@ export interface ScoreContext {
   scorerName: string;
   /** The run's final output ('' when the run produced none). */
   output: string;
+  /** The tool calls of the run's last stage (null when it called none). */
+  toolCalls: ToolCall[] | null;
   /** `config.input_data` of the run ('' when absent). */
   inputData: Record<string, unknown> | string;
   run: {

@@ -228,6 +228,7 @@ export class ScoringService {
       runId: run.id,
       projectId: run.project_id,
       output: run.output ?? '',
+      toolCalls: null,
       inputData: run.config.input_data ?? '',
       run: {
         durationMs: run.duration_ms,

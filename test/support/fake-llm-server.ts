@@ -13,7 +13,7 @@ export interface FakeLlmRequest {
   body: any;
   /** `body.model`. */
   model: string;
-  /** Text of the last user message (what the adapters send as the prompt). */
+  /** Text of the last user message (a string prompt is sent as exactly that). */
   prompt: string;
 }
 
@@ -32,6 +32,21 @@ export interface FakeBehaviour {
   output?: string;
   /** Token counts reported in `usage`; default: word counts of prompt and output. */
   usage?: { input: number; output: number };
+  /**
+   * Tool calls to answer with: OpenAI `tool_calls` (arguments as JSON text, or `rawArguments` as
+   * given) or Anthropic `tool_use` blocks. Ids default to `call_<n>` / `toolu_<n>`.
+   */
+  toolCalls?: FakeToolCall[];
+  /** The raw `finish_reason` (OpenAI) or `stop_reason` (Anthropic); default from whether tools were called. */
+  finishReason?: string;
+}
+
+export interface FakeToolCall {
+  id?: string;
+  name: string;
+  arguments?: unknown;
+  /** OpenAI only: the arguments text exactly as sent (e.g. not JSON). */
+  rawArguments?: string;
 }
 
 export type FakeResponder = (req: FakeLlmRequest) => FakeBehaviour | undefined | Promise<FakeBehaviour | undefined>;
@@ -91,19 +106,35 @@ function successBody(
   output: string,
   usage: { input: number; output: number },
   n: number,
+  behaviour: FakeBehaviour,
 ): unknown {
+  const calls = behaviour.toolCalls ?? [];
   if (api === 'anthropic') {
+    const text = output === '' && calls.length > 0 ? [] : [{ type: 'text', text: output }];
     return {
       id: `msg_fake_${n}`,
       type: 'message',
       role: 'assistant',
       model: req.model,
-      content: [{ type: 'text', text: output }],
-      stop_reason: 'end_turn',
+      content: [
+        ...text,
+        ...calls.map((call, i) => ({
+          type: 'tool_use',
+          id: call.id ?? `toolu_${i}`,
+          name: call.name,
+          input: call.arguments ?? {},
+        })),
+      ],
+      stop_reason: behaviour.finishReason ?? (calls.length > 0 ? 'tool_use' : 'end_turn'),
       stop_sequence: null,
       usage: { input_tokens: usage.input, output_tokens: usage.output },
     };
   }
+  const toolCalls = calls.map((call, i) => ({
+    id: call.id ?? `call_${i}`,
+    type: 'function',
+    function: { name: call.name, arguments: call.rawArguments ?? JSON.stringify(call.arguments ?? {}) },
+  }));
   return {
     id: `chatcmpl-fake-${n}`,
     object: 'chat.completion',
@@ -112,9 +143,14 @@ function successBody(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: output, refusal: null },
+        message: {
+          role: 'assistant',
+          content: output === '' && calls.length > 0 ? null : output,
+          refusal: null,
+          ...(calls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         logprobs: null,
-        finish_reason: 'stop',
+        finish_reason: behaviour.finishReason ?? (calls.length > 0 ? 'tool_calls' : 'stop'),
       },
     ],
     usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
@@ -183,7 +219,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     if (status >= 400) return send(res, status, errorBody(api, status), behaviour.headers);
     const output = behaviour.output ?? fakeEcho(seen.prompt);
     const usage = behaviour.usage ?? { input: wordCount(seen.prompt), output: wordCount(output) };
-    send(res, status, successBody(api, seen, output, usage, n), behaviour.headers);
+    send(res, status, successBody(api, seen, output, usage, n, behaviour), behaviour.headers);
   };
 
   const server = createServer((req, res) => {

@@ -11,6 +11,7 @@ import { notContainsScorer } from './not-contains.scorer';
 import { numericCloseScorer } from './numeric-close.scorer';
 import { regexScorer } from './regex.scorer';
 import { similarityScorer } from './similarity.scorer';
+import { toolCallScorer } from './tool-call.scorer';
 
 /** Every built-in scorer type, in the order GET /api/scorers lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -27,6 +28,7 @@ export function builtInScorers(judge: LlmJudgeDeps): Scorer<any>[] {
     lengthScorer,
     latencyScorer,
     costScorer,
+    toolCallScorer,
     new LlmJudgeScorer(judge),
   ];
 }

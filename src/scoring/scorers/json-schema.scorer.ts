@@ -5,11 +5,12 @@ import addFormats from 'ajv-formats';
 import { canonicalJson } from '../../common/canonical-json';
 import { describeAjvErrors } from '../ajv-errors';
 import { type Scorer, ScorerError } from '../scorer';
-import { parseJsonOutput } from './json-valid.scorer';
+import { structuredValue, toolCallParamSchema } from './json-valid.scorer';
 
 export interface JsonSchemaParams {
   schema: Record<string, unknown>;
   allow_code_fence?: boolean;
+  tool_call?: string;
 }
 
 /** Compiled user schemas kept, least recently used first out. */
@@ -50,7 +51,8 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
   description:
     'Output is JSON conforming to `schema` (JSON Schema draft-07, or 2019-09 / 2020-12 when its `$schema` says so; ' +
     'formats such as email and date-time are checked). `allow_code_fence` accepts a Markdown code fence around ' +
-    'the JSON. An invalid schema is rejected when the experiment is created. Score 1 or 0.',
+    'the JSON; `tool_call` checks the arguments of that tool call instead (structured output through a tool). ' +
+    'An invalid schema is rejected when the experiment is created. Score 1 or 0.',
   paramsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -58,6 +60,7 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
     properties: {
       schema: { type: 'object' },
       allow_code_fence: { type: 'boolean', default: false },
+      tool_call: toolCallParamSchema,
     },
   },
   example: {
@@ -89,7 +92,7 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
     } catch (err) {
       throw new ScorerError(`params.schema is not a valid JSON Schema: ${(err as Error).message}`);
     }
-    const parsed = parseJsonOutput(ctx.output, params.allow_code_fence);
+    const parsed = structuredValue(ctx, params);
     if (!parsed.ok) return { value: 0, metadata: { valid_json: false, error: parsed.error } };
     const ok = validate(parsed.value);
     if (ok) return { value: 1, metadata: { valid_json: true, conforms: true } };

@@ -28,6 +28,8 @@ function setup(answer: string | (() => string) = '{"score": 8, "reason": "clear"
         output: typeof answer === 'string' ? answer : answer(),
         tokensIn: 120,
         tokensOut: 15,
+        toolCalls: null,
+        finishReason: 'stop',
         cost: 0.0004,
         durationMs: 42,
         attempts: 1,
@@ -58,7 +60,9 @@ describe('llm_judge scorer', () => {
     expect(requests).toEqual([
       {
         model: 'openai:gpt-4o-mini',
-        prompt: 'On a scale of 0 to 10, how well does "Paris" answer the capital of France?',
+        messages: [
+          { role: 'user', content: 'On a scale of 0 to 10, how well does "Paris" answer the capital of France?' },
+        ],
         params: { temperature: 0 },
         callKey: 'judge:00000000-0000-4000-8000-000000000001:judge',
       },

@@ -1,6 +1,6 @@
 import { sha256CanonicalJson } from '../../common/canonical-json';
 import { templateVariables } from '../../experiments/template-variables';
-import { type CompletionRequest, type CompletionResult, type LlmParams } from '../../providers/llm.types';
+import { type CompletionRequest, type CompletionResult, type LlmParams, userMessage } from '../../providers/llm.types';
 import { type ScoreContext, type Scorer, type ScorerResult } from '../scorer';
 import { inferScale, type JudgeScale, parseJudgeAnswer } from './judge-answer.parser';
 import { renderRubric } from './judge-rubric';
@@ -112,7 +112,7 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
 
     const res = await this.deps.llm.complete({
       model: params.model,
-      prompt,
+      messages: userMessage(prompt),
       params: callParams,
       callKey: `judge:${ctx.runId}:${ctx.scorerName}`,
     });

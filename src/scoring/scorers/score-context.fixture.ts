@@ -11,6 +11,7 @@ export function scoreContext(
     projectId: '00000000-0000-4000-8000-0000000000aa',
     scorerName: 'test',
     output,
+    toolCalls: null,
     inputData: {},
     ...rest,
     run: {
