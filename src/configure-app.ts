@@ -2,6 +2,8 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import typeIs from 'type-is';
+import { isDatasetUpload } from './datasets/upload/upload-format';
 
 export const BODY_LIMIT = '1mb';
 
@@ -11,7 +13,12 @@ export const BODY_LIMIT = '1mb';
  */
 export function configureApp(app: INestApplication): void {
   const express = app as NestExpressApplication;
-  express.useBodyParser('json', { limit: BODY_LIMIT });
+  // Dataset uploads are read as a stream by their route (up to 1 GiB), never buffered here.
+  express.useBodyParser('json', {
+    limit: BODY_LIMIT,
+    type: (req: Parameters<typeof isDatasetUpload>[0] & Parameters<typeof typeIs>[0]) =>
+      !isDatasetUpload(req) && Boolean(typeIs(req, ['application/json'])),
+  });
   express.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: true });
   app.setGlobalPrefix('api');
   app.useGlobalPipes(
