@@ -6,12 +6,14 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/configuration';
 import { typeOrmOptions } from './database/typeorm-options';
+import { DatasetsModule } from './datasets/datasets.module';
 import { EventsModule } from './events/events.module';
 import { ExecutionModule } from './execution/execution.module';
 import { ExperimentsModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
 import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ProjectsModule } from './projects/projects.module';
+import { PromptsModule } from './prompts/prompts.module';
 import { ProvidersModule } from './providers/providers.module';
 import { RunsModule } from './runs/runs.module';
 import { ScoringModule } from './scoring/scoring.module';
@@ -37,6 +39,8 @@ export class AppModule {
         ProvidersModule,
         ExecutionModule.forRoot(config),
         ScoringModule,
+        DatasetsModule,
+        PromptsModule,
         ExperimentsModule,
         RunsModule,
         LeaderboardModule,

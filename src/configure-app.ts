@@ -2,10 +2,12 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
-import { jsonOnlyMiddleware } from './common/json-only';
+import typeIs from 'type-is';
+import { jsonOnlyMiddleware, RAW_BODY_ROUTES } from './common/json-only';
 import { requestIdMiddleware } from './common/request-id';
 import { APP_CONFIG } from './config/app-config.module';
 import { type AppConfig } from './config/configuration';
+import { isDatasetUpload, UPLOAD_PATH } from './datasets/upload/upload-format';
 
 export const BODY_LIMIT = '1mb';
 
@@ -25,9 +27,20 @@ export function configureApp(app: INestApplication): void {
       maxAge: 600,
     });
   }
-  // JSON only: no urlencoded parser (a form body is answered 415, not half-parsed).
-  app.use(jsonOnlyMiddleware());
-  express.useBodyParser('json', { limit: BODY_LIMIT });
+  // JSON only (no urlencoded parser: a form body is answered 415, not half-parsed), except the
+  // dataset upload route, which also takes NDJSON and CSV.
+  app.use(
+    jsonOnlyMiddleware([
+      ...RAW_BODY_ROUTES,
+      { method: 'POST', path: UPLOAD_PATH, types: ['application/x-ndjson', 'text/csv'] },
+    ]),
+  );
+  // Dataset uploads are read as a stream by their route (up to 1 GiB), never buffered here.
+  express.useBodyParser('json', {
+    limit: BODY_LIMIT,
+    type: (req: Parameters<typeof isDatasetUpload>[0] & Parameters<typeof typeIs>[0]) =>
+      !isDatasetUpload(req) && Boolean(typeIs(req, ['application/json'])),
+  });
   app.setGlobalPrefix('api');
   app.useGlobalPipes(
     new ValidationPipe({

@@ -44,6 +44,12 @@ export interface AppConfig {
     /** JSON object `{"provider:model": {"input": usdPerMTok, "output": usdPerMTok}}` merged over the built-in table. */
     priceOverrides: Record<string, { input: number; output: number }>;
   };
+  datasets: {
+    /** Largest body of one dataset upload (the 1 MiB JSON limit does not apply there). */
+    uploadMaxBytes: number;
+    /** Most items one dataset version may hold. */
+    maxItems: number;
+  };
 }
 
 /** Outbound webhooks (src/webhooks). */
@@ -152,6 +158,11 @@ export const envSchema = Joi.object({
       if (error) return helpers.message({ custom: `"MODEL_PRICES" is invalid: ${error.message}` });
       return value;
     }),
+  DATASET_UPLOAD_MAX_BYTES: Joi.number()
+    .integer()
+    .min(1024)
+    .default(1024 ** 3),
+  DATASET_MAX_ITEMS: Joi.number().integer().min(1).default(1_000_000),
 }).unknown(true);
 
 export class ConfigValidationError extends Error {
@@ -210,6 +221,7 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
       concurrency: value.PROVIDER_CONCURRENCY,
       priceOverrides: value.MODEL_PRICES ? JSON.parse(value.MODEL_PRICES) : {},
     },
+    datasets: { uploadMaxBytes: value.DATASET_UPLOAD_MAX_BYTES, maxItems: value.DATASET_MAX_ITEMS },
   };
 }
 
