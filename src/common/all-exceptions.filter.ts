@@ -3,6 +3,7 @@ import { randomUUID } from 'crypto';
 import { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { DomainError, ErrorCode } from './domain-error';
+import { capProblems } from './problem-list';
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -52,11 +53,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
         typeof res === 'string'
           ? { statusCode: status, message: res, error: REASON[status] }
           : (res as Record<string, unknown>);
-      return { status, body: { statusCode: status, ...body } };
+      return { status, body: { statusCode: status, ...body, message: capProblems(body.message) } };
     }
     if (exception instanceof DomainError) {
       const status = STATUS_BY_CODE[exception.code];
-      const message = exception.code === ErrorCode.Invalid ? exception.messages : exception.message;
+      const message = exception.code === ErrorCode.Invalid ? capProblems(exception.messages) : exception.message;
       return { status, body: { statusCode: status, message, error: REASON[status] } };
     }
     const driverCode = (exception as { driverError?: { code?: string }; code?: string } | null)?.driverError?.code;

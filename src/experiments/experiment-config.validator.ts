@@ -193,18 +193,31 @@ function validateStages(
   return problems;
 }
 
-/** One line per input lacking a variable: `config.inputs[3] lacks {{ticket}} (used by config.prompts[0])`. */
+/**
+ * One line per input lacking a variable: `config.inputs[3] lacks {{ticket}} (used by config.prompts[0])`,
+ * the first MAX_VARIABLE_PROBLEMS of them, then how many more. Linear in the size of the inputs:
+ * an input is only walked variable by variable while lines are still being listed; after that,
+ * what it lacks is counted from its own keys (variables × inputs can be billions).
+ */
 function missingVariables(inputs: unknown[], uses: VariableUse[]): string[] {
   const problems: string[] = [];
+  if (uses.length === 0) return problems;
+  const needed = new Set(uses.map((u) => u.variable));
   let more = 0;
   inputs.forEach((input, i) => {
     if (!isPlainObject(input)) return;
-    for (const { variable, usedBy } of uses) {
-      if (inputHasVariable(input, variable)) continue;
-      if (problems.length < MAX_VARIABLE_PROBLEMS)
-        problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
-      else more++;
+    if (problems.length < MAX_VARIABLE_PROBLEMS) {
+      for (const { variable, usedBy } of uses) {
+        if (inputHasVariable(input, variable)) continue;
+        if (problems.length < MAX_VARIABLE_PROBLEMS)
+          problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
+        else more++;
+      }
+      return;
     }
+    let present = 0;
+    for (const key of Object.keys(input)) if (needed.has(key) && input[key] !== undefined) present++;
+    more += needed.size - present;
   });
   if (more > 0) problems.push(`… and ${more} more missing input variable(s)`);
   return problems;

@@ -1,5 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
+import { setImmediate as yieldToEventLoop } from 'timers/promises';
 import { type ScorerConfig } from '../experiments/experiment.entity';
 import { describeAjvErrors } from './ajv-errors';
 import { type JsonSchema, type ScoreContext, type Scorer, ScorerError, type ScorerResult } from './scorer';
@@ -131,6 +132,9 @@ export class ScorerRegistry {
    * must not reach it unchecked); a value outside [0, 1] is a bug of the scorer, reported as its error.
    */
   async score(ctx: ScoreContext, cfg: ScorerConfig): Promise<ScorerResult> {
+    // Each scorer in its own turn of the event loop: requests are served between scorers, so a run's
+    // scoring holds the loop for at most one scorer's bounded step.
+    await yieldToEventLoop();
     const params = cfg.params ?? {};
     const problems = this.paramsProblems(cfg.type, params);
     if (problems.length > 0) throw new ScorerError(problems.join('; '));

@@ -1,6 +1,6 @@
-import safeRegex from 'safe-regex2';
-import { setFlagsFromString } from 'v8';
-import { type Scorer } from '../scorer';
+import { compileLinear, LinearRegExpError } from '../linear-regexp';
+import { runBounded, SCORER_CPU_LIMIT_MS, WorkTimeoutError } from '../bounded-work';
+import { type Scorer, ScorerError } from '../scorer';
 import { preview } from './scorer-params';
 
 export interface RegexParams {
@@ -9,32 +9,20 @@ export interface RegexParams {
 }
 
 /**
- * Only this many UTF-16 units of the output are scanned (never splitting a surrogate pair). With
- * the star-height check below, this bounds the polynomial backtracking a pattern can still cause;
- * LLM outputs are far shorter than this in practice.
+ * Only this many UTF-16 units of the output are scanned (never splitting a surrogate pair). RE2
+ * matches in time linear in the text, so this bounds a score's work (~50 ms).
  */
 export const REGEX_MAX_SCANNED_LENGTH = 100_000;
 
-// The last line of defence for what safe-regex2 misses (e.g. `(a|a)*$`): V8 switches a regexp to its
-// linear-time engine once it backtracks excessively. Process-wide, set once when scorers load.
-setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-
-/**
- * Why a pattern is refused, or null. Catastrophic backtracking is guarded by refusing what
- * safe-regex2 flags: nested quantifiers (star height > 1), more than 25 quantifiers, and syntax its
- * parser does not know (lookbehind among others), which it cannot vouch for. It has false
- * negatives (e.g. `(a|a)*$`), hence the length cap too.
- */
+/** Why a pattern is refused, or null: invalid JavaScript, or beyond RE2 (lookaround, backreferences). */
 export function regexProblem(pattern: string, flags: string | undefined): string | null {
   try {
-    new RegExp(pattern, flags);
+    compileLinear(pattern, flags ?? '');
+    return null;
   } catch (err) {
-    return `params.pattern is not a valid regular expression: ${(err as Error).message}`;
+    if (err instanceof LinearRegExpError) return `params.pattern is not a valid regular expression: ${err.message}`;
+    throw err;
   }
-  if (!safeRegex(pattern)) {
-    return 'params.pattern is refused: it may backtrack catastrophically (nested quantifiers, over 25 quantifiers, or syntax the safety check cannot analyse such as lookbehind)';
-  }
-  return null;
 }
 
 function capped(text: string): { text: string; truncated: boolean } {
@@ -49,9 +37,10 @@ function capped(text: string): { text: string; truncated: boolean } {
 export const regexScorer: Scorer<RegexParams> = {
   type: 'regex',
   description:
-    'Output matches a JavaScript regular expression (`pattern`, optional `flags` from dgimsuvy; use ^…$ for a ' +
-    `full match). Patterns that may backtrack catastrophically are refused; only the first ${REGEX_MAX_SCANNED_LENGTH} ` +
-    'UTF-16 units of the output are scanned. Score 1 or 0.',
+    'Output matches a regular expression (`pattern` in JavaScript syntax, optional `flags` from dgimsuvy; use ^…$ ' +
+    'for a full match). Patterns run on a linear-time engine (RE2 semantics: `.` and classes work on code points, ' +
+    'no lookaround, no backreferences). Only the first ' +
+    `${REGEX_MAX_SCANNED_LENGTH} UTF-16 units of the output are scanned. Score 1 or 0.`,
   paramsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -67,18 +56,39 @@ export const regexScorer: Scorer<RegexParams> = {
     return problem ? [problem] : [];
   },
   async score(ctx, params) {
-    // A fresh RegExp per call: `g`/`y` keep state in lastIndex.
-    const re = new RegExp(params.pattern, params.flags ?? '');
     const { text, truncated } = capped(ctx.output);
-    const match = re.exec(text);
+    // Linear, yet program size × text length can still reach seconds: each step is time-limited.
+    const started = Date.now();
+    const re = bounded(() => compileLinear(params.pattern, params.flags ?? ''));
+    const matched = bounded(() => re.test(text));
+    let span: { match: string; index: number } | null = null;
+    // Locating the match is the slower part (it tracks positions); the verdict does not need it, so
+    // it gets what is left of the scorer's time and is skipped when that runs out.
+    const left = SCORER_CPU_LIMIT_MS - (Date.now() - started);
+    if (matched && left > 10) {
+      try {
+        span = runBounded(() => {
+          const m = re.matcher(text);
+          return m.find() ? { match: preview(text.slice(m.start(), m.end())), index: m.start() } : null;
+        }, left);
+      } catch (err) {
+        if (!(err instanceof WorkTimeoutError)) throw err;
+      }
+    }
     return {
-      value: match ? 1 : 0,
-      metadata: {
-        matched: match !== null,
-        match: match ? preview(match[0]) : null,
-        index: match?.index ?? null,
-        truncated,
-      },
+      value: matched ? 1 : 0,
+      metadata: { matched, match: span?.match ?? null, index: span?.index ?? null, truncated },
     };
   },
 };
+
+/** One step of the scorer's work: a timeout is the scorer's error (the run is not failed). */
+function bounded<T>(work: () => T): T {
+  try {
+    return runBounded(work);
+  } catch (err) {
+    if (err instanceof WorkTimeoutError)
+      throw new ScorerError(`the pattern took longer than ${err.limitMs} ms on this output and was stopped`);
+    throw err;
+  }
+}
