@@ -82,7 +82,9 @@ export class ScorerRegistry {
     if (Array.isArray(scorers)) {
       if (scorers.length > MAX_SCORERS)
         problems.push(`scoring_config.scorers has ${scorers.length} entries; at most ${MAX_SCORERS} are allowed`);
-      scorers.forEach((entry, i) => problems.push(...this.scorerProblems(entry, i, names)));
+      scorers.forEach((entry, i) => {
+        for (const p of this.scorerProblems(entry, i, names)) problems.push(p);
+      });
     }
     if (weights !== undefined) {
       if (!isPlainObject(weights)) {
@@ -117,7 +119,7 @@ export class ScorerRegistry {
     } else if (!this.scorers.has(type)) {
       problems.push(`${label}: unknown type ${JSON.stringify(type)}${this.suggestion(type)}`);
     } else {
-      problems.push(...this.paramsProblems(type, params ?? {}).map((p) => `${label}: ${p}`));
+      for (const p of this.paramsProblems(type, params ?? {})) problems.push(`${label}: ${p}`);
     }
     return problems;
   }

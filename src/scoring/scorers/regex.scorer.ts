@@ -1,6 +1,5 @@
 import { compileLinear, LinearRegExpError } from '../linear-regexp';
-import { runBounded, SCORER_CPU_LIMIT_MS, WorkTimeoutError } from '../bounded-work';
-import { type Scorer, ScorerError } from '../scorer';
+import { type Scorer } from '../scorer';
 import { preview } from './scorer-params';
 
 export interface RegexParams {
@@ -10,19 +9,30 @@ export interface RegexParams {
 
 /**
  * Only this many UTF-16 units of the output are scanned (never splitting a surrogate pair). RE2
- * matches in time linear in the text, so this bounds a score's work (~50 ms).
+ * matches in time linear in the text and in the pattern's program size, both capped: a score's
+ * work is bounded by construction, not by a clock (its result never depends on the machine's load).
  */
 export const REGEX_MAX_SCANNED_LENGTH = 100_000;
+/** RE2's measure of a pattern's cost; 1000 × 100,000 units is ~0.4 s on one core, the worst case. */
+export const REGEX_MAX_PROGRAM_SIZE = 1000;
+/**
+ * Locating the match (for metadata) tracks positions and costs ~10× the verdict: it is computed
+ * only while program size × scanned length stays below this (~0.2 s), else reported as null.
+ */
+export const REGEX_MATCH_POSITION_BUDGET = 2_000_000;
 
-/** Why a pattern is refused, or null: invalid JavaScript, or beyond RE2 (lookaround, backreferences). */
+/** Why a pattern is refused, or null: invalid JavaScript, beyond RE2 (lookaround, backreferences), too complex. */
 export function regexProblem(pattern: string, flags: string | undefined): string | null {
+  let size: number;
   try {
-    compileLinear(pattern, flags ?? '');
-    return null;
+    size = compileLinear(pattern, flags ?? '').programSize();
   } catch (err) {
     if (err instanceof LinearRegExpError) return `params.pattern is not a valid regular expression: ${err.message}`;
     throw err;
   }
+  if (size > REGEX_MAX_PROGRAM_SIZE)
+    return `params.pattern is too complex: its compiled size is ${size}, at most ${REGEX_MAX_PROGRAM_SIZE} is allowed (large counted repetitions such as {500} weigh most)`;
+  return null;
 }
 
 function capped(text: string): { text: string; truncated: boolean } {
@@ -39,7 +49,8 @@ export const regexScorer: Scorer<RegexParams> = {
   description:
     'Output matches a regular expression (`pattern` in JavaScript syntax, optional `flags` from dgimsuvy; use ^…$ ' +
     'for a full match). Patterns run on a linear-time engine (RE2 semantics: `.` and classes work on code points, ' +
-    'no lookaround, no backreferences). Only the first ' +
+    'no lookaround, no backreferences, compiled size at most ' +
+    `${REGEX_MAX_PROGRAM_SIZE}). Only the first ` +
     `${REGEX_MAX_SCANNED_LENGTH} UTF-16 units of the output are scanned. Score 1 or 0.`,
   paramsSchema: {
     type: 'object',
@@ -57,23 +68,12 @@ export const regexScorer: Scorer<RegexParams> = {
   },
   async score(ctx, params) {
     const { text, truncated } = capped(ctx.output);
-    // Linear, yet program size × text length can still reach seconds: each step is time-limited.
-    const started = Date.now();
-    const re = bounded(() => compileLinear(params.pattern, params.flags ?? ''));
-    const matched = bounded(() => re.test(text));
+    const re = compileLinear(params.pattern, params.flags ?? '');
+    const matched = re.test(text);
     let span: { match: string; index: number } | null = null;
-    // Locating the match is the slower part (it tracks positions); the verdict does not need it, so
-    // it gets what is left of the scorer's time and is skipped when that runs out.
-    const left = SCORER_CPU_LIMIT_MS - (Date.now() - started);
-    if (matched && left > 10) {
-      try {
-        span = runBounded(() => {
-          const m = re.matcher(text);
-          return m.find() ? { match: preview(text.slice(m.start(), m.end())), index: m.start() } : null;
-        }, left);
-      } catch (err) {
-        if (!(err instanceof WorkTimeoutError)) throw err;
-      }
+    if (matched && re.programSize() * text.length <= REGEX_MATCH_POSITION_BUDGET) {
+      const m = re.matcher(text);
+      if (m.find()) span = { match: preview(text.slice(m.start(), m.end())), index: m.start() };
     }
     return {
       value: matched ? 1 : 0,
@@ -81,14 +81,3 @@ export const regexScorer: Scorer<RegexParams> = {
     };
   },
 };
-
-/** One step of the scorer's work: a timeout is the scorer's error (the run is not failed). */
-function bounded<T>(work: () => T): T {
-  try {
-    return runBounded(work);
-  } catch (err) {
-    if (err instanceof WorkTimeoutError)
-      throw new ScorerError(`the pattern took longer than ${err.limitMs} ms on this output and was stopped`);
-    throw err;
-  }
-}
