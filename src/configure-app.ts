@@ -2,6 +2,7 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import { rejectInvalidUtf8, rejectMalformedInput } from './common/input-guard';
 
 export const BODY_LIMIT = '1mb';
 
@@ -11,8 +12,9 @@ export const BODY_LIMIT = '1mb';
  */
 export function configureApp(app: INestApplication): void {
   const express = app as NestExpressApplication;
-  express.useBodyParser('json', { limit: BODY_LIMIT });
+  express.useBodyParser('json', { limit: BODY_LIMIT, verify: rejectInvalidUtf8 });
   express.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: true });
+  app.use(rejectMalformedInput);
   app.setGlobalPrefix('api');
   app.useGlobalPipes(
     new ValidationPipe({

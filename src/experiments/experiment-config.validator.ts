@@ -15,6 +15,11 @@ const isScalar = (v: unknown): boolean =>
   v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
+/** `target.push(...more)` passes every element as an argument: a 170,000-value list overflows the stack. */
+function append(target: string[], more: string[]): void {
+  for (const item of more) target.push(item);
+}
+
 function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): string[] {
   return Object.keys(obj)
     .filter((k) => !allowed.includes(k))
@@ -43,10 +48,10 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
     uses.set(variable, entry);
   };
 
-  problems.push(...validatePrompts(config.prompts, use));
-  problems.push(...validateModels(config.models, validateModel));
-  problems.push(...validateParams(config.params));
-  problems.push(...validateStages(config.stages, validateModel, use));
+  append(problems, validatePrompts(config.prompts, use));
+  append(problems, validateModels(config.models, validateModel));
+  append(problems, validateParams(config.params));
+  append(problems, validateStages(config.stages, validateModel, use));
 
   const { repetitions, cache, inputs } = config;
   if (
@@ -66,7 +71,7 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
     inputs.forEach((input, i) => {
       if (!isPlainObject(input)) problems.push(`config.inputs[${i}] must be an object`);
     });
-    problems.push(...missingVariables(inputs, [...uses.values()]));
+    append(problems, missingVariables(inputs, [...uses.values()]));
   }
   return problems;
 }
