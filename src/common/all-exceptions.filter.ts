@@ -3,6 +3,7 @@ import { randomUUID } from 'crypto';
 import { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { DomainError, ErrorCode } from './domain-error';
+import { DependencyUnavailableError, isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './infrastructure-errors';
 import { capProblems } from './problem-list';
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
@@ -42,6 +43,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     const { status, body } = this.toHttp(exception, request);
+    if (status === 503 && !response.getHeader('Retry-After'))
+      response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     response.status(status).json(body);
   }
 
@@ -59,6 +62,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = STATUS_BY_CODE[exception.code];
       const message = exception.code === ErrorCode.Invalid ? capProblems(exception.messages) : exception.message;
       return { status, body: { statusCode: status, message, error: REASON[status] } };
+    }
+    if (exception instanceof DependencyUnavailableError || isDatabaseUnavailable(exception)) {
+      this.logger.warn(`${request.method} ${request.path}: database unavailable (${(exception as Error).message})`);
+      return {
+        status: 503,
+        body: { statusCode: 503, message: 'The database is unavailable; retry shortly', error: 'Service Unavailable' },
+      };
     }
     const driverCode = (exception as { driverError?: { code?: string }; code?: string } | null)?.driverError?.code;
     if (exception instanceof QueryFailedError && driverCode === '23505') {
