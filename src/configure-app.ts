@@ -8,6 +8,7 @@ import { requestIdMiddleware } from './common/request-id';
 import { APP_CONFIG } from './config/app-config.module';
 import { type AppConfig } from './config/configuration';
 import { isDatasetUpload, UPLOAD_PATH } from './datasets/upload/upload-format';
+import { rejectInvalidUtf8, rejectMalformedInput } from './common/input-guard';
 
 export const BODY_LIMIT = '1mb';
 
@@ -38,9 +39,11 @@ export function configureApp(app: INestApplication): void {
   // Dataset uploads are read as a stream by their route (up to 1 GiB), never buffered here.
   express.useBodyParser('json', {
     limit: BODY_LIMIT,
+    verify: rejectInvalidUtf8,
     type: (req: Parameters<typeof isDatasetUpload>[0] & Parameters<typeof typeIs>[0]) =>
       !isDatasetUpload(req) && Boolean(typeIs(req, ['application/json'])),
   });
+  app.use(rejectMalformedInput);
   app.setGlobalPrefix('api');
   app.useGlobalPipes(
     new ValidationPipe({

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { retryWhileDatabaseUnavailable } from './common/infrastructure-errors';
 import { ConfigValidationError, loadConfigFromProcessEnv, logLevels } from './config/configuration';
 import { migrateDatabase } from './database/runtime';
 import { PROCESS_LEASE_ID } from './execution/lease-owner';
@@ -25,15 +26,23 @@ async function bootstrap(): Promise<void> {
       '"REDIS_URL" is required for a worker (without Redis, runs execute inside the API process)',
     );
   }
-  await migrateDatabase(config.databaseUrl as string);
-  const app = await NestFactory.createApplicationContext(
-    {
-      module: WorkerRootModule,
-      imports: [WorkerModule.forRoot(config), WebhooksModule.forRoot(config, { worker: true })],
-    },
-    {
-      logger: logLevels(config.logLevel),
-    },
+  // PostgreSQL may be down (or still starting) when a worker starts: wait for it rather than exit.
+  await retryWhileDatabaseUnavailable('migrations', () => migrateDatabase(config.databaseUrl as string), logger, {
+    maxDelayMs: 15_000,
+  });
+  const app = await retryWhileDatabaseUnavailable(
+    'worker start-up',
+    () =>
+      NestFactory.createApplicationContext(
+        {
+          module: WorkerRootModule,
+          imports: [WorkerModule.forRoot(config), WebhooksModule.forRoot(config, { worker: true })],
+        },
+        // Throw instead of exiting, so that an outage during start-up is retried.
+        { logger: logLevels(config.logLevel), abortOnError: false },
+      ),
+    logger,
+    { maxDelayMs: 15_000 },
   );
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {

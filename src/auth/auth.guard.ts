@@ -1,7 +1,8 @@
-import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ExecutionContext, HttpException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { Request } from 'express';
+import { DependencyUnavailableError, isDatabaseUnavailable } from '../common/infrastructure-errors';
 import { IS_PUBLIC_KEY } from '../common/public.decorator';
 import { API_KEY_PREFIX, ApiKeysService } from './api-keys.service';
 import { Principal } from './principal';
@@ -40,6 +41,11 @@ export class GlobalAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T>(err: unknown, user: T): T {
+    // A signature that verified but a user lookup that could not run is an outage, not a bad token:
+    // answering 401 would log every client out while the database is down.
+    // Any other failure of the lookup is ours (500), never the client's token (401).
+    if (err && !(err instanceof HttpException))
+      throw isDatabaseUnavailable(err) ? new DependencyUnavailableError('database', { cause: err }) : err;
     if (err || !user) throw new UnauthorizedException('Invalid or expired token');
     return user;
   }

@@ -1,4 +1,4 @@
-import { type ArgumentsHost, Logger, NotFoundException } from '@nestjs/common';
+import { type ArgumentsHost, BadRequestException, Logger, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { conflict, invalid, notFound } from './domain-error';
@@ -45,6 +45,20 @@ describe('AllExceptionsFilter', () => {
     const c = host();
     filter.catch(conflict('Experiment already launched'), c.h);
     expect(c.res.statusCode).toBe(409);
+  });
+
+  it('lists the first 50 problems and counts the rest, for domain errors and Nest validation alike', () => {
+    const many = Array.from({ length: 40_000 }, (_, i) => `config.inputs[${i}] must be an object`);
+    const a = host();
+    filter.catch(invalid([...many, '… and 7 more missing input variable(s)']), a.h);
+    const listed = (a.res.body as { message: string[] }).message;
+    expect(listed).toHaveLength(51);
+    expect(listed[49]).toBe('config.inputs[49] must be an object');
+    expect(listed[50]).toBe('… and 39957 more problem(s)');
+    const b = host();
+    filter.catch(new BadRequestException(many), b.h);
+    expect((b.res.body as { message: string[] }).message).toHaveLength(51);
+    expect(JSON.stringify(b.res.body).length).toBeLessThan(5000);
   });
 
   it('keeps HttpExceptions as Nest shapes them', () => {

@@ -4,6 +4,8 @@ import { Request, Response } from 'express';
 import { ThrottlerException } from '@nestjs/throttler';
 import { QueryFailedError } from 'typeorm';
 import { DomainError, ErrorCode } from './domain-error';
+import { DependencyUnavailableError, isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './infrastructure-errors';
+import { capProblems } from './problem-list';
 import { requestIdOf } from './request-id';
 
 const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
@@ -45,6 +47,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     const { status, body } = this.toHttp(exception, request);
+    if (status === 503 && !response.getHeader('Retry-After'))
+      response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     response.status(status).json(body);
   }
 
@@ -58,12 +62,19 @@ export class AllExceptionsFilter implements ExceptionFilter {
       }
       const body =
         typeof res === 'string' ? { statusCode: status, message: res, error } : (res as Record<string, unknown>);
-      return { status, body: { statusCode: status, error, ...body } };
+      return { status, body: { statusCode: status, error, ...body, message: capProblems(body.message) } };
     }
     if (exception instanceof DomainError) {
       const status = STATUS_BY_CODE[exception.code];
-      const message = exception.code === ErrorCode.Invalid ? exception.messages : exception.message;
+      const message = exception.code === ErrorCode.Invalid ? capProblems(exception.messages) : exception.message;
       return { status, body: { statusCode: status, message, error: REASON[status] } };
+    }
+    if (exception instanceof DependencyUnavailableError || isDatabaseUnavailable(exception)) {
+      this.logger.warn(`${request.method} ${request.path}: database unavailable (${(exception as Error).message})`);
+      return {
+        status: 503,
+        body: { statusCode: 503, message: 'The database is unavailable; retry shortly', error: 'Service Unavailable' },
+      };
     }
     const driverCode = (exception as { driverError?: { code?: string }; code?: string } | null)?.driverError?.code;
     if (exception instanceof QueryFailedError && driverCode === '23505') {

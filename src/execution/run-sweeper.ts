@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { retryWhileDatabaseUnavailable } from '../common/infrastructure-errors';
 import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -74,7 +75,13 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     // PostgreSQL's clock at start-up: what was pending (or unscored) before this process existed
     // cannot be in flight here, so the first sweep takes all of it; runs written after start-up are
     // left to their own dispatch (awaited here, so no request can slip in before it is known).
-    const [row] = await queryRows<{ now: string }>(this.dataSource, `SELECT now()::text AS now`, []);
+    // A worker whose start meets a PostgreSQL outage waits for it (logged, capped backoff) instead of exiting.
+    const [row] = await retryWhileDatabaseUnavailable(
+      'run sweeper start-up',
+      () => queryRows<{ now: string }>(this.dataSource, `SELECT now()::text AS now`, []),
+      this.logger,
+      { shouldStop: () => this.stopped },
+    );
     this.bootCutoff = row.now;
     if (this.autostart !== false) this.start();
   }

@@ -15,6 +15,11 @@ const isScalar = (v: unknown): boolean =>
   v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
+/** `target.push(...more)` passes every element as an argument: a 170,000-value list overflows the stack. */
+function append(target: string[], more: string[]): void {
+  for (const item of more) target.push(item);
+}
+
 function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: string): string[] {
   return Object.keys(obj)
     .filter((k) => !allowed.includes(k))
@@ -43,10 +48,10 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
     uses.set(variable, entry);
   };
 
-  problems.push(...validatePrompts(config.prompts, use));
-  problems.push(...validateModels(config.models, validateModel));
-  problems.push(...validateParams(config.params));
-  problems.push(...validateStages(config.stages, validateModel, use));
+  append(problems, validatePrompts(config.prompts, use));
+  append(problems, validateModels(config.models, validateModel));
+  append(problems, validateParams(config.params));
+  append(problems, validateStages(config.stages, validateModel, use));
 
   const { repetitions, cache, inputs } = config;
   if (
@@ -66,7 +71,7 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
     inputs.forEach((input, i) => {
       if (!isPlainObject(input)) problems.push(`config.inputs[${i}] must be an object`);
     });
-    problems.push(...missingVariables(inputs, [...uses.values()]));
+    append(problems, missingVariables(inputs, [...uses.values()]));
   }
   return problems;
 }
@@ -193,18 +198,31 @@ function validateStages(
   return problems;
 }
 
-/** One line per input lacking a variable: `config.inputs[3] lacks {{ticket}} (used by config.prompts[0])`. */
+/**
+ * One line per input lacking a variable: `config.inputs[3] lacks {{ticket}} (used by config.prompts[0])`,
+ * the first MAX_VARIABLE_PROBLEMS of them, then how many more. Linear in the size of the inputs:
+ * an input is only walked variable by variable while lines are still being listed; after that,
+ * what it lacks is counted from its own keys (variables × inputs can be billions).
+ */
 function missingVariables(inputs: unknown[], uses: VariableUse[]): string[] {
   const problems: string[] = [];
+  if (uses.length === 0) return problems;
+  const needed = new Set(uses.map((u) => u.variable));
   let more = 0;
   inputs.forEach((input, i) => {
     if (!isPlainObject(input)) return;
-    for (const { variable, usedBy } of uses) {
-      if (inputHasVariable(input, variable)) continue;
-      if (problems.length < MAX_VARIABLE_PROBLEMS)
-        problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
-      else more++;
+    if (problems.length < MAX_VARIABLE_PROBLEMS) {
+      for (const { variable, usedBy } of uses) {
+        if (inputHasVariable(input, variable)) continue;
+        if (problems.length < MAX_VARIABLE_PROBLEMS)
+          problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
+        else more++;
+      }
+      return;
     }
+    let present = 0;
+    for (const key of Object.keys(input)) if (needed.has(key) && input[key] !== undefined) present++;
+    more += needed.size - present;
   });
   if (more > 0) problems.push(`… and ${more} more missing input variable(s)`);
   return problems;

@@ -1,5 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
+import { setImmediate as yieldToEventLoop } from 'timers/promises';
 import { type ScorerConfig } from '../experiments/experiment.entity';
 import { describeAjvErrors } from './ajv-errors';
 import { type JsonSchema, type ScoreContext, type Scorer, ScorerError, type ScorerResult } from './scorer';
@@ -81,7 +82,9 @@ export class ScorerRegistry {
     if (Array.isArray(scorers)) {
       if (scorers.length > MAX_SCORERS)
         problems.push(`scoring_config.scorers has ${scorers.length} entries; at most ${MAX_SCORERS} are allowed`);
-      scorers.forEach((entry, i) => problems.push(...this.scorerProblems(entry, i, names)));
+      scorers.forEach((entry, i) => {
+        for (const p of this.scorerProblems(entry, i, names)) problems.push(p);
+      });
     }
     if (weights !== undefined) {
       if (!isPlainObject(weights)) {
@@ -116,7 +119,7 @@ export class ScorerRegistry {
     } else if (!this.scorers.has(type)) {
       problems.push(`${label}: unknown type ${JSON.stringify(type)}${this.suggestion(type)}`);
     } else {
-      problems.push(...this.paramsProblems(type, params ?? {}).map((p) => `${label}: ${p}`));
+      for (const p of this.paramsProblems(type, params ?? {})) problems.push(`${label}: ${p}`);
     }
     return problems;
   }
@@ -131,6 +134,9 @@ export class ScorerRegistry {
    * must not reach it unchecked); a value outside [0, 1] is a bug of the scorer, reported as its error.
    */
   async score(ctx: ScoreContext, cfg: ScorerConfig): Promise<ScorerResult> {
+    // Each scorer in its own turn of the event loop: requests are served between scorers, so a run's
+    // scoring holds the loop for at most one scorer's bounded step.
+    await yieldToEventLoop();
     const params = cfg.params ?? {};
     const problems = this.paramsProblems(cfg.type, params);
     if (problems.length > 0) throw new ScorerError(problems.join('; '));

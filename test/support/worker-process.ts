@@ -23,7 +23,7 @@ export interface WorkerProcess {
  */
 export async function spawnWorker(
   env: Record<string, string>,
-  options: { readyTimeoutMs?: number } = {},
+  options: { readyTimeoutMs?: number; waitForReady?: boolean } = {},
 ): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -57,6 +57,7 @@ export async function spawnWorker(
       clearTimeout(timer);
     },
   };
+  if (options.waitForReady === false) return handle;
   try {
     const state = await waitFor(() => (/worker \S+ ready in/.test(output) ? 'ready' : gone ? 'exited' : false), {
       timeoutMs: options.readyTimeoutMs ?? 60_000,

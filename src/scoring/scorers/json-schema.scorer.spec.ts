@@ -84,3 +84,52 @@ describe('json_schema scorer', () => {
     expect(compileUserSchema({ type: 'string', $id: 'https://example.com/same.json' })).toBe(a);
   });
 });
+
+describe('json_schema scorer under hostile schemas', () => {
+  it.each([['^(a|a)*$'], ['^(a+)+$'], ['(x+x+)+y'], ['^(\\w+\\s?)*$']])(
+    'evaluates pattern %s in linear time (it would backtrack for minutes on V8)',
+    async (pattern) => {
+      const params = {
+        schema: {
+          type: 'object',
+          properties: { s: { type: 'string', pattern } },
+          patternProperties: { [pattern]: {} },
+        },
+      };
+      expect(jsonSchemaScorer.validate!(params as never)).toEqual([]);
+      const started = Date.now();
+      const res = await score(JSON.stringify({ s: 'a'.repeat(40) + '!', ['x'.repeat(40)]: 1 }), params);
+      expect(res.value).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5000);
+    },
+  );
+
+  it('tells patterns apart (ajv keys compiled patterns by their text)', async () => {
+    const params = {
+      schema: {
+        type: 'object',
+        properties: { a: { type: 'string', pattern: '^a+$' }, b: { type: 'string', pattern: '^b+$' } },
+      },
+    };
+    await expect(score('{"a": "aaa", "b": "bbb"}', params)).resolves.toMatchObject({ value: 1 });
+    await expect(score('{"a": "aaa", "b": "aaa"}', params)).resolves.toMatchObject({ value: 0 });
+  });
+
+  it('refuses patterns the linear-time engine cannot evaluate', () => {
+    const problems = jsonSchemaScorer.validate!({
+      schema: { type: 'string', pattern: '^(?=.*\\d)\\w+$' },
+    });
+    expect(problems).toEqual([expect.stringMatching(/^params\.schema is not a valid JSON Schema: .*lookaround/)]);
+  });
+
+  it('stops a validation that takes too long and reports it as a scorer error', async () => {
+    // uniqueItems over objects is quadratic in ajv: 30,000 items are billions of comparisons.
+    const params = { schema: { type: 'array', uniqueItems: true } };
+    const output = JSON.stringify(Array.from({ length: 30_000 }, (_, i) => ({ i })));
+    const started = Date.now();
+    await expect(score(output, params)).rejects.toThrow(/took longer than 500 ms and was stopped/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The schema still works afterwards (recompiled, not the interrupted instance).
+    await expect(score('[1, 2]', params)).resolves.toMatchObject({ value: 1 });
+  });
+});

@@ -4,6 +4,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { canonicalJson } from '../../common/canonical-json';
 import { describeAjvErrors } from '../ajv-errors';
+import { runBounded, WorkTimeoutError } from '../bounded-work';
+import { linearRegExpEngine } from '../linear-regexp';
 import { type Scorer, ScorerError } from '../scorer';
 import { structuredValue, toolCallParamSchema } from './json-valid.scorer';
 
@@ -16,6 +18,8 @@ export interface JsonSchemaParams {
 /** Compiled user schemas kept, least recently used first out. */
 const CACHE_LIMIT = 200;
 const compiled = new Map<string, ValidateFunction>();
+/** Compiling is done once per schema (cached), so it may take longer than one validation. */
+const COMPILE_LIMIT_MS = 5000;
 
 /**
  * Compiles a user's JSON Schema: draft 2020-12 or 2019-09 when its `$schema` says so, else draft-07
@@ -32,14 +36,23 @@ export function compileUserSchema(schema: Record<string, unknown>): ValidateFunc
     return hit;
   }
   const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
-  const options = { strict: false, allErrors: true, validateSchema: true } as const;
+  // User patterns run on RE2 (linear time): a schema's `pattern` cannot stall the process.
+  const options = { strict: false, allErrors: true, validateSchema: true, code: { regExp: linearRegExpEngine } };
   const ajv = draft.includes('2020-12')
     ? new Ajv2020(options)
     : draft.includes('2019-09')
       ? new Ajv2019(options)
       : new Ajv(options);
   addFormats(ajv);
-  const validate = ajv.compile(schema);
+  // A huge schema must not hold the event loop either; an interrupted Ajv instance is discarded.
+  let validate: ValidateFunction;
+  try {
+    validate = runBounded(() => ajv.compile(schema), COMPILE_LIMIT_MS);
+  } catch (err) {
+    if (err instanceof WorkTimeoutError)
+      throw new Error(`compiling it took longer than ${err.limitMs} ms`, { cause: err });
+    throw err;
+  }
   compiled.set(key, validate);
   if (compiled.size > CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
   return validate;
@@ -50,7 +63,8 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
   type: 'json_schema',
   description:
     'Output is JSON conforming to `schema` (JSON Schema draft-07, or 2019-09 / 2020-12 when its `$schema` says so; ' +
-    'formats such as email and date-time are checked). `allow_code_fence` accepts a Markdown code fence around ' +
+    'formats such as email and date-time are checked; `pattern` runs on a linear-time engine: no lookaround or ' +
+    'backreferences). `allow_code_fence` accepts a Markdown code fence around ' +
     'the JSON; `tool_call` checks the arguments of that tool call instead (structured output through a tool). ' +
     'An invalid schema is rejected when the experiment is created. Score 1 or 0.',
   paramsSchema: {
@@ -94,7 +108,15 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
     }
     const parsed = structuredValue(ctx, params);
     if (!parsed.ok) return { value: 0, metadata: { valid_json: false, error: parsed.error } };
-    const ok = validate(parsed.value);
+    let ok: boolean;
+    try {
+      ok = runBounded(() => validate(parsed.value));
+    } catch (err) {
+      if (!(err instanceof WorkTimeoutError)) throw err;
+      // Interrupted mid-way, its compiled state is not trusted again.
+      compiled.delete(canonicalJson(params.schema));
+      throw new ScorerError(`validating the output took longer than ${err.limitMs} ms and was stopped`);
+    }
     if (ok) return { value: 1, metadata: { valid_json: true, conforms: true } };
     const errors = describeAjvErrors('output', validate.errors);
     return { value: 0, metadata: { valid_json: true, conforms: false, errors: errors.slice(0, 10) } };

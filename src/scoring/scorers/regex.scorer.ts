@@ -1,5 +1,4 @@
-import safeRegex from 'safe-regex2';
-import { setFlagsFromString } from 'v8';
+import { compileLinear, LinearRegExpError } from '../linear-regexp';
 import { type Scorer } from '../scorer';
 import { preview } from './scorer-params';
 
@@ -9,31 +8,30 @@ export interface RegexParams {
 }
 
 /**
- * Only this many UTF-16 units of the output are scanned (never splitting a surrogate pair). With
- * the star-height check below, this bounds the polynomial backtracking a pattern can still cause;
- * LLM outputs are far shorter than this in practice.
+ * Only this many UTF-16 units of the output are scanned (never splitting a surrogate pair). RE2
+ * matches in time linear in the text and in the pattern's program size, both capped: a score's
+ * work is bounded by construction, not by a clock (its result never depends on the machine's load).
  */
 export const REGEX_MAX_SCANNED_LENGTH = 100_000;
-
-// The last line of defence for what safe-regex2 misses (e.g. `(a|a)*$`): V8 switches a regexp to its
-// linear-time engine once it backtracks excessively. Process-wide, set once when scorers load.
-setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-
+/** RE2's measure of a pattern's cost; 1000 × 100,000 units is ~0.4 s on one core, the worst case. */
+export const REGEX_MAX_PROGRAM_SIZE = 1000;
 /**
- * Why a pattern is refused, or null. Catastrophic backtracking is guarded by refusing what
- * safe-regex2 flags: nested quantifiers (star height > 1), more than 25 quantifiers, and syntax its
- * parser does not know (lookbehind among others), which it cannot vouch for. It has false
- * negatives (e.g. `(a|a)*$`), hence the length cap too.
+ * Locating the match (for metadata) tracks positions and costs ~10× the verdict: it is computed
+ * only while program size × scanned length stays below this (~0.2 s), else reported as null.
  */
+export const REGEX_MATCH_POSITION_BUDGET = 2_000_000;
+
+/** Why a pattern is refused, or null: invalid JavaScript, beyond RE2 (lookaround, backreferences), too complex. */
 export function regexProblem(pattern: string, flags: string | undefined): string | null {
+  let size: number;
   try {
-    new RegExp(pattern, flags);
+    size = compileLinear(pattern, flags ?? '').programSize();
   } catch (err) {
-    return `params.pattern is not a valid regular expression: ${(err as Error).message}`;
+    if (err instanceof LinearRegExpError) return `params.pattern is not a valid regular expression: ${err.message}`;
+    throw err;
   }
-  if (!safeRegex(pattern)) {
-    return 'params.pattern is refused: it may backtrack catastrophically (nested quantifiers, over 25 quantifiers, or syntax the safety check cannot analyse such as lookbehind)';
-  }
+  if (size > REGEX_MAX_PROGRAM_SIZE)
+    return `params.pattern is too complex: its compiled size is ${size}, at most ${REGEX_MAX_PROGRAM_SIZE} is allowed (large counted repetitions such as {500} weigh most)`;
   return null;
 }
 
@@ -49,9 +47,11 @@ function capped(text: string): { text: string; truncated: boolean } {
 export const regexScorer: Scorer<RegexParams> = {
   type: 'regex',
   description:
-    'Output matches a JavaScript regular expression (`pattern`, optional `flags` from dgimsuvy; use ^…$ for a ' +
-    `full match). Patterns that may backtrack catastrophically are refused; only the first ${REGEX_MAX_SCANNED_LENGTH} ` +
-    'UTF-16 units of the output are scanned. Score 1 or 0.',
+    'Output matches a regular expression (`pattern` in JavaScript syntax, optional `flags` from dgimsuvy; use ^…$ ' +
+    'for a full match). Patterns run on a linear-time engine (RE2 semantics: `.` and classes work on code points, ' +
+    'no lookaround, no backreferences, compiled size at most ' +
+    `${REGEX_MAX_PROGRAM_SIZE}). Only the first ` +
+    `${REGEX_MAX_SCANNED_LENGTH} UTF-16 units of the output are scanned. Score 1 or 0.`,
   paramsSchema: {
     type: 'object',
     additionalProperties: false,
@@ -67,18 +67,17 @@ export const regexScorer: Scorer<RegexParams> = {
     return problem ? [problem] : [];
   },
   async score(ctx, params) {
-    // A fresh RegExp per call: `g`/`y` keep state in lastIndex.
-    const re = new RegExp(params.pattern, params.flags ?? '');
     const { text, truncated } = capped(ctx.output);
-    const match = re.exec(text);
+    const re = compileLinear(params.pattern, params.flags ?? '');
+    const matched = re.test(text);
+    let span: { match: string; index: number } | null = null;
+    if (matched && re.programSize() * text.length <= REGEX_MATCH_POSITION_BUDGET) {
+      const m = re.matcher(text);
+      if (m.find()) span = { match: preview(text.slice(m.start(), m.end())), index: m.start() };
+    }
     return {
-      value: match ? 1 : 0,
-      metadata: {
-        matched: match !== null,
-        match: match ? preview(match[0]) : null,
-        index: match?.index ?? null,
-        truncated,
-      },
+      value: matched ? 1 : 0,
+      metadata: { matched, match: span?.match ?? null, index: span?.index ?? null, truncated },
     };
   },
 };
