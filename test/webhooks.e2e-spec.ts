@@ -160,7 +160,7 @@ describe('webhooks (embedded delivery)', () => {
 
       const entries = await waitFor(async () => {
         const page = await log(id);
-        return page.total === 1 && page;
+        return page.total === 1 && page.items.length === 1 && page;
       });
       expect(entries.items[0]).toMatchObject({
         event_id: eventId,
@@ -307,7 +307,7 @@ describe('webhooks (embedded delivery)', () => {
       await waitFor(() => hooksWithId(eventId).length === 1);
       const first = await waitFor(async () => {
         const p = await log(id);
-        return p.total === 1 && p.items[0];
+        return p.total === 1 && p.items.length === 1 && p.items[0];
       });
       const res = await request(t.http)
         .post(`/api/webhooks/${id}/deliveries/${first.id}/redeliver`)
@@ -319,7 +319,7 @@ describe('webhooks (embedded delivery)', () => {
       expect(signatureMatches(hooks[1], secret)).toBe(true);
       const page = await waitFor(async () => {
         const p = await log(id);
-        return p.total === 2 && p;
+        return p.total === 2 && p.items.length === 2 && p;
       });
       expect(page.items[0]).toMatchObject({ attempt: 2, delivery_id: first.delivery_id, status_code: 204 });
 
