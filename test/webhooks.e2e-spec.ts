@@ -213,7 +213,7 @@ describe('webhooks (embedded delivery)', () => {
       // The log's items and total are two reads: wait until both show the third attempt.
       const page = await waitFor(async () => {
         const p = await log(id);
-        return p.total === 3 && p.items.length === 3 && p;
+        return p.total === 3 && p.items.length === 3 && p.items[0].status_code === 204 && p;
       });
       const attempts = [...page.items].reverse();
       expect(attempts.map((a: { attempt: number }) => a.attempt)).toEqual([1, 2, 3]);
@@ -338,7 +338,7 @@ describe('webhooks (embedded delivery)', () => {
       // The log's items and total are two reads: wait until both show the third attempt.
       const page = await waitFor(async () => {
         const p = await log(id);
-        return p.total === 3 && p.items.length === 3 && p;
+        return p.total === 3 && p.items.length === 3 && p.items[0].status_code === 204 && p;
       });
       const [a1, a2, a3] = [...page.items].reverse();
       expect(a1).toMatchObject({ status_code: null, error: expect.stringMatching(/no answer within 1000 ms/) });
@@ -346,6 +346,118 @@ describe('webhooks (embedded delivery)', () => {
       expect(a2).toMatchObject({ status_code: 302, error: expect.stringMatching(/redirects are not followed/) });
       expect(a3).toMatchObject({ status_code: 204 });
       expect(receiver.received.filter((h) => h.path === '/elsewhere')).toHaveLength(0);
+    });
+  });
+
+  describe('events from the outbox', () => {
+    const experimentBody = (inputs: number, latencyMs = 0) => ({
+      name: 'webhook events',
+      config: {
+        prompts: ['Say {{n}}'],
+        models: ['mock:echo'],
+        params: { mock_latency_ms: latencyMs },
+        inputs: Array.from({ length: inputs }, (_, n) => ({ n: String(n) })),
+      },
+    });
+
+    async function createExperiment(user: TestUser, inputs: number, latencyMs = 0): Promise<string> {
+      const res = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(user.token))
+        .send({ ...experimentBody(inputs, latencyMs), project_id: user.projectId });
+      expect(res.status).toBe(201);
+      return res.body.id;
+    }
+
+    it('sends experiment.launched, one run.completed per run and experiment.completed once, each with its own id', async () => {
+      const user = await registerUser(t.http);
+      const { secret } = await subscribe(
+        { events: ['experiment.launched', 'experiment.completed', 'run.completed', 'run.failed'] },
+        user,
+      );
+      const experimentId = await createExperiment(user, 3);
+      await request(t.http)
+        .post(`/api/experiments/${experimentId}/launch`)
+        .set(bearer(user.token))
+        .send({})
+        .expect(202);
+      const completed = await waitFor(
+        () => {
+          const hits = receiver.received.filter((h) => h.body?.type === 'experiment.completed');
+          return hits.length > 0 && hits;
+        },
+        { what: 'experiment.completed' },
+      );
+      await waitFor(() => receiver.received.filter((h) => h.body?.type === 'run.completed').length === 3);
+      const mine = receiver.received.filter(
+        (h) => h.body?.data?.experiment_id === experimentId || h.body?.data?.id === experimentId,
+      );
+      expect(mine.every((h) => signatureMatches(h, secret))).toBe(true);
+      const types = mine.map((h) => h.body.type).sort();
+      expect(types).toEqual([
+        'experiment.completed',
+        'experiment.launched',
+        'run.completed',
+        'run.completed',
+        'run.completed',
+      ]);
+      expect(new Set(mine.map((h) => h.id)).size).toBe(5);
+      expect(completed).toHaveLength(1);
+      expect(completed[0].body.data).toMatchObject({
+        id: experimentId,
+        project_id: user.projectId,
+        status: 'completed',
+        progress: { total: 3, completed: 3, pending: 0, running: 0, failed: 0, cancelled: 0 },
+      });
+      const launched = mine.find((h) => h.body.type === 'experiment.launched');
+      expect(launched?.body.data).toMatchObject({ status: 'running', progress: { total: 3, pending: 3 } });
+      const run = mine.find((h) => h.body.type === 'run.completed');
+      const api = await request(t.http).get(`/api/runs/${run?.body.data.id}`).set(bearer(user.token));
+      const { stage_results: _stages, scores: _scores, ...response } = api.body;
+      expect(run?.body.data).toEqual(
+        Object.fromEntries(Object.keys(run?.body.data ?? {}).map((k) => [k, (response as Record<string, unknown>)[k]])),
+      );
+      expect(run?.body.data).toMatchObject({ status: 'completed', experiment_id: experimentId });
+      // Once per event id, also after the relay and the sweeper ran again.
+      const outbox = await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM outbox_events WHERE project_id = $1 AND type = 'experiment.completed'`,
+        [user.projectId],
+      );
+      expect(outbox).toEqual([{ n: 1 }]);
+    });
+
+    it('sends experiment.cancelled with stop_reason, and nothing for types nobody subscribed to', async () => {
+      const user = await registerUser(t.http);
+      await subscribe({ events: ['experiment.cancelled'] }, user);
+      const experimentId = await createExperiment(user, 5, 2000);
+      await request(t.http)
+        .post(`/api/experiments/${experimentId}/launch`)
+        .set(bearer(user.token))
+        .send({})
+        .expect(202);
+      await request(t.http).post(`/api/experiments/${experimentId}/cancel`).set(bearer(user.token)).expect(202);
+      const [hook] = await waitFor(
+        async () => {
+          const hits = receiver.received.filter((h) => h.body?.data?.id === experimentId);
+          if (hits.length > 0) return hits;
+          const state = await t.dataSource.query(
+            `SELECT e.status, (SELECT json_agg(o.type) FROM outbox_events o WHERE o.project_id = e.project_id) AS events FROM experiments e WHERE e.id = $1`,
+            [experimentId],
+          );
+          throw new Error(JSON.stringify(state));
+        },
+        { what: 'experiment.cancelled' },
+      );
+      expect(hook.body).toMatchObject({
+        type: 'experiment.cancelled',
+        data: { id: experimentId, status: 'cancelled', stop_reason: 'cancelled' },
+      });
+      await request(t.http).post(`/api/experiments/${experimentId}/cancel`).set(bearer(user.token));
+      const rows = await t.dataSource.query(
+        `SELECT type FROM outbox_events WHERE project_id = $1 ORDER BY created_at`,
+        [user.projectId],
+      );
+      expect(rows).toEqual([{ type: 'experiment.cancelled' }]);
     });
   });
 

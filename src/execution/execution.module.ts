@@ -3,6 +3,7 @@ import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { EventsModule } from '../events/events.module';
+import { OutboxModule } from '../outbox/outbox.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { ScoringModule } from '../scoring/scoring.module';
 import { BullRunDispatcher } from './bull-run-dispatcher';
@@ -83,6 +84,7 @@ export class ExecutionModule {
       global: true,
       imports: [
         EventsModule,
+        OutboxModule,
         ...(executes ? [ProvidersModule, ScoringModule] : []),
         ...(distributed
           ? [

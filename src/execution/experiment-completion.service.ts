@@ -4,7 +4,9 @@ import { ExperimentStatus } from '../experiments/experiment.entity';
 import { ExperimentProgress } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
 import { queryRows } from './sql';
-import { EXPERIMENT_PROGRESS_SQL } from '../experiments/sql';
+import { EXPERIMENT_PROGRESS_SQL, execSql } from '../experiments/sql';
+import { appendExperimentEvent } from '../experiments/experiment-event-data';
+import { OutboxWriter } from '../outbox/outbox.writer';
 
 /** At most one progress event per experiment per this interval and process (the last change always gets one). */
 export const PROGRESS_EVENT_INTERVAL_MS = 1000;
@@ -25,6 +27,7 @@ export class ExperimentCompletionService implements OnModuleDestroy {
   constructor(
     private readonly dataSource: DataSource,
     private readonly events: RunEventsService,
+    private readonly outbox: OutboxWriter,
   ) {}
 
   /**
@@ -65,14 +68,21 @@ export class ExperimentCompletionService implements OnModuleDestroy {
   }
 
   private async completeIfDone(experimentId: string): Promise<void> {
-    const completed = await queryRows<{ id: string }>(
-      this.dataSource,
-      `UPDATE experiments e SET status = 'completed', completed_at = now(), updated_at = now()
-        WHERE e.id = $1 AND e.status = 'running'
-          AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.experiment_id = e.id AND r.status IN ('pending', 'running'))
-       RETURNING e.id`,
-      [experimentId],
-    );
+    // The status change and its outbox event commit together (experiment.completed is never lost).
+    const completed = await this.dataSource.transaction(async (em) => {
+      const { rows } = await execSql<{ id: string; project_id: string }>(
+        em,
+        `UPDATE experiments e SET status = 'completed', completed_at = now(), updated_at = now()
+          WHERE e.id = $1 AND e.status = 'running'
+            AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.experiment_id = e.id AND r.status IN ('pending', 'running'))
+         RETURNING e.id, e.project_id`,
+        [experimentId],
+      );
+      if (rows.length > 0) {
+        await appendExperimentEvent(this.outbox, em, rows[0].project_id, experimentId, 'experiment.completed');
+      }
+      return rows;
+    });
     if (completed.length === 0) return;
     this.logger.log(`experiment ${experimentId}: every run ended, completed`);
     await this.events.publish({

@@ -1,3 +1,4 @@
+import { isoSql, outboxInsertCte } from '../outbox/outbox-sql';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RunConfig, RunStatus } from '../runs/run.entity';
@@ -79,6 +80,25 @@ ON CONFLICT ON CONSTRAINT uq_stage_results_run_stage DO UPDATE
 const STAGE_RECORDSET = `jsonb_to_recordset($STAGES::jsonb) AS s(stage_name text, stage_index int, prompt text, output text, model text,
   tokens_in int, tokens_out int, duration_ms int, cost numeric, error text)`;
 
+/** Columns of an ended run that make its RunResponse (the `data` of run.completed / run.failed). */
+const RUN_EVENT_RETURNING = `id, experiment_id, project_id, config_hash, config, status, started_at, completed_at, duration_ms,
+  tokens_in, tokens_out, cost_estimate, cache_hit, error`;
+
+/** The run.completed / run.failed outbox event of the `done` row, in the same statement (opt-in: only when subscribed). */
+function runEventCte(status: RunStatus.Completed | RunStatus.Failed): string {
+  return outboxInsertCte('evt', {
+    from: 'done',
+    type: status === RunStatus.Completed ? 'run.completed' : 'run.failed',
+    projectId: 'f.project_id',
+    resourceId: 'f.id',
+    href: `'/api/runs/' || f.id`,
+    data: `json_build_object('id', f.id, 'experiment_id', f.experiment_id, 'config_hash', f.config_hash, 'config', f.config,
+  'status', f.status, 'started_at', ${isoSql('f.started_at')}, 'completed_at', ${isoSql('f.completed_at')},
+  'duration_ms', f.duration_ms, 'tokens_in', f.tokens_in, 'tokens_out', f.tokens_out, 'cost_estimate', f.cost_estimate,
+  'cache_hit', f.cache_hit, 'error', f.error)`,
+  });
+}
+
 /**
  * Ends a run this process holds in one statement (one transaction): the conditional UPDATE of the
  * run, then its stage rows from the UPDATE's result, so a duplicate delivery, a run cancelled
@@ -91,14 +111,14 @@ WITH done AS (
      SET status = '${status}', output = $3, tokens_in = $4, tokens_out = $5, cost_estimate = $6, duration_ms = $7,
          error = $8, cache_hit = false, cached_from_run_id = NULL, completed_at = now(), lease_expires_at = NULL, updated_at = now()
    WHERE id = $1 AND status = 'running' AND lease_owner = $2
-  RETURNING id, experiment_id
-), stages AS (
+  RETURNING ${RUN_EVENT_RETURNING}
+), ${runEventCte(status)}, stages AS (
   INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error)
   SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, s.cost, s.error
     FROM done CROSS JOIN ${STAGE_RECORDSET.replace('$STAGES', '$9')}
   ${UPSERT_STAGES}
 )
-SELECT experiment_id FROM done`;
+SELECT experiment_id, (SELECT count(*) FROM evt_notified) AS events FROM done`;
 }
 
 /** A cache hit: the source's output, tokens and stage rows copied, cost 0, pointing at the original run. */
@@ -111,14 +131,14 @@ WITH done AS (
          completed_at = now(), lease_expires_at = NULL, updated_at = now()
     FROM runs src
    WHERE r.id = $1 AND r.status = 'running' AND r.lease_owner = $2 AND src.id = $3 AND src.status = 'completed'
-  RETURNING r.id, r.experiment_id
-), stages AS (
+  RETURNING ${RUN_EVENT_RETURNING.replace(/(^|, |\n  )(\w+)/g, '$1r.$2')}
+), ${runEventCte(RunStatus.Completed)}, stages AS (
   INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error)
   SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, 0, s.error
     FROM done JOIN stage_results s ON s.run_id = $3
   ${UPSERT_STAGES}
 )
-SELECT experiment_id FROM done`;
+SELECT experiment_id, (SELECT count(*) FROM evt_notified) AS events FROM done`;
 
 /** The executor's reads and writes of runs: every write is conditional on holding the lease. */
 @Injectable()

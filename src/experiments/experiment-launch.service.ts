@@ -1,3 +1,5 @@
+import { appendExperimentEvent, type StopReason } from './experiment-event-data';
+import { OutboxWriter } from '../outbox/outbox.writer';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Principal } from '../auth/principal';
@@ -62,6 +64,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     private readonly dispatcher: RunDispatcher,
     private readonly prices: PriceTable,
     private readonly events: RunEventsService,
+    private readonly outbox: OutboxWriter,
     @Optional() @Inject(LAUNCH_OPTIONS) options: LaunchOptions | null = null,
   ) {
     this.insertBatchSize = options?.insertBatchSize ?? 5000;
@@ -134,6 +137,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     }
     if (batch.length > 0) await flush();
     await inFlight;
+    await appendExperimentEvent(this.outbox, em, experiment.projectId, experiment.id, 'experiment.launched');
     return { runIds, planned, config };
   }
 
@@ -156,12 +160,26 @@ export class ExperimentLaunchService implements OnModuleDestroy {
           RETURNING id`,
         [id],
       );
-      await execSql(
+      const ended = await execSql(
         em,
         `UPDATE experiments SET status = 'cancelled', completed_at = COALESCE(completed_at, now()), updated_at = now()
-          WHERE id = $1 AND status IN ('running', 'cancelled')`,
+          WHERE id = $1 AND status = 'running'`,
         [id],
       );
+      if (ended.count === 0) {
+        // Cancelled already (or meanwhile): idempotent, as before.
+        await execSql(
+          em,
+          `UPDATE experiments SET completed_at = COALESCE(completed_at, now()), updated_at = now()
+            WHERE id = $1 AND status = 'cancelled'`,
+          [id],
+        );
+      }
+      if (ended.count > 0) {
+        await appendExperimentEvent(this.outbox, em, experiment.projectId, id, 'experiment.cancelled', {
+          stop_reason: 'cancelled' satisfies StopReason,
+        });
+      }
       return runs.rows.map((r) => r.id);
     });
     this.logger.log(`experiment ${id} cancelled: ${cancelled.length} runs`);

@@ -1,3 +1,4 @@
+import { OutboxModule } from '../outbox/outbox.module';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { User } from '../auth/user.entity';
@@ -23,6 +24,7 @@ import { ExperimentsService } from './experiments.service';
     ScoringModule,
     ExecutionModule,
     EventsModule,
+    OutboxModule,
   ],
   controllers: [ExperimentsController],
   providers: [ExperimentsService, ExperimentLaunchService, ExperimentExportService, ExperimentEventsService],

@@ -1,0 +1,186 @@
+/**
+ * Webhook delivery throughput and its cost to execution (not a test): `npm run bench:webhooks`.
+ *
+ * An experiment of BENCH_RUNS (default 10,000) `mock:echo` runs (latency BENCH_LATENCY_MS, default 0,
+ * i.e. the executor's own overhead is all there is) executes in one embedded-mode process (inline
+ * execution, inline webhook delivery), twice per round: once with no subscription (the baseline),
+ * once with a subscription to `run.completed` whose receiver is a local HTTP server answering 204.
+ * Printed: execution wall time (dispatch → experiment completed) for both and their ratio, and
+ * deliveries per second (first to last `run.completed` received, and dispatch to last received).
+ * Medians of BENCH_REPEAT (default 3) rounds, baseline and subscribed alternating.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { firstValueFrom } from 'rxjs';
+import { filter, take } from 'rxjs/operators';
+import { DataSource } from 'typeorm';
+import { coreImports } from '../src/app.module';
+import { loadConfig } from '../src/config/configuration';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { runMigrationsLocked } from '../src/database/migrate';
+import { typeOrmOptions } from '../src/database/typeorm-options';
+import { EventsModule } from '../src/events/events.module';
+import { RunEventsService } from '../src/events/run-events.service';
+import { ExecutionModule } from '../src/execution/execution.module';
+import { RunDispatcher } from '../src/execution/run-dispatcher';
+import { computeConfigHash } from '../src/runs/config-hash';
+import { type RunConfig } from '../src/runs/run.entity';
+import { SecretBox } from '../src/security/secret-box';
+import { secretAad } from '../src/webhooks/webhook-deliverer';
+import { generateWebhookSecret } from '../src/webhooks/webhook-signature';
+import { WebhooksModule } from '../src/webhooks/webhooks.module';
+import { startWebhookReceiver } from '../test/support/webhook-receiver';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
+const LATENCY = Number(process.env.BENCH_LATENCY_MS ?? 0);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+const SECRETS_KEY = Buffer.alloc(32, 'bench').toString('base64');
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const log = (msg: string): void => console.log(`[bench] ${msg}`);
+
+@Module({ imports: [ExecutionModule] })
+class DispatchingModule {}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-bench-webhooks-'));
+  chmodSync(dir, 0o755);
+  const pg = await startEmbeddedPostgres({ dataDir: dir, port: 0, persistent: false });
+  const receiver = await startWebhookReceiver();
+  let app: INestApplicationContext | null = null;
+  try {
+    const migrator = new DataSource(typeOrmOptions(pg.url, { extra: { max: 2 } }));
+    await migrator.initialize();
+    await runMigrationsLocked(migrator);
+    await migrator.destroy();
+    const config = loadConfig({
+      DATABASE_URL: pg.url,
+      JWT_SECRET: 'bench-secret-0123456789',
+      SECRETS_KEY,
+      ALLOW_PRIVATE_URLS: 'true',
+      LOG_LEVEL: 'error',
+      WORKER_CONCURRENCY: String(CONCURRENCY),
+      PROVIDER_CONCURRENCY: String(CONCURRENCY),
+    });
+    @Module({
+      imports: [
+        ...(coreImports(config) ?? []),
+        EventsModule,
+        ExecutionModule.forRoot(config),
+        // No routes (no auth modules here): the delivery side only, in process (no REDIS_URL).
+        WebhooksModule.forRoot(config, { worker: true }),
+        DispatchingModule,
+      ],
+    })
+    class BenchRoot {}
+    app = await NestFactory.createApplicationContext(BenchRoot, { logger: ['error'] });
+    await app.init();
+    const ds = app.get(DataSource);
+    const dispatcher = app.select(DispatchingModule).get(RunDispatcher);
+    const events = app.get(RunEventsService, { strict: false });
+    const box = SecretBox.fromBase64(SECRETS_KEY);
+
+    const round = async (subscribed: boolean, tag: string) => {
+      const [project] = await ds.query(`INSERT INTO projects (name) VALUES ($1) RETURNING id`, [tag]);
+      if (subscribed) {
+        const [{ id }] = await ds.query(`SELECT gen_random_uuid() AS id`);
+        await ds.query(
+          `INSERT INTO webhook_subscriptions (id, project_id, url, events, secret_encrypted) VALUES ($1, $2, $3, $4, $5)`,
+          [
+            id,
+            project.id,
+            `${receiver.url}/${tag}`,
+            ['run.completed'],
+            box.seal(generateWebhookSecret(), secretAad(id)),
+          ],
+        );
+      }
+      const [experiment] = await ds.query(
+        `INSERT INTO experiments (project_id, name, config, status, launched_at) VALUES ($1, $2, '{}'::jsonb, 'running', now()) RETURNING id`,
+        [project.id, tag],
+      );
+      const configs: RunConfig[] = Array.from({ length: RUNS }, (_, i) => ({
+        prompt: 'Echo {{i}} of {{tag}}',
+        model: 'mock:echo',
+        params: { mock_latency_ms: LATENCY },
+        input_data: { i, tag },
+      }));
+      const rows: { id: string }[] = await ds.query(
+        `INSERT INTO runs (experiment_id, project_id, config, config_hash)
+         SELECT $1, $2, c, h FROM unnest($3::jsonb[], $4::text[]) AS t(c, h) RETURNING id`,
+        [experiment.id, project.id, configs.map((c) => JSON.stringify(c)), configs.map((c) => computeConfigHash(c))],
+      );
+      await events.ensureSubscribed();
+      const done = firstValueFrom(
+        events.stream(experiment.id).pipe(
+          filter((e) => e.type === 'experiment.status'),
+          take(1),
+        ),
+      );
+      const path = `/${tag}`;
+      const arrivals: number[] = [];
+      receiver.setResponder((hook) => {
+        if (hook.path === path) arrivals.push(performance.now());
+        return undefined;
+      });
+      const started = performance.now();
+      await dispatcher.dispatch(rows.map((r) => r.id));
+      await done;
+      const execution = performance.now() - started;
+      if (!subscribed) return { execution, deliveryRate: 0, endToEnd: 0 };
+      const deadline = Date.now() + 600_000;
+      while (arrivals.length < RUNS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (arrivals.length < RUNS) throw new Error(`only ${arrivals.length} of ${RUNS} deliveries arrived`);
+      const span = arrivals[arrivals.length - 1] - arrivals[0];
+      return { execution, deliveryRate: ((RUNS - 1) * 1000) / span, endToEnd: arrivals[arrivals.length - 1] - started };
+    };
+
+    await round(false, 'warmup');
+    const base: number[] = [];
+    const sub: number[] = [];
+    const rates: number[] = [];
+    const e2e: number[] = [];
+    for (let r = 0; r < REPEAT; r++) {
+      const b = await round(false, `base${r}`);
+      const s = await round(true, `sub${r}`);
+      base.push(b.execution);
+      sub.push(s.execution);
+      rates.push(s.deliveryRate);
+      e2e.push(s.endToEnd);
+      log(
+        `round ${r}: baseline ${b.execution.toFixed(0)} ms, subscribed ${s.execution.toFixed(0)} ms, ` +
+          `${s.deliveryRate.toFixed(0)} deliveries/s, last delivery ${s.endToEnd.toFixed(0)} ms after dispatch`,
+      );
+    }
+    const lines = [
+      '',
+      `webhooks: ${RUNS} mock:echo runs (latency ${LATENCY} ms, concurrency ${CONCURRENCY}), embedded mode, median of ${REPEAT}`,
+      `execution without a subscription: ${median(base).toFixed(0)} ms (${((RUNS * 1000) / median(base)).toFixed(0)} runs/s)`,
+      `execution with run.completed subscribed: ${median(sub).toFixed(0)} ms (${((RUNS * 1000) / median(sub)).toFixed(0)} runs/s), ` +
+        `ratio ${(median(sub) / median(base)).toFixed(2)}`,
+      `deliveries: ${median(rates).toFixed(0)} per second (first to last), last one ${median(e2e).toFixed(0)} ms after dispatch`,
+    ];
+    console.log(lines.join('\n'));
+  } finally {
+    await app?.close();
+    await receiver.close();
+    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
