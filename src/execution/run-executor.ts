@@ -157,6 +157,8 @@ export class RunExecutor implements OnModuleDestroy {
         params: stage.params,
         callKey: `${run.id}:${stage.index}`,
         signal,
+        projectId: run.projectId,
+        spend: { experimentId: run.experimentId, kind: 'run' },
       });
       progress.records.push({
         stage_name: stage.name,

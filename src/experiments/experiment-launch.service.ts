@@ -73,7 +73,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     const limit = dto.max_runs ?? DEFAULT_MAX_RUNS;
     if (!dto.dry_run && experiment.status !== ExperimentStatus.Draft) throw this.alreadyLaunched(experiment.status);
     // Validated when written, but the providers or scorer types may have changed since.
-    const problems = this.experiments.validate(experiment.config, experiment.scoringConfig);
+    const problems = await this.experiments.validate(experiment.projectId, experiment.config, experiment.scoringConfig);
     if (problems.length > 0) throw invalid(problems);
     if (dto.dry_run) {
       // A dry run answers what a launch would do, so it applies the same limit; it never writes.

@@ -7,7 +7,7 @@ import { conflict, invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
-import { ProviderRegistry } from '../providers/provider-registry';
+import { ProjectModels } from '../providers/project-models';
 import { ScoringService } from '../scoring/scoring.service';
 import {
   CreateExperimentDto,
@@ -48,8 +48,8 @@ export class ExperimentsService {
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly dataSource: DataSource,
     private readonly access: AccessPolicy,
-    private readonly providers: ProviderRegistry,
     private readonly scoring: ScoringService,
+    private readonly models: ProjectModels,
   ) {}
 
   /** The experiment if the caller has `role` in its project: 404 for non-members, 403 for a lower role. */
@@ -60,10 +60,11 @@ export class ExperimentsService {
     return experiment;
   }
 
-  /** Every problem of a config and a scoring config, each naming its field. */
-  validate(config: unknown, scoringConfig: unknown): string[] {
+  /** Every problem of a config and a scoring config, each naming its field (models resolve in the project). */
+  async validate(projectId: string, config: unknown, scoringConfig: unknown): Promise<string[]> {
+    const models = await this.models.checker(projectId);
     return [
-      ...validateExperimentConfig(config, (model) => this.providers.validateModel(model)),
+      ...validateExperimentConfig(config, (model) => models.validate(model)),
       ...this.scoring.validateScoringConfig(scoringConfig ?? null),
     ];
   }
@@ -71,7 +72,7 @@ export class ExperimentsService {
   async create(principal: Principal, dto: CreateExperimentDto): Promise<ExperimentDto> {
     const projectId = await this.targetProject(principal, dto.project_id);
     await this.access.require(principal, projectId, ProjectRole.Editor, 'Project not found');
-    const problems = this.validate(dto.config, dto.scoring_config);
+    const problems = await this.validate(projectId, dto.config, dto.scoring_config);
     if (problems.length > 0) throw invalid(problems);
     const saved = await this.experiments.save(
       this.experiments.create({
@@ -122,7 +123,9 @@ export class ExperimentsService {
     const changesConfig = dto.config !== undefined;
     if (changesConfig && experiment.status !== ExperimentStatus.Draft) throw this.frozen(experiment.status);
     const problems = [
-      ...(changesConfig ? validateExperimentConfig(dto.config, (m) => this.providers.validateModel(m)) : []),
+      ...(changesConfig
+        ? validateExperimentConfig(dto.config, (await this.models.checker(experiment.projectId)).validate)
+        : []),
       ...(dto.scoring_config !== undefined ? this.scoring.validateScoringConfig(dto.scoring_config) : []),
     ];
     if (problems.length > 0) throw invalid(problems);

@@ -18,7 +18,13 @@ export interface CompletionRequest {
    */
   callKey: string;
   signal?: AbortSignal;
+  /** The project whose connections resolve the model's prefix; absent: instance-wide providers only. */
+  projectId?: string;
+  /** Whose budget pays: reserved before each provider call, settled with the real cost after. */
+  spend?: { experimentId: string; kind: SpendKind };
 }
+
+export type SpendKind = 'run' | 'judge';
 
 export interface CompletionResult {
   output: string;
@@ -66,6 +72,20 @@ export interface LlmProvider {
     callKey: string,
     signal?: AbortSignal,
   ): Promise<{ output: string; tokensIn: number; tokensOut: number }>;
+}
+
+/** Injection token of a connection's client settings (absent for the instance-wide adapters). */
+export const CLIENT_SETTINGS = Symbol('CLIENT_SETTINGS');
+
+/** Where a per-connection adapter sends its calls. */
+export interface ClientSettings {
+  /** The model prefix (the connection's name). */
+  prefix: string;
+  baseUrl: string | null;
+  apiKey: string | null;
+  headers?: Record<string, string>;
+  /** The SSRF-guarded fetch for user-supplied endpoints. */
+  fetch?: typeof fetch;
 }
 
 export interface ModelPrice {

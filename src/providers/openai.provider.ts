@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import OpenAI, { APIConnectionError, APIUserAbortError } from 'openai';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
-import { LlmParams, LlmProvider } from './llm.types';
+import { CLIENT_SETTINGS, type ClientSettings, LlmParams, LlmProvider } from './llm.types';
 import { passThroughParams, toProviderError } from './provider-errors';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -12,15 +12,22 @@ const PLACEHOLDER_API_KEY = 'not-set';
 /** `openai:*` — any OpenAI-compatible Chat Completions endpoint, through the official SDK. */
 @Injectable()
 export class OpenAiProvider implements LlmProvider {
-  readonly prefix = 'openai';
+  readonly prefix: string;
   private readonly client: OpenAI;
 
-  constructor(@InjectConfig() config: AppConfig) {
+  /** `settings`: a project connection's endpoint instead of the instance-wide one (see ConnectionClients). */
+  constructor(
+    @InjectConfig() config: AppConfig,
+    @Optional() @Inject(CLIENT_SETTINGS) settings?: ClientSettings | null,
+  ) {
     const cfg = config.providers;
+    this.prefix = settings?.prefix ?? 'openai';
     this.client = new OpenAI({
       // Explicit values so the SDK never falls back to reading process.env itself.
-      apiKey: cfg.openaiApiKey ?? PLACEHOLDER_API_KEY,
-      baseURL: cfg.openaiBaseUrl ?? OPENAI_DEFAULT_BASE_URL,
+      apiKey: (settings ? settings.apiKey : cfg.openaiApiKey) ?? PLACEHOLDER_API_KEY,
+      baseURL: (settings ? settings.baseUrl : cfg.openaiBaseUrl) ?? OPENAI_DEFAULT_BASE_URL,
+      defaultHeaders: settings?.headers,
+      fetch: settings?.fetch,
       organization: null,
       project: null,
       // LlmClient owns retries (with the shared limiter and Retry-After); the SDK must not stack its own.
@@ -49,7 +56,7 @@ export class OpenAiProvider implements LlmProvider {
     } catch (err) {
       throw toProviderError(
         err,
-        `openai:${model}`,
+        `${this.prefix}:${model}`,
         (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError,
       );
     }
