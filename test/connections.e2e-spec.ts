@@ -114,6 +114,7 @@ describe('provider connections (per project, encrypted, resolved at creation and
     return res;
   }
 
+  let runCount = 0;
   async function runOnce(
     user: TestUser,
     projectId: string,
@@ -122,7 +123,13 @@ describe('provider connections (per project, encrypted, resolved at creation and
     const created = await call('post', '/api/experiments', user, {
       name: `one-${model}`,
       project_id: projectId,
-      config: { prompts: ['Say {{x}}'], models: [model], params: { max_tokens: 16 }, inputs: [{ x: 'hi' }] },
+      // A fresh input each time: the run cache must not answer instead of the provider.
+      config: {
+        prompts: ['Say {{x}}'],
+        models: [model],
+        params: { max_tokens: 16 },
+        inputs: [{ x: `hi ${++runCount}` }],
+      },
     });
     expect(created.status).toBe(201);
     const launched = await call('post', `/api/experiments/${created.body.id}/launch`, user, {});
