@@ -96,7 +96,8 @@ export class ProjectModels {
         const parts = split(model);
         if (parts && byName.has(parts.prefix)) return null;
         const error = this.registry.validateModel(model);
-        if (!error || !parts) return error;
+        // A known instance prefix keeps the registry's own message (e.g. mock's closed model list).
+        if (!error || !parts || this.registry.prefixes().includes(parts.prefix)) return error;
         const names = [...this.registry.prefixes(), ...byName.keys()].join(', ');
         return `Unknown provider "${parts.prefix}" in model "${model}": this project offers ${names}`;
       },

@@ -61,6 +61,8 @@ describe('llm_judge scorer', () => {
         prompt: 'On a scale of 0 to 10, how well does "Paris" answer the capital of France?',
         params: { temperature: 0 },
         callKey: 'judge:00000000-0000-4000-8000-000000000001:judge',
+        // The judge model resolves in the run's project (its connections).
+        projectId: '00000000-0000-4000-8000-0000000000aa',
       },
     ]);
     expect(res).toEqual({
