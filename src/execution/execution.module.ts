@@ -3,6 +3,7 @@ import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { EventsModule } from '../events/events.module';
+import { BudgetModule } from '../experiments/experiment-budgets';
 import { ProvidersModule } from '../providers/providers.module';
 import { ScoringModule } from '../scoring/scoring.module';
 import { BullRunDispatcher } from './bull-run-dispatcher';
@@ -83,7 +84,7 @@ export class ExecutionModule {
       global: true,
       imports: [
         EventsModule,
-        ...(executes ? [ProvidersModule, ScoringModule] : []),
+        ...(executes ? [BudgetModule, ProvidersModule, ScoringModule] : []),
         ...(distributed
           ? [
               BullModule.forRootAsync({

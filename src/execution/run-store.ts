@@ -84,7 +84,7 @@ const STAGE_RECORDSET = `jsonb_to_recordset($STAGES::jsonb) AS s(stage_name text
  * run, then its stage rows from the UPDATE's result, so a duplicate delivery, a run cancelled
  * meanwhile or a lost lease writes nothing at all.
  */
-function finishSql(status: RunStatus.Completed | RunStatus.Failed): string {
+function finishSql(status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled): string {
   return `
 WITH done AS (
   UPDATE runs
@@ -165,6 +165,17 @@ export class RunStore {
     return this.finish(RunStatus.Failed, runId, owner, totals, error, stages);
   }
 
+  /** Ends a run this process holds as cancelled with a reason (its budget is exhausted), keeping what it spent. */
+  async cancel(
+    runId: string,
+    owner: string,
+    error: string,
+    totals: RunTotals,
+    stages: StageRecord[],
+  ): Promise<boolean> {
+    return this.finish(RunStatus.Cancelled, runId, owner, totals, error, stages);
+  }
+
   async completeFromCache(runId: string, owner: string, sourceId: string, durationMs: number): Promise<boolean> {
     const rows = await queryRows(this.dataSource, CACHE_HIT_SQL, [runId, owner, sourceId, durationMs]);
     return rows.length > 0;
@@ -189,7 +200,7 @@ export class RunStore {
   }
 
   private async finish(
-    status: RunStatus.Completed | RunStatus.Failed,
+    status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled,
     runId: string,
     owner: string,
     totals: RunTotals,
