@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { ConnectionsModule } from './connections/connections.module';
 import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/configuration';
 import { typeOrmOptions } from './database/typeorm-options';
@@ -44,6 +45,7 @@ export class AppModule {
         ExperimentsModule,
         RunsModule,
         LeaderboardModule,
+        ConnectionsModule,
         HealthModule,
         WebhooksModule.forRoot(config),
       ],

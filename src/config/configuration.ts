@@ -43,6 +43,8 @@ export interface AppConfig {
     concurrency: number;
     /** JSON object `{"provider:model": {"input": usdPerMTok, "output": usdPerMTok}}` merged over the built-in table. */
     priceOverrides: Record<string, { input: number; output: number }>;
+    /** PROVIDER_RATE_LIMITS: shared rpm/tpm per instance-wide provider prefix (`{"openai": {"rpm": 500}}`). */
+    rateLimits: Record<string, { rpm?: number; tpm?: number }>;
   };
   datasets: {
     /** Largest body of one dataset upload (the 1 MiB JSON limit does not apply there). */
@@ -67,6 +69,11 @@ export interface WebhooksConfig {
 const priceOverridesSchema = Joi.object().pattern(
   Joi.string().pattern(/^[a-z0-9_-]+:.+$/),
   Joi.object({ input: Joi.number().min(0).required(), output: Joi.number().min(0).required() }),
+);
+
+const rateLimitsSchema = Joi.object().pattern(
+  Joi.string().pattern(/^[a-z][a-z0-9-]*$/),
+  Joi.object({ rpm: Joi.number().integer().min(1), tpm: Joi.number().integer().min(1) }).or('rpm', 'tpm'),
 );
 
 export const envSchema = Joi.object({
@@ -163,6 +170,19 @@ export const envSchema = Joi.object({
     .min(1024)
     .default(1024 ** 3),
   DATASET_MAX_ITEMS: Joi.number().integer().min(1).default(1_000_000),
+  PROVIDER_RATE_LIMITS: Joi.string()
+    .empty('')
+    .custom((value: string, helpers) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        return helpers.message({ custom: '"PROVIDER_RATE_LIMITS" must be a JSON object' });
+      }
+      const { error } = rateLimitsSchema.validate(parsed);
+      if (error) return helpers.message({ custom: `"PROVIDER_RATE_LIMITS" is invalid: ${error.message}` });
+      return value;
+    }),
 }).unknown(true);
 
 export class ConfigValidationError extends Error {
@@ -220,6 +240,7 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
       retryMaxMs: value.PROVIDER_RETRY_MAX_MS,
       concurrency: value.PROVIDER_CONCURRENCY,
       priceOverrides: value.MODEL_PRICES ? JSON.parse(value.MODEL_PRICES) : {},
+      rateLimits: value.PROVIDER_RATE_LIMITS ? JSON.parse(value.PROVIDER_RATE_LIMITS) : {},
     },
     datasets: { uploadMaxBytes: value.DATASET_UPLOAD_MAX_BYTES, maxItems: value.DATASET_MAX_ITEMS },
   };

@@ -28,6 +28,8 @@ export interface RunEvent {
   error?: string | null;
   cache_hit?: boolean;
   progress?: ExperimentProgress;
+  /** `experiment.status` cancelled by its budget: `budget_exhausted`. */
+  stop_reason?: string;
   [key: string]: unknown;
 }
 

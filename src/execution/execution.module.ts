@@ -4,6 +4,7 @@ import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { EventsModule } from '../events/events.module';
 import { OutboxModule } from '../outbox/outbox.module';
+import { BudgetModule } from '../experiments/experiment-budgets';
 import { ProvidersModule } from '../providers/providers.module';
 import { ScoringModule } from '../scoring/scoring.module';
 import { BullRunDispatcher } from './bull-run-dispatcher';
@@ -85,7 +86,7 @@ export class ExecutionModule {
       imports: [
         EventsModule,
         OutboxModule,
-        ...(executes ? [ProvidersModule, ScoringModule] : []),
+        ...(executes ? [BudgetModule, ProvidersModule, ScoringModule] : []),
         ...(distributed
           ? [
               BullModule.forRootAsync({

@@ -3,7 +3,9 @@ import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { RunEventsService } from '../events/run-events.service';
 import { LlmClient } from '../providers/llm-client';
+import { BUDGET_EXHAUSTED_ERROR, ExperimentBudgets } from '../experiments/experiment-budgets';
 import { ProviderError, userMessage } from '../providers/llm.types';
+import { BudgetExhaustedError } from '../providers/spend-ledger';
 import { RunStatus } from '../runs/run.entity';
 import { ScoringService } from '../scoring/scoring.service';
 import { ExperimentCompletionService } from './experiment-completion.service';
@@ -66,6 +68,7 @@ export class RunExecutor implements OnModuleDestroy {
     private readonly events: RunEventsService,
     private readonly scoring: ScoringService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly budgets: ExperimentBudgets,
   ) {}
 
   /** Executions in flight in this process. */
@@ -157,6 +160,8 @@ export class RunExecutor implements OnModuleDestroy {
         params: stage.params,
         callKey: `${run.id}:${stage.index}`,
         signal,
+        projectId: run.projectId,
+        spend: { experimentId: run.experimentId, kind: 'run' },
       });
       progress.records.push({
         stage_name: stage.name,
@@ -195,6 +200,7 @@ export class RunExecutor implements OnModuleDestroy {
         await this.store.release(run.id, owner);
         return { kind: 'retry', error: 'worker shutting down' };
       }
+      if (error instanceof BudgetExhaustedError) return await this.stopForBudget(run, owner, started, progress);
       const message = errorMessage(error);
       const permanent = error instanceof TemplateError || (error instanceof ProviderError && !error.retryable);
       if (permanent || options.finalAttempt) {
@@ -240,6 +246,28 @@ export class RunExecutor implements OnModuleDestroy {
     const totals: RunTotals = { ...sumStages(progress.records), output: null, durationMs: elapsed(started) };
     if (await this.store.fail(run.id, owner, message, totals, records)) return { kind: 'failed', error: message };
     return this.abandoned(run.id);
+  }
+
+  /** No provider call may start for this experiment: the run ends cancelled, and so do its pending siblings. */
+  private async stopForBudget(
+    run: ClaimedRun,
+    owner: string,
+    started: number,
+    progress: Progress,
+  ): Promise<RunOutcome> {
+    const totals: RunTotals = { ...sumStages(progress.records), output: null, durationMs: elapsed(started) };
+    const cancelled = await this.store.cancel(run.id, owner, BUDGET_EXHAUSTED_ERROR, totals, progress.records);
+    await this.budgets.stop(run.experimentId);
+    if (cancelled) {
+      await this.events.publish({
+        type: 'run.status',
+        experiment_id: run.experimentId,
+        run_id: run.id,
+        status: RunStatus.Cancelled,
+        error: BUDGET_EXHAUSTED_ERROR,
+      });
+    }
+    return { kind: 'abandoned', status: RunStatus.Cancelled };
   }
 
   private async abandoned(runId: string): Promise<RunOutcome> {

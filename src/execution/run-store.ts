@@ -84,8 +84,12 @@ const STAGE_RECORDSET = `jsonb_to_recordset($STAGES::jsonb) AS s(stage_name text
 const RUN_EVENT_RETURNING = `id, experiment_id, project_id, config_hash, config, status, started_at, completed_at, duration_ms,
   tokens_in, tokens_out, cost_estimate, cache_hit, error`;
 
-/** The run.completed / run.failed outbox event of the `done` row, in the same statement (opt-in: only when subscribed). */
-function runEventCte(status: RunStatus.Completed | RunStatus.Failed): string {
+/**
+ * The run.completed / run.failed outbox event of the `done` row, in the same statement (opt-in: only
+ * when subscribed). A run cancelled by its budget has no event of its own (experiment.cancelled says it).
+ */
+function runEventCte(status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled): string {
+  if (status === RunStatus.Cancelled) return 'evt_notified AS (SELECT 1 WHERE false)';
   return outboxInsertCte('evt', {
     from: 'done',
     type: status === RunStatus.Completed ? 'run.completed' : 'run.failed',
@@ -104,7 +108,7 @@ function runEventCte(status: RunStatus.Completed | RunStatus.Failed): string {
  * run, then its stage rows from the UPDATE's result, so a duplicate delivery, a run cancelled
  * meanwhile or a lost lease writes nothing at all.
  */
-function finishSql(status: RunStatus.Completed | RunStatus.Failed): string {
+function finishSql(status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled): string {
   return `
 WITH done AS (
   UPDATE runs
@@ -185,6 +189,17 @@ export class RunStore {
     return this.finish(RunStatus.Failed, runId, owner, totals, error, stages);
   }
 
+  /** Ends a run this process holds as cancelled with a reason (its budget is exhausted), keeping what it spent. */
+  async cancel(
+    runId: string,
+    owner: string,
+    error: string,
+    totals: RunTotals,
+    stages: StageRecord[],
+  ): Promise<boolean> {
+    return this.finish(RunStatus.Cancelled, runId, owner, totals, error, stages);
+  }
+
   async completeFromCache(runId: string, owner: string, sourceId: string, durationMs: number): Promise<boolean> {
     const rows = await queryRows(this.dataSource, CACHE_HIT_SQL, [runId, owner, sourceId, durationMs]);
     return rows.length > 0;
@@ -209,7 +224,7 @@ export class RunStore {
   }
 
   private async finish(
-    status: RunStatus.Completed | RunStatus.Failed,
+    status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled,
     runId: string,
     owner: string,
     totals: RunTotals,

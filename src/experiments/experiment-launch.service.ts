@@ -10,6 +10,7 @@ import { RunDispatcher } from '../execution/run-dispatcher';
 import { ProjectRole } from '../projects/membership.entity';
 import { RunStatus } from '../runs/run.entity';
 import { PriceTable } from '../providers/price-table';
+import { ProjectModels } from '../providers/project-models';
 import {
   CancelResultDto,
   DEFAULT_MAX_RUNS,
@@ -65,6 +66,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     private readonly prices: PriceTable,
     private readonly events: RunEventsService,
     private readonly outbox: OutboxWriter,
+    private readonly models: ProjectModels,
     @Optional() @Inject(LAUNCH_OPTIONS) options: LaunchOptions | null = null,
   ) {
     this.insertBatchSize = options?.insertBatchSize ?? 5000;
@@ -76,12 +78,24 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     const limit = dto.max_runs ?? DEFAULT_MAX_RUNS;
     if (!dto.dry_run && experiment.status !== ExperimentStatus.Draft) throw this.alreadyLaunched(experiment.status);
     // Validated when written, but the providers or scorer types may have changed since.
-    const problems = this.experiments.validate(experiment.config, experiment.scoringConfig);
+    const problems = await this.experiments.validate(
+      experiment.projectId,
+      experiment.config,
+      experiment.scoringConfig,
+      experiment.budgetUsd,
+    );
     if (problems.length > 0) throw invalid(problems);
     if (dto.dry_run) {
       // A dry run answers what a launch would do, so it applies the same limit; it never writes.
       const planned = this.checkLimit(experiment.config, limit);
-      return { runs_planned: planned, runs_created: 0, estimated_cost: this.estimate(experiment.config) };
+      const estimated = await this.projectEstimate(experiment.projectId, experiment.config);
+      return {
+        runs_planned: planned,
+        runs_created: 0,
+        estimated_cost: estimated,
+        budget_usd: experiment.budgetUsd,
+        fits_budget: experiment.budgetUsd === null || estimated === null ? null : estimated <= experiment.budgetUsd,
+      };
     }
 
     const started = Date.now();
@@ -301,6 +315,15 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       );
     }
     return planned;
+  }
+
+  /** The grid's estimate priced in the project (connection prices first, then the price table). */
+  private async projectEstimate(projectId: string, config: ExperimentConfig): Promise<number | null> {
+    const models = await this.models.checker(projectId);
+    return estimateGridCost(config, (model, tokensIn, tokensOut) => {
+      const price = models.price(model);
+      return price ? (tokensIn * price.input + tokensOut * price.output) / 1e6 : null;
+    });
   }
 
   private estimate(config: ExperimentConfig): number | null {

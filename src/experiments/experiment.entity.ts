@@ -1,3 +1,4 @@
+import { numericTransformer } from '../common/numeric.transformer';
 import {
   Column,
   CreateDateColumn,
@@ -85,4 +86,24 @@ export class Experiment {
 
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
   completedAt: Date | null;
+
+  /** USD; null = no budget. */
+  @Column({ name: 'budget_usd', type: 'numeric', nullable: true, transformer: numericTransformer })
+  budgetUsd: number | null;
+
+  /** Settled cost of run calls (USD). Written only by ExperimentBudgets. */
+  @Column({ name: 'spend_cost_usd', type: 'numeric', default: 0, transformer: numericTransformer })
+  spendCostUsd: number;
+
+  /** Settled cost of LLM-judge calls (USD). */
+  @Column({ name: 'spend_judge_usd', type: 'numeric', default: 0, transformer: numericTransformer })
+  spendJudgeUsd: number;
+
+  /** Estimates of the calls in flight (USD). */
+  @Column({ name: 'spend_reserved_usd', type: 'numeric', default: 0, transformer: numericTransformer })
+  spendReservedUsd: number;
+
+  /** Why it ended early: `budget_exhausted`; null otherwise. */
+  @Column({ name: 'stop_reason', type: 'varchar', length: 32, nullable: true })
+  stopReason: string | null;
 }

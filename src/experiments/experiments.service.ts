@@ -7,7 +7,7 @@ import { conflict, invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
-import { ProviderRegistry } from '../providers/provider-registry';
+import { ProjectModels } from '../providers/project-models';
 import { ScoringService } from '../scoring/scoring.service';
 import {
   CreateExperimentDto,
@@ -37,6 +37,9 @@ export function toExperimentDto(e: Experiment): ExperimentDto {
     updated_at: e.updatedAt.toISOString(),
     launched_at: e.launchedAt?.toISOString() ?? null,
     completed_at: e.completedAt?.toISOString() ?? null,
+    budget_usd: e.budgetUsd ?? null,
+    spend: { cost_usd: e.spendCostUsd ?? 0, judge_cost_usd: e.spendJudgeUsd ?? 0 },
+    stop_reason: e.stopReason ?? null,
   };
 }
 
@@ -48,8 +51,8 @@ export class ExperimentsService {
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly dataSource: DataSource,
     private readonly access: AccessPolicy,
-    private readonly providers: ProviderRegistry,
     private readonly scoring: ScoringService,
+    private readonly models: ProjectModels,
   ) {}
 
   /** The experiment if the caller has `role` in its project: 404 for non-members, 403 for a lower role. */
@@ -60,18 +63,36 @@ export class ExperimentsService {
     return experiment;
   }
 
-  /** Every problem of a config and a scoring config, each naming its field. */
-  validate(config: unknown, scoringConfig: unknown): string[] {
-    return [
-      ...validateExperimentConfig(config, (model) => this.providers.validateModel(model)),
+  /**
+   * Every problem of a config and a scoring config, each naming its field (models resolve in the
+   * project); under a budget every model, judges included, needs a price.
+   */
+  async validate(
+    projectId: string,
+    config: unknown,
+    scoringConfig: unknown,
+    budgetUsd: number | null = null,
+  ): Promise<string[]> {
+    const models = await this.models.checker(projectId);
+    const problems = [
+      ...validateExperimentConfig(config, (model) => models.validate(model)),
       ...this.scoring.validateScoringConfig(scoringConfig ?? null),
     ];
+    if (budgetUsd !== null && problems.length === 0) {
+      for (const model of modelsOf(config, scoringConfig)) {
+        if (!models.price(model))
+          problems.push(
+            `budget_usd: model "${model}" has no price (set prices on its connection or MODEL_PRICES), so spend could not be counted`,
+          );
+      }
+    }
+    return problems;
   }
 
   async create(principal: Principal, dto: CreateExperimentDto): Promise<ExperimentDto> {
     const projectId = await this.targetProject(principal, dto.project_id);
     await this.access.require(principal, projectId, ProjectRole.Editor, 'Project not found');
-    const problems = this.validate(dto.config, dto.scoring_config);
+    const problems = await this.validate(projectId, dto.config, dto.scoring_config, dto.budget_usd ?? null);
     if (problems.length > 0) throw invalid(problems);
     const saved = await this.experiments.save(
       this.experiments.create({
@@ -80,6 +101,7 @@ export class ExperimentsService {
         description: dto.description ?? null,
         config: dto.config as unknown as ExperimentConfig,
         scoringConfig: (dto.scoring_config ?? null) as ScoringConfig | null,
+        budgetUsd: dto.budget_usd ?? null,
       }),
     );
     return toExperimentDto(saved);
@@ -122,9 +144,22 @@ export class ExperimentsService {
     const changesConfig = dto.config !== undefined;
     if (changesConfig && experiment.status !== ExperimentStatus.Draft) throw this.frozen(experiment.status);
     const problems = [
-      ...(changesConfig ? validateExperimentConfig(dto.config, (m) => this.providers.validateModel(m)) : []),
+      ...(changesConfig
+        ? validateExperimentConfig(dto.config, (await this.models.checker(experiment.projectId)).validate)
+        : []),
       ...(dto.scoring_config !== undefined ? this.scoring.validateScoringConfig(dto.scoring_config) : []),
     ];
+    const budget = dto.budget_usd !== undefined ? dto.budget_usd : experiment.budgetUsd;
+    if (problems.length === 0 && budget !== null && (dto.budget_usd !== undefined || changesConfig)) {
+      problems.push(
+        ...(await this.validate(
+          experiment.projectId,
+          dto.config ?? experiment.config,
+          dto.scoring_config !== undefined ? dto.scoring_config : experiment.scoringConfig,
+          budget,
+        )),
+      );
+    }
     if (problems.length > 0) throw invalid(problems);
 
     const set: Record<string, unknown> = {};
@@ -132,6 +167,7 @@ export class ExperimentsService {
     if (dto.description !== undefined) set.description = dto.description;
     if (changesConfig) set.config = dto.config;
     if (dto.scoring_config !== undefined) set.scoringConfig = dto.scoring_config;
+    if (dto.budget_usd !== undefined) set.budgetUsd = dto.budget_usd;
     if (Object.keys(set).length === 0) return toExperimentDto(experiment);
 
     const qb = this.experiments.createQueryBuilder().update(Experiment).set(set).where('id = :id', { id });
@@ -186,4 +222,19 @@ export class ExperimentsService {
       `config cannot change once the experiment is launched (status: ${status}); scoring_config, name and description still can`,
     );
   }
+}
+
+/** Every model an experiment may call: grid models, stage models and llm_judge models. */
+function modelsOf(config: unknown, scoringConfig: unknown): string[] {
+  const models = new Set<string>();
+  const cfg = (config ?? {}) as { models?: unknown; stages?: unknown };
+  if (Array.isArray(cfg.models)) cfg.models.forEach((m) => typeof m === 'string' && models.add(m));
+  if (Array.isArray(cfg.stages))
+    cfg.stages.forEach((s: { model?: unknown }) => typeof s?.model === 'string' && models.add(s.model));
+  const scorers = (scoringConfig as { scorers?: unknown } | null)?.scorers;
+  if (Array.isArray(scorers))
+    scorers.forEach((s: { type?: unknown; params?: { model?: unknown } }) => {
+      if (s?.type === 'llm_judge' && typeof s.params?.model === 'string') models.add(s.params.model);
+    });
+  return [...models];
 }

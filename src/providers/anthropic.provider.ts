@@ -1,9 +1,16 @@
 import Anthropic, { APIConnectionError, APIUserAbortError } from '@anthropic-ai/sdk';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { anthropicAnswer, anthropicRequestBody, anthropicUnsupported } from './anthropic.mapping';
-import { LlmProvider, ProviderAnswer, ProviderCall, UnsupportedField } from './llm.types';
+import {
+  CLIENT_SETTINGS,
+  type ClientSettings,
+  LlmProvider,
+  ProviderAnswer,
+  ProviderCall,
+  UnsupportedField,
+} from './llm.types';
 import { toProviderError } from './provider-errors';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -16,19 +23,27 @@ const PLACEHOLDER_API_KEY = 'not-set';
  */
 @Injectable()
 export class AnthropicProvider implements LlmProvider {
-  readonly prefix = 'anthropic';
+  readonly prefix: string;
   private readonly client: Anthropic;
   private readonly usable: boolean;
 
-  constructor(@InjectConfig() config: AppConfig) {
+  /** `settings`: a project connection's endpoint instead of the instance-wide one (see ConnectionClients). */
+  constructor(
+    @InjectConfig() config: AppConfig,
+    @Optional() @Inject(CLIENT_SETTINGS) settings?: ClientSettings | null,
+  ) {
     const cfg = config.providers;
+    this.prefix = settings?.prefix ?? 'anthropic';
+    const apiKey = settings ? settings.apiKey : cfg.anthropicApiKey;
+    const baseUrl = settings ? settings.baseUrl : cfg.anthropicBaseUrl;
     // A key, or an endpoint of one's own (a proxy that holds the key): then no key is needed here.
-    this.usable =
-      cfg.anthropicApiKey !== null || (cfg.anthropicBaseUrl !== null && !isPublicAnthropic(cfg.anthropicBaseUrl));
+    this.usable = apiKey !== null || (baseUrl !== null && !isPublicAnthropic(baseUrl));
     this.client = new Anthropic({
       // Explicit values so the SDK never falls back to process.env or a credentials profile.
-      apiKey: cfg.anthropicApiKey ?? PLACEHOLDER_API_KEY,
-      baseURL: cfg.anthropicBaseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
+      apiKey: apiKey ?? PLACEHOLDER_API_KEY,
+      baseURL: baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL,
+      defaultHeaders: settings?.headers,
+      fetch: settings?.fetch,
       // LlmClient owns retries (with the shared limiter and Retry-After); the SDK must not stack its own.
       maxRetries: 0,
       timeout: cfg.timeoutMs,
@@ -50,7 +65,7 @@ export class AnthropicProvider implements LlmProvider {
     } catch (err) {
       throw toProviderError(
         err,
-        `anthropic:${model}`,
+        `${this.prefix}:${model}`,
         (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError,
       );
     }

@@ -2,9 +2,19 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { AdaptiveConcurrencyLimiter, PermitOutcome } from './adaptive-concurrency-limiter';
-import { CompletionRequest, CompletionResult, LlmProvider, ProviderAnswer, ProviderError } from './llm.types';
+import {
+  CompletionRequest,
+  CompletionResult,
+  LlmProvider,
+  ModelPrice,
+  ProviderAnswer,
+  ProviderError,
+} from './llm.types';
 import { PriceTable } from './price-table';
+import { ProjectModels, type ResolvedModel } from './project-models';
 import { ProviderRegistry } from './provider-registry';
+import { SharedRateLimits } from './shared-rate-limits';
+import { BudgetExhaustedError, estimateCallUsd, SPEND_LEDGER, type SpendLedger } from './spend-ledger';
 
 export const LLM_CLIENT_OPTIONS = Symbol('LLM_CLIENT_OPTIONS');
 
@@ -42,6 +52,9 @@ export class LlmClient {
     private readonly prices: PriceTable,
     @InjectConfig() private readonly config: AppConfig,
     @Optional() @Inject(LLM_CLIENT_OPTIONS) options: LlmClientOptions | null = null,
+    @Optional() @Inject(ProjectModels) private readonly projectModels: ProjectModels | null = null,
+    @Optional() @Inject(SharedRateLimits) private readonly rateLimits: SharedRateLimits | null = null,
+    @Optional() @Inject(SPEND_LEDGER) private readonly ledger: SpendLedger | null = null,
   ) {
     this.sleep = options?.sleep ?? abortableSleep;
     this.random = options?.random ?? Math.random;
@@ -49,14 +62,15 @@ export class LlmClient {
     this.increaseAfter = options?.increaseAfter;
   }
 
-  /** The limiter of one provider prefix, created on first use (exposed for metrics and tests). */
-  limiterFor(prefix: string): AdaptiveConcurrencyLimiter {
+  /**
+   * The limiter of one provider prefix (or `conn:<id>` with the connection's max_concurrency),
+   * created on first use (exposed for metrics and tests).
+   */
+  limiterFor(prefix: string, max: number | null = null): AdaptiveConcurrencyLimiter {
+    const ceiling = max ?? this.config.providers.concurrency;
     let limiter = this.limiters.get(prefix);
-    if (!limiter) {
-      limiter = new AdaptiveConcurrencyLimiter({
-        max: this.config.providers.concurrency,
-        increaseAfter: this.increaseAfter,
-      });
+    if (!limiter || limiter.max !== ceiling) {
+      limiter = new AdaptiveConcurrencyLimiter({ max: ceiling, increaseAfter: this.increaseAfter });
       this.limiters.set(prefix, limiter);
     }
     return limiter;
@@ -72,23 +86,34 @@ export class LlmClient {
 
   async complete(req: CompletionRequest): Promise<CompletionResult> {
     const started = this.now();
-    const { provider, name } = this.registry.resolve(req.model);
-    const limiter = this.limiterFor(provider.prefix);
+    const resolved = await this.resolve(req);
+    const { provider, name } = resolved;
+    const limiter = this.limiterFor(resolved.limitKey, resolved.maxConcurrency);
     const maxAttempts = this.config.providers.maxAttempts;
 
     for (let attempt = 1; ; attempt++) {
       const permit = await limiter.acquire(req.signal);
       let error: ProviderError;
+      let reserved: number | null = null;
       try {
+        await this.awaitRateCapacity(resolved, req.signal);
+        reserved = await this.reserve(req, resolved.price);
         const res = await this.attempt(provider, name, req);
         permit.release('success');
+        const cost = resolved.price ? costOf(resolved.price, res.tokensIn, res.tokensOut) : null;
+        await this.afterCall(req, resolved, reserved, cost, res.tokensIn + res.tokensOut);
         return {
           ...res,
-          cost: this.prices.cost(req.model, res.tokensIn, res.tokensOut),
+          cost,
           durationMs: Math.round(this.now() - started),
           attempts: attempt,
         };
       } catch (err) {
+        if (reserved !== null) await this.afterCall(req, resolved, reserved, null, 0);
+        if (err instanceof BudgetExhaustedError) {
+          permit.release('neutral');
+          throw err;
+        }
         if (req.signal?.aborted) {
           permit.release('neutral');
           throw req.signal.reason;
@@ -112,6 +137,55 @@ export class LlmClient {
         `${req.model} call ${req.callKey}: attempt ${attempt}/${maxAttempts} failed (${error.kind}${error.status ? ` ${error.status}` : ''}), retrying in ${waitMs} ms`,
       );
       await this.sleep(waitMs, req.signal);
+    }
+  }
+
+  /** The adapter, price and limits of the request's model (per project when the request names one). */
+  private async resolve(req: CompletionRequest): Promise<ResolvedModel> {
+    if (req.projectId && this.projectModels) return this.projectModels.resolve(req.projectId, req.model);
+    const { provider, name } = this.registry.resolve(req.model);
+    const limits = this.config.providers.rateLimits[provider.prefix];
+    return {
+      provider,
+      name,
+      price: this.prices.priceOf(req.model),
+      limitKey: provider.prefix,
+      maxConcurrency: null,
+      rpmLimit: limits?.rpm ?? null,
+      tpmLimit: limits?.tpm ?? null,
+    };
+  }
+
+  /** Shared rpm/tpm: waits (never fails) until this call may start. */
+  private async awaitRateCapacity(resolved: ResolvedModel, signal?: AbortSignal): Promise<void> {
+    if (!this.rateLimits) return;
+    if (resolved.rpmLimit) await this.rateLimits.acquireCall(resolved.limitKey, resolved.rpmLimit, signal);
+    if (resolved.tpmLimit) await this.rateLimits.awaitTokens(resolved.limitKey, resolved.tpmLimit, signal);
+  }
+
+  /** Reserves the call's estimated cost against its experiment's budget; null when nothing is reserved. */
+  private async reserve(req: CompletionRequest, price: ModelPrice | null): Promise<number | null> {
+    if (!req.spend || !this.ledger) return null;
+    const estimate = price ? estimateCallUsd(price, req.messages, req.params) : 0;
+    if (!(await this.ledger.reserve(req.spend.experimentId, estimate))) throw new BudgetExhaustedError();
+    return estimate;
+  }
+
+  /** Settles the reservation with the real cost and charges the tokens to the shared tpm window. */
+  private async afterCall(
+    req: CompletionRequest,
+    resolved: ResolvedModel,
+    reserved: number | null,
+    cost: number | null,
+    tokens: number,
+  ): Promise<void> {
+    if (req.spend && this.ledger && reserved !== null) {
+      await this.ledger
+        .settle(req.spend.experimentId, req.spend.kind, reserved, cost)
+        .catch((e: unknown) => this.logger.warn(`${req.callKey}: could not settle spend: ${errorMessage(e)}`));
+    }
+    if (this.rateLimits && resolved.tpmLimit && tokens > 0) {
+      await this.rateLimits.chargeTokens(resolved.limitKey, resolved.tpmLimit, tokens);
     }
   }
 
@@ -145,6 +219,11 @@ export class LlmClient {
       req.signal?.removeEventListener('abort', onCancel);
     }
   }
+}
+
+/** Multiply before dividing: 1000 × 2.5 / 1e6 is exactly 0.0025 (as PriceTable.cost). */
+function costOf(price: ModelPrice, tokensIn: number, tokensOut: number): number {
+  return (tokensIn * price.input + tokensOut * price.output) / 1e6;
 }
 
 function outcomeOf(error: ProviderError): PermitOutcome {

@@ -62,7 +62,13 @@ export interface CompletionRequest {
    */
   callKey: string;
   signal?: AbortSignal;
+  /** The project whose connections resolve the model's prefix; absent: instance-wide providers only. */
+  projectId?: string;
+  /** Whose budget pays: reserved before each provider call, settled with the real cost after. */
+  spend?: { experimentId: string; kind: SpendKind };
 }
+
+export type SpendKind = 'run' | 'judge';
 
 export interface CompletionResult extends ProviderAnswer {
   /** USD from the price table; null when the model has no known price. */
@@ -116,6 +122,20 @@ export interface LlmProvider {
   unsupportedFields(model: string, call: ProviderCall): UnsupportedField[];
   /** Null when calls can be made; else the configuration variable(s) to set, for a 400 that says so. */
   missingCredentials(): string | null;
+}
+
+/** Injection token of a connection's client settings (absent for the instance-wide adapters). */
+export const CLIENT_SETTINGS = Symbol('CLIENT_SETTINGS');
+
+/** Where a per-connection adapter sends its calls. */
+export interface ClientSettings {
+  /** The model prefix (the connection's name). */
+  prefix: string;
+  baseUrl: string | null;
+  apiKey: string | null;
+  headers?: Record<string, string>;
+  /** The SSRF-guarded fetch for user-supplied endpoints. */
+  fetch?: typeof fetch;
 }
 
 export interface ModelPrice {

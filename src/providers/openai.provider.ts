@@ -1,8 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import OpenAI, { APIConnectionError, APIUserAbortError } from 'openai';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
-import { LlmProvider, ProviderAnswer, ProviderCall, UnsupportedField } from './llm.types';
+import {
+  CLIENT_SETTINGS,
+  type ClientSettings,
+  LlmProvider,
+  ProviderAnswer,
+  ProviderCall,
+  UnsupportedField,
+} from './llm.types';
 import { openAiAnswer, openAiRequestBody } from './openai.mapping';
 import { toProviderError } from './provider-errors';
 
@@ -13,18 +20,27 @@ const PLACEHOLDER_API_KEY = 'not-set';
 /** `openai:*` — any OpenAI-compatible Chat Completions endpoint, through the official SDK. */
 @Injectable()
 export class OpenAiProvider implements LlmProvider {
-  readonly prefix = 'openai';
+  readonly prefix: string;
   private readonly client: OpenAI;
   private readonly usable: boolean;
 
-  constructor(@InjectConfig() config: AppConfig) {
+  /** `settings`: a project connection's endpoint instead of the instance-wide one (see ConnectionClients). */
+  constructor(
+    @InjectConfig() config: AppConfig,
+    @Optional() @Inject(CLIENT_SETTINGS) settings?: ClientSettings | null,
+  ) {
     const cfg = config.providers;
+    this.prefix = settings?.prefix ?? 'openai';
+    const apiKey = settings ? settings.apiKey : cfg.openaiApiKey;
+    const baseUrl = settings ? settings.baseUrl : cfg.openaiBaseUrl;
     // A key, or an endpoint of one's own (vLLM, Ollama, a LiteLLM proxy): those often need no key.
-    this.usable = cfg.openaiApiKey !== null || (cfg.openaiBaseUrl !== null && !isPublicOpenAi(cfg.openaiBaseUrl));
+    this.usable = apiKey !== null || (baseUrl !== null && !isPublicOpenAi(baseUrl));
     this.client = new OpenAI({
       // Explicit values so the SDK never falls back to reading process.env itself.
-      apiKey: cfg.openaiApiKey ?? PLACEHOLDER_API_KEY,
-      baseURL: cfg.openaiBaseUrl ?? OPENAI_DEFAULT_BASE_URL,
+      apiKey: apiKey ?? PLACEHOLDER_API_KEY,
+      baseURL: baseUrl ?? OPENAI_DEFAULT_BASE_URL,
+      defaultHeaders: settings?.headers,
+      fetch: settings?.fetch,
       organization: null,
       project: null,
       // LlmClient owns retries (with the shared limiter and Retry-After); the SDK must not stack its own.
@@ -53,7 +69,7 @@ export class OpenAiProvider implements LlmProvider {
     } catch (err) {
       throw toProviderError(
         err,
-        `openai:${model}`,
+        `${this.prefix}:${model}`,
         (e) => e instanceof APIConnectionError || e instanceof APIUserAbortError,
       );
     }

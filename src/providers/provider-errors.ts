@@ -1,3 +1,4 @@
+import { urlRefusalOf } from '../security/url-policy';
 import { type JsonValue, type LlmParams, ProviderError } from './llm.types';
 
 /** The error shape both official SDKs share (`APIError`, `APIConnectionError`, …). */
@@ -49,6 +50,9 @@ export function toProviderError(
   isTransportError: (err: unknown) => boolean,
 ): ProviderError {
   if (err instanceof ProviderError) return err;
+  // A connection's endpoint resolved to a refused address (SSRF policy): retrying cannot help.
+  const refusal = urlRefusalOf(err);
+  if (refusal) return new ProviderError(`${provider}: ${refusal.message}`, 'permanent');
   const e = (err ?? {}) as SdkLikeError;
   const message = `${provider}: ${e.message ?? String(err)}`;
   if (typeof e.status === 'number') {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ConnectionResolverModule } from '../connections/connections.module';
 import { AnthropicProvider } from './anthropic.provider';
 import { LlmClient } from './llm-client';
 import { LlmProvider } from './llm.types';
@@ -6,10 +7,13 @@ import { MockEchoProvider } from './mock-echo.provider';
 import { ModelsController } from './models.controller';
 import { OpenAiProvider } from './openai.provider';
 import { PriceTable } from './price-table';
+import { ProjectModels } from './project-models';
 import { LLM_PROVIDERS, ProviderRegistry } from './provider-registry';
+import { SharedRateLimits } from './shared-rate-limits';
 
 /** LLM adapters behind one client. Other modules inject LlmClient (calls) and ProviderRegistry (validation). */
 @Module({
+  imports: [ConnectionResolverModule],
   controllers: [ModelsController],
   providers: [
     OpenAiProvider,
@@ -22,8 +26,10 @@ import { LLM_PROVIDERS, ProviderRegistry } from './provider-registry';
     },
     PriceTable,
     ProviderRegistry,
+    ProjectModels,
+    SharedRateLimits,
     LlmClient,
   ],
-  exports: [ProviderRegistry, PriceTable, LlmClient],
+  exports: [ProviderRegistry, PriceTable, LlmClient, ProjectModels],
 })
 export class ProvidersModule {}

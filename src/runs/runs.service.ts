@@ -7,7 +7,7 @@ import { RunEventsService } from '../events/run-events.service';
 import { ExperimentCompletionService } from '../execution/experiment-completion.service';
 import { RunDispatcher } from '../execution/run-dispatcher';
 import { ProjectRole } from '../projects/membership.entity';
-import { ProviderRegistry } from '../providers/provider-registry';
+import { ProjectModels } from '../providers/project-models';
 import { ScoringService } from '../scoring/scoring.service';
 import { adHocConfigProblems } from './ad-hoc-config.check';
 import { computeConfigHash } from './config-hash';
@@ -26,7 +26,7 @@ export class RunsService {
   constructor(
     @InjectRepository(Run) private readonly runs: Repository<Run>,
     private readonly runAccess: RunAccess,
-    private readonly providers: ProviderRegistry,
+    private readonly models: ProjectModels,
     private readonly dispatcher: RunDispatcher,
     private readonly scoring: ScoringService,
     private readonly events: RunEventsService,
@@ -42,7 +42,8 @@ export class RunsService {
    */
   async createAdHoc(principal: Principal, dto: CreateRunDto): Promise<RunResponseDto> {
     const experiment = await this.runAccess.requireExperiment(principal, dto.experiment_id, ProjectRole.Editor);
-    const problems = adHocConfigProblems(dto.config, (model) => this.providers.validateModel(model));
+    const models = await this.models.checker(experiment.projectId);
+    const problems = adHocConfigProblems(dto.config, (model) => models.validate(model));
     if (problems.length > 0) throw invalid(problems);
     // A plain JSON copy of the validated DTO: what was sent, without absent keys or class prototypes.
     const config = JSON.parse(JSON.stringify(dto.config)) as RunConfig;

@@ -6,6 +6,8 @@ export interface ScoreContext {
   runId: string;
   /** Scope of the llm_judge cache: it never crosses projects, like the run cache. */
   projectId: string;
+  /** Whose budget a judge call is charged to. */
+  experimentId?: string;
   /** The declared scorer name (`scoring_config.scorers[i].name`). */
   scorerName: string;
   /** The run's final output ('' when the run produced none). */

@@ -227,6 +227,7 @@ export class ScoringService {
     const base: Omit<ScoreContext, 'scorerName'> = {
       runId: run.id,
       projectId: run.project_id,
+      experimentId: run.experiment_id,
       output: run.output ?? '',
       toolCalls: null,
       inputData: run.config.input_data ?? '',

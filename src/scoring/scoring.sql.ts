@@ -2,12 +2,13 @@ import { type RunConfig } from '../runs/run.entity';
 
 /** Columns of a run that scorers read. */
 const RUN_FOR_SCORING = `
-  r.id, r.project_id, r.status, r.output, r.config, r.duration_ms, r.tokens_in, r.tokens_out,
+  r.id, r.project_id, r.experiment_id, r.status, r.output, r.config, r.duration_ms, r.tokens_in, r.tokens_out,
   r.cost_estimate::float8 AS cost_estimate`;
 
 export interface RunForScoringRow {
   id: string;
   project_id: string;
+  experiment_id: string;
   status: string;
   output: string | null;
   config: RunConfig;

@@ -1,5 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEnum, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
+import {
+  IsEnum,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsPositive,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination.dto';
 import { ExperimentStatus } from '../experiment.entity';
 
@@ -101,6 +113,22 @@ export class CreateExperimentDto {
   @IsOptional()
   @IsObject()
   scoring_config?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    example: 5,
+    description:
+      'USD (> 0) for run and LLM-judge calls together. Once reached no provider call starts: remaining runs are cancelled ' +
+      '("budget exhausted") and the experiment ends cancelled with stop_reason "budget_exhausted". Every model ' +
+      '(judges included) needs a price (else 400). null removes it.',
+  })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(1_000_000_000)
+  budget_usd?: number | null;
 }
 
 export class UpdateExperimentDto {
@@ -133,6 +161,22 @@ export class UpdateExperimentDto {
   @IsOptional()
   @IsObject()
   scoring_config?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    example: 5,
+    description:
+      'USD (> 0) for run and LLM-judge calls together. Once reached no provider call starts: remaining runs are cancelled ' +
+      '("budget exhausted") and the experiment ends cancelled with stop_reason "budget_exhausted". Every model ' +
+      '(judges included) needs a price (else 400). null removes it.',
+  })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(1_000_000_000)
+  budget_usd?: number | null;
 }
 
 export class ListExperimentsQueryDto extends PaginationQueryDto {
@@ -161,6 +205,11 @@ export class ProgressDto {
   @ApiProperty({ description: 'Completed runs served from the cache (a subset of completed)' }) cached: number;
 }
 
+export class SpendDto {
+  @ApiProperty({ example: 0.0123, description: 'USD of run calls so far' }) cost_usd: number;
+  @ApiProperty({ example: 0.002, description: 'USD of LLM-judge calls so far' }) judge_cost_usd: number;
+}
+
 export class ExperimentDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) project_id: string;
@@ -174,6 +223,15 @@ export class ExperimentDto {
   @ApiProperty({ nullable: true, type: String }) launched_at: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'When it became completed or cancelled' }) completed_at:
     string | null;
+  @ApiProperty({ nullable: true, type: Number, example: 5 }) budget_usd: number | null;
+  @ApiProperty({ type: SpendDto }) spend: SpendDto;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: null,
+    description: '"budget_exhausted" when the budget stopped it',
+  })
+  stop_reason: string | null;
 }
 
 export class ExperimentDetailDto extends ExperimentDto {

@@ -36,6 +36,14 @@ export class LaunchResultDto {
       '(mock:echo = 0). null when a model has no known price. llm_judge scorer calls are not included.',
   })
   estimated_cost: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'Dry run: the experiment budget (USD), if any' })
+  budget_usd?: number | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Boolean,
+    description: 'Dry run: whether estimated_cost fits budget_usd (null without a budget or an estimate)',
+  })
+  fits_budget?: boolean | null;
 }
 
 export class CancelResultDto {

@@ -65,6 +65,8 @@ describe('llm_judge scorer', () => {
         ],
         params: { temperature: 0 },
         callKey: 'judge:00000000-0000-4000-8000-000000000001:judge',
+        // The judge model resolves in the run's project (its connections).
+        projectId: '00000000-0000-4000-8000-0000000000aa',
       },
     ]);
     expect(res).toEqual({

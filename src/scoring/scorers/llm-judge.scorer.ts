@@ -115,6 +115,9 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
       messages: userMessage(prompt),
       params: callParams,
       callKey: `judge:${ctx.runId}:${ctx.scorerName}`,
+      // The judge model resolves through the project's connections and is paid from the experiment's budget.
+      projectId: ctx.projectId,
+      ...(ctx.experimentId ? { spend: { experimentId: ctx.experimentId, kind: 'judge' as const } } : {}),
     });
     const entry: JudgeCacheEntry = {
       output: res.output,
