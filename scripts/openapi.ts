@@ -56,7 +56,8 @@ export async function openApiTypes(spec: OpenAPIObject, path = CLI_TYPES_PATH): 
     alphabetize: true,
     defaultNonNullable: false,
   });
-  const options = (await resolveConfig(path)) ?? {};
+  // The repository's Prettier settings, wherever the file is written (a temp file must match the committed one).
+  const options = (await resolveConfig(CLI_TYPES_PATH)) ?? {};
   return format(HEADER + astToString(ast), { ...options, filepath: path });
 }
 
