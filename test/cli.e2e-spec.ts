@@ -74,7 +74,8 @@ describe('promptlooper CLI (e2e: the binary in a child process against the app o
     const key = await createApiKey(t.http, owner, owner.projectId, 'ci');
     env = { PROMPTLOOPER_URL: (await t.app.getUrl()).replace('[::1]', '127.0.0.1'), PROMPTLOOPER_API_KEY: key.key };
     dir = mkdtempSync(join(tmpdir(), 'promptlooper-cli-'));
-  });
+    // tsc over src/cli and an app start: well over Jest's default on a busy machine.
+  }, 240_000);
   afterAll(async () => {
     await t?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
