@@ -1,6 +1,6 @@
 import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import typeIs from 'type-is';
 import { jsonOnlyMiddleware, RAW_BODY_ROUTES } from './common/json-only';
@@ -14,9 +14,9 @@ export const BODY_LIMIT = '1mb';
 
 /**
  * Everything about the HTTP app that main.ts and the e2e tests must share: prefix, body limit,
- * validation, security headers, Swagger.
+ * validation, security headers, Swagger. Returns the OpenAPI document it serves.
  */
-export function configureApp(app: INestApplication): void {
+export function configureApp(app: INestApplication): OpenAPIObject {
   const express = app as NestExpressApplication;
   const config = app.get<AppConfig>(APP_CONFIG);
   app.use(requestIdMiddleware);
@@ -55,7 +55,17 @@ export function configureApp(app: INestApplication): void {
   );
   // Swagger UI needs inline scripts/styles; the API itself serves only JSON.
   app.use(helmet({ contentSecurityPolicy: false }));
-  const doc = new DocumentBuilder()
+  const document = openApiDocument(app);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
+  return document;
+}
+
+/** The OpenAPI document of the app's routes (after the global prefix is set). */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
     .setTitle('PromptLooper API')
     .setDescription(
       'Prompt experimentation backend: experiments (prompt × model × params × inputs grids), runs, scoring and leaderboards. ' +
@@ -64,9 +74,5 @@ export function configureApp(app: INestApplication): void {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or pl_ API key' })
     .build();
-  const document = SwaggerModule.createDocument(app, doc);
-  SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs-json',
-    swaggerOptions: { persistAuthorization: true },
-  });
+  return SwaggerModule.createDocument(app, config);
 }

@@ -8,6 +8,7 @@ import { Experiment } from '../experiments/experiment.entity';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
 import { ConfigCell, ConfigDimension, configKey, resolveConfigKey } from './config-key';
+import { configurationsOf } from './configurations';
 import { CompareResultDto, ConfigLeaderboardItemDto } from './dto/config-leaderboard.dto';
 import { ScoreReadModel } from '../scoring/score-read-model';
 import { MODEL_PASS_THRESHOLD } from '../scoring/score-read-model.sql';
@@ -18,13 +19,12 @@ import {
   type ModelCellRow,
   PAIRED_VALUES_FROM_MODEL_SQL,
   ConfigLeaderboardRow,
-  EXPERIMENT_CELLS_SQL,
   LEADERBOARD_WORK_MEM,
-  ExperimentCellRow,
   PAIRED_VALUES_SQL,
   PairedValueRow,
 } from './leaderboard.sql';
-import { differences, mean, meanCi95, pairedTTest, tQuantile, wilcoxonSignedRank } from './stats';
+import { pairedComparison } from './paired-comparison';
+import { tQuantile } from './stats';
 
 const EXPERIMENT_NOT_FOUND = 'Experiment not found';
 
@@ -94,10 +94,7 @@ export class ConfigLeaderboardService {
     const experiment = await this.readable(principal, experimentId);
     const fromModel = await this.pairFromModel(experiment, options);
     if (fromModel) return this.comparison(fromModel.a, fromModel.b, fromModel.pairs);
-    const cellRows: ExperimentCellRow[] = await this.dataSource.query(EXPERIMENT_CELLS_SQL, [experiment.id]);
-    const cellsByKey = new Map<string, ExperimentCellRow['cell']>();
-    for (const { cell } of cellRows)
-      cellsByKey.set(configKey({ prompt: cell[0], model: cell[1], params: cell[2] }), cell);
+    const cellsByKey = await configurationsOf(this.dataSource, experiment.id);
     const a = resolveConfigKey(options.a, cellsByKey.keys(), 'a');
     const b = resolveConfigKey(options.b, cellsByKey.keys(), 'b');
     if (a === b) throw invalid('a and b name the same configuration');
@@ -137,36 +134,21 @@ export class ConfigLeaderboardService {
   }
 
   private comparison(a: string, b: string, pairs: PairedValueRow[]): CompareResultDto {
-    const va = pairs.map((p) => p.a);
-    const vb = pairs.map((p) => p.b);
-    const d = differences(va, vb);
-    const ci = meanCi95(d);
-    let wins = 0;
-    let losses = 0;
-    for (const x of d) {
-      if (x > 0) wins++;
-      else if (x < 0) losses++;
-    }
     return {
       a,
       b,
-      n_pairs: d.length,
-      mean_diff: mean(d),
-      ci95_low: ci?.low ?? null,
-      ci95_high: ci?.high ?? null,
-      t_test_p: pairedTTest(va, vb).p,
-      wilcoxon_p: wilcoxonSignedRank(va, vb).p,
-      wins,
-      losses,
-      ties: d.length - wins - losses,
+      ...pairedComparison(
+        pairs.map((p) => p.a),
+        pairs.map((p) => p.b),
+      ),
     };
   }
 
   /** The experiment, if the caller may read it: unknown and foreign experiments alike are 404. */
-  private async readable(principal: Principal, experimentId: string): Promise<Experiment> {
+  async readable(principal: Principal, experimentId: string): Promise<Experiment> {
     const experiment = await this.experiments.findOne({
       where: { id: experimentId },
-      select: { id: true, projectId: true, scoringConfig: true },
+      select: { id: true, projectId: true, scoringConfig: true, status: true },
     });
     if (!experiment) throw notFound(EXPERIMENT_NOT_FOUND);
     await this.access.require(principal, experiment.projectId, ProjectRole.Viewer, EXPERIMENT_NOT_FOUND);
@@ -183,11 +165,11 @@ export class ConfigLeaderboardService {
 export function queryWithWorkMem<T>(dataSource: DataSource, sql: string, params: unknown[]): Promise<T[]> {
   return dataSource.transaction(async (em) => {
     await em.query(`SET LOCAL work_mem = '${LEADERBOARD_WORK_MEM}'`);
-    return em.query(sql, params) as Promise<T[]>;
+    return em.query<T[]>(sql, params);
   });
 }
 
-function weightsOf(experiment: Experiment): string {
+export function weightsOf(experiment: Experiment): string {
   const weights: unknown = experiment.scoringConfig?.weights;
   const isObject = typeof weights === 'object' && weights !== null && !Array.isArray(weights);
   return JSON.stringify(isObject ? weights : {});

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Experiment } from '../experiments/experiment.entity';
+import { CompareToController } from './compare-to.controller';
+import { CompareToService } from './compare-to.service';
 import { ScoringModule } from '../scoring/scoring.module';
 import { ConfigLeaderboardService } from './config-leaderboard.service';
+import { GateService } from './gate.service';
 import { LeaderboardController } from './leaderboard.controller';
 
 /**
@@ -12,8 +15,8 @@ import { LeaderboardController } from './leaderboard.controller';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([Experiment]), ScoringModule],
-  controllers: [LeaderboardController],
-  providers: [ConfigLeaderboardService],
+  controllers: [LeaderboardController, CompareToController],
+  providers: [ConfigLeaderboardService, CompareToService, GateService],
   exports: [ConfigLeaderboardService],
 })
 export class LeaderboardModule {}

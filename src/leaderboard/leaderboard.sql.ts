@@ -12,8 +12,9 @@
  *   weights summing to zero).
  *
  * Parameters $1..$3 are therefore reserved: $1 experiment id, $2 weights (jsonb), $3 scorer.
+ * `experimentFilter` widens the runs beyond experiment $1 (compare-to reads two experiments).
  */
-function runValueCtes(runFilter = 'TRUE'): string {
+function runValueCtes(runFilter = 'TRUE', experimentFilter = 'r.experiment_id = $1'): string {
   return `
 weights AS (
   SELECT key AS scorer_name, value::text::float8 AS weight
@@ -25,7 +26,7 @@ latest AS (
   FROM runs r
   JOIN scores s ON s.run_id = r.id
   LEFT JOIN weights w ON w.scorer_name = s.scorer_name
-  WHERE r.experiment_id = $1 AND r.status = 'completed' AND (${runFilter})
+  WHERE ${experimentFilter} AND r.status = 'completed' AND (${runFilter})
   ORDER BY s.run_id, s.scorer_name, s.created_at DESC, s.id DESC
 ),
 run_values AS (
@@ -229,3 +230,88 @@ FROM sides a
 JOIN sides b ON b.side = 'b' AND b.input = a.input AND b.repetition = a.repetition
 WHERE a.side = 'a'
 ORDER BY a.input, a.repetition`;
+
+/** A run's input_data (`""` when absent, as in config_hash); `r` is the alias of the runs table. */
+const inputData = (r: string): string => `coalesce(${r}.config -> 'input_data', '""'::jsonb)`;
+/**
+ * The dataset item key of a run, shown in regressions; null until runs carry `dataset_item_key`
+ * (then: `${r}.dataset_item_key`), and Node derives it from input_data as datasets do.
+ */
+const datasetItemKey = (_r: string): string => `NULL::text`;
+/**
+ * What pairs a run with a run of another experiment: its dataset item, else its input_data
+ * (API.md, "Comparing experiments"). md5 of the jsonb text (which PostgreSQL normalises) keeps
+ * the sort narrow; the prefixes keep a key from ever equalling an input.
+ */
+const pairItem = (r: string): string => `md5(coalesce('k' || ${datasetItemKey(r)}, 'i' || ${inputData(r)}::text))`;
+
+/**
+ * compare-to in one statement: configuration $4 (jsonb [prompt, model, params]) of candidate
+ * experiment $1 against configuration $6 of baseline experiment $5, paired on the item
+ * (pairItem) and repetition, each run valued as in every leaderboard ($2 weights, $3 scorer).
+ * Should one side have several valued runs for an item and repetition, the most recently
+ * completed one counts (as in `compare`). One row per pair, with both runs' latest score per
+ * scorer; the $7 pairs with the largest drop (value_b − value_a > 0) also carry `drop_rank`,
+ * their input and both outputs, read for those rows only.
+ */
+export const COMPARE_TO_SQL = `
+WITH ${runValueCtes(
+  `(r.experiment_id = $1 AND ${FULL_CELL} = $4::jsonb) OR (r.experiment_id = $5 AND ${FULL_CELL} = $6::jsonb)`,
+  'r.experiment_id IN ($1, $5)',
+)},
+sides AS (
+  SELECT DISTINCT ON (side.name, item.key, r.repetition)
+         side.name AS side, item.key AS item, r.repetition, rv.value, r.id AS run_id
+  FROM run_values rv
+  JOIN runs r ON r.id = rv.run_id
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN r.experiment_id = $1 AND ${FULL_CELL} = $4::jsonb THEN 'a' ELSE 'b' END AS name
+  ) side
+  CROSS JOIN LATERAL (SELECT ${pairItem('r')} AS key) item
+  WHERE rv.value IS NOT NULL
+  ORDER BY side.name, item.key, r.repetition, r.completed_at DESC NULLS LAST, r.id DESC
+),
+pairs AS (
+  SELECT a.item, a.repetition, a.value AS a, b.value AS b, a.run_id AS run_a, b.run_id AS run_b
+  FROM sides a
+  JOIN sides b ON b.side = 'b' AND b.item = a.item AND b.repetition = a.repetition
+  WHERE a.side = 'a'
+),
+run_scores AS (
+  SELECT l.run_id, jsonb_object_agg(l.scorer_name, l.value) AS scores
+  FROM latest l
+  GROUP BY l.run_id
+),
+regressions AS (
+  SELECT ranked.run_a, ranked.drop_rank, ${datasetItemKey('ra')} AS item_key, ${inputData('ra')} AS input_data,
+         ra.output AS output_a, rb.output AS output_b
+  FROM (
+    SELECT p.run_a, p.run_b, row_number() OVER (ORDER BY p.b - p.a DESC, p.item, p.repetition)::int AS drop_rank
+    FROM pairs p
+    WHERE p.b > p.a
+    ORDER BY p.b - p.a DESC, p.item, p.repetition
+    LIMIT $7
+  ) ranked
+  JOIN runs ra ON ra.id = ranked.run_a
+  JOIN runs rb ON rb.id = ranked.run_b
+)
+SELECT p.a, p.b, sa.scores AS scores_a, sb.scores AS scores_b,
+       g.drop_rank, g.item_key, g.input_data, g.output_a, g.output_b
+FROM pairs p
+JOIN run_scores sa ON sa.run_id = p.run_a
+JOIN run_scores sb ON sb.run_id = p.run_b
+LEFT JOIN regressions g ON g.run_a = p.run_a
+ORDER BY p.item, p.repetition`;
+
+export interface CompareToRow {
+  a: number;
+  b: number;
+  scores_a: Record<string, number>;
+  scores_b: Record<string, number>;
+  /** 1 for the largest drop; null for a pair that is not among the listed regressions. */
+  drop_rank: number | null;
+  item_key: string | null;
+  input_data: Record<string, unknown> | string | null;
+  output_a: string | null;
+  output_b: string | null;
+}
