@@ -22,7 +22,7 @@ import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { queryWithWorkMem } from '../src/leaderboard/config-leaderboard.service';
 import { CONFIG_LEADERBOARD_SQL, type ConfigLeaderboardRow } from '../src/leaderboard/leaderboard.sql';
-import { buildRunListQuery, RUN_LEADERBOARD_SQL, type RunLeaderboardRow } from '../src/runs/runs.sql';
+import { buildRunListQuery, RUN_LEADERBOARD_SQL, type RunLeaderboardRow } from '../src/runs-api/runs.sql';
 import { rankInMemory, type ReferenceRun, type ReferenceScore } from './leaderboard-reference';
 
 const int = (name: string, fallback: number): number => {
@@ -231,10 +231,8 @@ async function main(): Promise<void> {
       await explain(ds, 'runs list, experiment_id only', plainList.sql, plainList.params);
     }
 
-    const lb = await measure(
-      'run leaderboard (SQL, top_n 10)',
-      REPEAT,
-      () => ds.query(RUN_LEADERBOARD_SQL, leaderboardParams) as Promise<RunLeaderboardRow[]>,
+    const lb = await measure('run leaderboard (SQL, top_n 10)', REPEAT, () =>
+      ds.query<RunLeaderboardRow[]>(RUN_LEADERBOARD_SQL, leaderboardParams),
     );
     const fl = await measure(
       `runs list (SQL, experiment_id + min_score ${MIN_SCORE}, limit ${LIST_LIMIT})`,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
 import { Experiment } from '../experiments/experiment.entity';
@@ -137,7 +137,7 @@ export class ConfigLeaderboardService {
 export function queryWithWorkMem<T>(dataSource: DataSource, sql: string, params: unknown[]): Promise<T[]> {
   return dataSource.transaction(async (em) => {
     await em.query(`SET LOCAL work_mem = '${LEADERBOARD_WORK_MEM}'`);
-    return em.query(sql, params) as Promise<T[]>;
+    return em.query<T[]>(sql, params);
   });
 }
 

@@ -1,5 +1,6 @@
 import { ProviderError } from './llm.types';
-import { countWords, MockEchoProvider } from './mock-echo.provider';
+import { MockEchoProvider } from './mock-echo.provider';
+import { countWords } from '../domain/words';
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   const err = await promise.then(

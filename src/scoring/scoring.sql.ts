@@ -1,4 +1,5 @@
-import { type RunConfig } from '../runs/run.entity';
+import { type RunConfig } from '../domain/configs';
+import { type RunStatus } from '../domain/statuses';
 
 /** Columns of a run that scorers read. */
 const RUN_FOR_SCORING = `
@@ -8,7 +9,7 @@ const RUN_FOR_SCORING = `
 export interface RunForScoringRow {
   id: string;
   project_id: string;
-  status: string;
+  status: RunStatus;
   output: string | null;
   config: RunConfig;
   duration_ms: number | null;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEnum, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination.dto';
-import { ExperimentStatus } from '../experiment.entity';
+import { ExperimentStatus } from '../../domain/statuses';
 
 /** Documentation of `config` only: the service validates it (every problem in one 400). */
 export class StageConfigDto {

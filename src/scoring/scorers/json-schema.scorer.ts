@@ -2,9 +2,9 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { canonicalJson } from '../../common/canonical-json';
+import { canonicalJson } from '../../domain/canonical-json';
 import { describeAjvErrors } from '../ajv-errors';
-import { type Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError, synchronous } from '../scorer';
 import { parseJsonOutput } from './json-valid.scorer';
 
 export interface JsonSchemaParams {
@@ -82,7 +82,7 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
       return [`params.schema is not a valid JSON Schema: ${(err as Error).message}`];
     }
   },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     let validate: ValidateFunction;
     try {
       validate = compileUserSchema(params.schema);
@@ -95,5 +95,5 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
     if (ok) return { value: 1, metadata: { valid_json: true, conforms: true } };
     const errors = describeAjvErrors('output', validate.errors);
     return { value: 0, metadata: { valid_json: true, conforms: false, errors: errors.slice(0, 10) } };
-  },
+  }),
 };

@@ -1,4 +1,4 @@
-import { type Scorer } from '../scorer';
+import { type Scorer, synchronous } from '../scorer';
 import { unwrapCodeFence } from './scorer-params';
 
 export interface JsonValidParams {
@@ -31,10 +31,10 @@ export const jsonValidScorer: Scorer<JsonValidParams> = {
     properties: { allow_code_fence: { type: 'boolean', default: false } },
   },
   example: { name: 'is_json', type: 'json_valid', params: { allow_code_fence: true } },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const parsed = parseJsonOutput(ctx.output, params.allow_code_fence);
     return parsed.ok
       ? { value: 1, metadata: { valid: true } }
       : { value: 0, metadata: { valid: false, error: parsed.error } };
-  },
+  }),
 };

@@ -1,6 +1,6 @@
 import safeRegex from 'safe-regex2';
 import { setFlagsFromString } from 'v8';
-import { type Scorer } from '../scorer';
+import { type Scorer, synchronous } from '../scorer';
 import { preview } from './scorer-params';
 
 export interface RegexParams {
@@ -66,7 +66,7 @@ export const regexScorer: Scorer<RegexParams> = {
     const problem = regexProblem(params.pattern, params.flags);
     return problem ? [problem] : [];
   },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     // A fresh RegExp per call: `g`/`y` keep state in lastIndex.
     const re = new RegExp(params.pattern, params.flags ?? '');
     const { text, truncated } = capped(ctx.output);
@@ -80,5 +80,5 @@ export const regexScorer: Scorer<RegexParams> = {
         truncated,
       },
     };
-  },
+  }),
 };
