@@ -56,6 +56,8 @@ interface ValidatedEnv {
   EMBEDDED_PG_PORT: number;
   REDIS_URL?: string;
   JWT_SECRET?: string;
+  SECRETS_KEY?: string;
+  ALLOW_PRIVATE_URLS?: boolean;
   JWT_EXPIRES_IN: number;
   WORKER_CONCURRENCY: number;
   RUN_LEASE_MS: number;
