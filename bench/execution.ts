@@ -20,7 +20,7 @@ import { NestFactory } from '@nestjs/core';
 import { firstValueFrom } from 'rxjs';
 import { filter, take } from 'rxjs/operators';
 import { DataSource } from 'typeorm';
-import { coreImports } from '../src/app.module';
+import { coreImports } from '../src/database/core-imports';
 import { AppConfig, loadConfig } from '../src/config/configuration';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
@@ -28,10 +28,10 @@ import { typeOrmOptions } from '../src/database/typeorm-options';
 import { EventsModule } from '../src/events/events.module';
 import { RunEventsService } from '../src/events/run-events.service';
 import { ExecutionModule } from '../src/execution/execution.module';
-import { RunDispatcher } from '../src/execution/run-dispatcher';
-import { WorkerModule } from '../src/execution/worker.module';
-import { computeConfigHash } from '../src/runs/config-hash';
-import { RunConfig } from '../src/runs/run.entity';
+import { RunDispatcher } from '../src/runs/run-dispatcher';
+import { WorkerModule } from '../src/worker.module';
+import { computeConfigHash } from '../src/domain/canonical-json';
+import { RunConfig } from '../src/domain/configs';
 import { startRedis, TestRedis } from '../test/support/redis';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
@@ -47,7 +47,7 @@ const median = (xs: number[]): number => {
 };
 const log = (msg: string): void => console.log(`[bench] ${msg}`);
 
-@Module({ imports: [ExecutionModule] })
+@Module({})
 class DispatchingModule {}
 
 @Module({})
@@ -66,7 +66,7 @@ async function open(config: AppConfig, role: 'api' | 'worker'): Promise<Side> {
       ? { module: BenchRootModule, imports: [WorkerModule.forRoot(config), DispatchingModule] }
       : {
           module: BenchRootModule,
-          imports: [...(coreImports(config) ?? []), EventsModule, ExecutionModule.forRoot(config), DispatchingModule],
+          imports: [...coreImports(config), EventsModule, ExecutionModule.forRoot(config), DispatchingModule],
         };
   const app = await NestFactory.createApplicationContext(root, { logger: ['error'] });
   await app.init();

@@ -36,7 +36,7 @@ import { configureApp } from '../src/configure-app';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
-import { RunDispatcher } from '../src/execution/run-dispatcher';
+import { RunDispatcher } from '../src/runs/run-dispatcher';
 import { ExperimentLaunchService } from '../src/experiments/experiment-launch.service';
 import { startRedis } from '../test/support/redis';
 
@@ -58,11 +58,12 @@ const log = (msg: string): void => console.log(`[bench] ${msg}`);
 
 class CountingDispatcher extends RunDispatcher {
   dispatched = 0;
-  async dispatch(runIds: string[]): Promise<void> {
+  dispatch(runIds: string[]): Promise<void> {
     this.dispatched += runIds.length;
+    return Promise.resolve();
   }
-  async health(): Promise<'inline'> {
-    return 'inline';
+  health(): Promise<'inline'> {
+    return Promise.resolve('inline');
   }
 }
 
@@ -84,20 +85,27 @@ function grid(inputs: number, temps: number, reps: number): Record<string, unkno
   };
 }
 
+/** The fields of the answers this bench reads. */
+interface ApiBody {
+  id: string;
+  access_token: string;
+  runs_created: number;
+}
+
 async function api(
   base: string,
   method: string,
   path: string,
   token: string | null,
   body?: unknown,
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: ApiBody }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as ApiBody };
 }
 
 async function main(): Promise<void> {
@@ -145,7 +153,7 @@ async function main(): Promise<void> {
     const email = `bench-${Date.now()}@example.com`;
     await api(base, 'POST', '/api/auth/register', null, { email, password: 'bench-password' });
     const token = (await api(base, 'POST', '/api/auth/login', null, { email, password: 'bench-password' })).body
-      .access_token as string;
+      .access_token;
 
     const launcher = app.get(ExperimentLaunchService);
     /** Time of the launch request, and until its runs were handed to the dispatcher (after the answer). */

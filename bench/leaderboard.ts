@@ -28,7 +28,7 @@ import {
   PAIRED_VALUES_FROM_MODEL_SQL,
   PAIRED_VALUES_SQL,
 } from '../src/leaderboard/leaderboard.sql';
-import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs/runs.sql';
+import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs-api/runs.sql';
 import { ScoreReadModel } from '../src/scoring/score-read-model';
 import { BASELINE_SCORE_FILTERED_LIST_SQL } from './leaderboard-baseline';
 

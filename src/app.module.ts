@@ -1,12 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { ConnectionsModule } from './connections/connections.module';
-import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/configuration';
-import { typeOrmOptions } from './database/typeorm-options';
+import { coreImports } from './database/core-imports';
 import { DatasetsModule } from './datasets/datasets.module';
 import { EventsModule } from './events/events.module';
 import { ExecutionModule } from './execution/execution.module';
@@ -16,15 +14,9 @@ import { LeaderboardModule } from './leaderboard/leaderboard.module';
 import { ProjectsModule } from './projects/projects.module';
 import { PromptsModule } from './prompts/prompts.module';
 import { ProvidersModule } from './providers/providers.module';
-import { RunsModule } from './runs/runs.module';
+import { RunsModule } from './runs-api/runs.module';
 import { ScoringModule } from './scoring/scoring.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
-
-/** The database and configuration every process needs (API and worker). */
-export function coreImports(config: AppConfig): DynamicModule['imports'] {
-  if (!config.databaseUrl) throw new Error('databaseUrl must be resolved before the app module is built');
-  return [AppConfigModule.forRoot(config), TypeOrmModule.forRoot(typeOrmOptions(config.databaseUrl))];
-}
 
 /** The API process: every feature module. `config` is validated and resolved by bootstrap. */
 @Module({})
@@ -33,7 +25,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ...(coreImports(config) ?? []),
+        ...coreImports(config),
         AuthModule,
         ProjectsModule,
         EventsModule,

@@ -5,8 +5,8 @@ import { retryWhileDatabaseUnavailable } from './common/infrastructure-errors';
 import { ConfigValidationError, loadConfigFromProcessEnv, logLevels } from './config/configuration';
 import { migrateDatabase } from './database/runtime';
 import { PROCESS_LEASE_ID } from './execution/lease-owner';
-import { WorkerModule } from './execution/worker.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { WorkerModule } from './worker.module';
 
 /**
  * A queue worker: executes runs from the Bull queue `runs`, no HTTP. Scales apart from the API

@@ -1,7 +1,7 @@
 import { firstValueFrom, type Observable, ReplaySubject } from 'rxjs';
 import { takeWhile, toArray } from 'rxjs/operators';
 import { type RunEvent } from '../src/events/run-event';
-import { type RunConfig } from '../src/runs/run.entity';
+import { type RunConfig } from '../src/domain/configs';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { createExecutionContext, type ExecutionContext } from './support/execution-context';
 import {

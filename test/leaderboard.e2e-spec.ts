@@ -1,7 +1,9 @@
 import request from 'supertest';
-import { sha256CanonicalJson } from '../src/common/canonical-json';
-import { Experiment, ExperimentStatus } from '../src/experiments/experiment.entity';
-import { Run, RunStatus } from '../src/runs/run.entity';
+import { sha256CanonicalJson } from '../src/domain/canonical-json';
+import { Experiment } from '../src/experiments/experiment.entity';
+import { ExperimentStatus } from '../src/domain/statuses';
+import { Run } from '../src/runs/run.entity';
+import { RunStatus } from '../src/domain/statuses';
 import { ScoreReadModel } from '../src/scoring/score-read-model';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
 import { expectCloseToScipy, type FixtureNumber, loadStatsFixture } from './fixtures/stats/scipy-fixtures';

@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { ExperimentStatus } from '../src/experiments/experiment.entity';
+import { ExperimentStatus, RunStatus } from '../src/domain/statuses';
 import { Experiment } from '../src/experiments/experiment.entity';
 import { CONFIG_LEADERBOARD_FROM_MODEL_SQL, CONFIG_LEADERBOARD_SQL } from '../src/leaderboard/leaderboard.sql';
-import { Run, RunStatus } from '../src/runs/run.entity';
-import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs/runs.sql';
+import { Run } from '../src/runs/run.entity';
+import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs-api/runs.sql';
 import { ScoreReadModel } from '../src/scoring/score-read-model';
 import { ScoringService } from '../src/scoring/scoring.service';
 import { createTestApp, type TestApp } from './support/app';

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Experiment, ExperimentStatus, type ScoringConfig } from '../src/experiments/experiment.entity';
+import { Experiment } from '../src/experiments/experiment.entity';
+import { ExperimentStatus } from '../src/domain/statuses';
+import { type ScoringConfig } from '../src/domain/configs';
 import { Project } from '../src/projects/project.entity';
-import { Run, type RunConfig, RunStatus } from '../src/runs/run.entity';
+import { Run } from '../src/runs/run.entity';
+import { type RunConfig } from '../src/domain/configs';
+import { RunStatus } from '../src/domain/statuses';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
 import { RESCORE_BATCH_SIZE, ScoringService } from '../src/scoring/scoring.service';
 import { createTestApp, type TestApp } from './support/app';

@@ -14,7 +14,7 @@ import { forbidden } from '../common/domain-error';
 import { Public } from '../common/public.decorator';
 import { AuthService } from './auth.service';
 import { LoginDto, MeDto, RegisteredUserDto, RegisterDto, TokenDto } from './dto/auth.dto';
-import { CurrentPrincipal, Principal } from './principal';
+import { CurrentPrincipal, Principal } from '../common/principal';
 
 @ApiTags('auth')
 @Controller('auth')

@@ -4,8 +4,8 @@ import { AuthGuard } from '@nestjs/passport';
 import { Request } from 'express';
 import { DependencyUnavailableError, isDatabaseUnavailable } from '../common/infrastructure-errors';
 import { IS_PUBLIC_KEY } from '../common/public.decorator';
-import { API_KEY_PREFIX, ApiKeysService } from './api-keys.service';
-import { Principal } from './principal';
+import { API_KEY_PREFIX, ApiKeysService } from '../projects/api-keys.service';
+import { Principal } from '../common/principal';
 
 /**
  * Global guard: every route needs `Authorization: Bearer <token>` unless marked @Public().

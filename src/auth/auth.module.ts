@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
@@ -6,19 +6,19 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/configuration';
 import { APP_CONFIG } from '../config/app-config.module';
-import { Membership } from '../projects/membership.entity';
-import { Project } from '../projects/project.entity';
-import { ApiKey } from './api-key.entity';
-import { ApiKeysService } from './api-keys.service';
+import { UserDirectory } from '../projects/user-directory';
 import { AuthController } from './auth.controller';
 import { GlobalAuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
 import { User } from './user.entity';
+import { UsersDirectory } from './users-directory';
 
+/** Owns users, login and JWTs; global so that projects/ (below) reaches users through `UserDirectory`. */
+@Global()
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User, ApiKey, Project, Membership]),
+    TypeOrmModule.forFeature([User]),
     PassportModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
@@ -35,7 +35,12 @@ import { User } from './user.entity';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, ApiKeysService, JwtStrategy, { provide: APP_GUARD, useClass: GlobalAuthGuard }],
-  exports: [ApiKeysService, AuthService],
+  providers: [
+    AuthService,
+    JwtStrategy,
+    { provide: APP_GUARD, useClass: GlobalAuthGuard },
+    { provide: UserDirectory, useClass: UsersDirectory },
+  ],
+  exports: [AuthService, UserDirectory],
 })
 export class AuthModule {}

@@ -6,8 +6,7 @@ import { DataSource, Repository } from 'typeorm';
 import { AppConfig } from '../config/configuration';
 import { InjectConfig } from '../config/app-config.module';
 import { conflict, DomainError, ErrorCode, forbidden } from '../common/domain-error';
-import { Membership, ProjectRole } from '../projects/membership.entity';
-import { Project } from '../projects/project.entity';
+import { ProjectsService } from '../projects/projects.service';
 import { MeDto, RegisteredUserDto, RegisterDto, TokenDto } from './dto/auth.dto';
 import { User } from './user.entity';
 
@@ -23,7 +22,7 @@ export class AuthService {
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
-    @InjectRepository(Membership) private readonly memberships: Repository<Membership>,
+    private readonly projects: ProjectsService,
     private readonly dataSource: DataSource,
     private readonly jwt: JwtService,
     @InjectConfig() private readonly config: AppConfig,
@@ -44,8 +43,7 @@ export class AuthService {
         }
       }
       const created = await em.save(em.create(User, { email, name: dto.name ?? null, passwordHash }));
-      const project = await em.save(em.create(Project, { name: `${dto.name ?? email}'s project` }));
-      await em.save(em.create(Membership, { projectId: project.id, userId: created.id, role: ProjectRole.Owner }));
+      const project = await this.projects.createPersonalProject(em, created.id, `${dto.name ?? email}'s project`);
       created.defaultProjectId = project.id;
       await em.update(User, created.id, { defaultProjectId: project.id });
       return created;
@@ -67,15 +65,7 @@ export class AuthService {
 
   async me(userId: string): Promise<MeDto> {
     const user = await this.users.findOneOrFail({ where: { id: userId } });
-    const rows = await this.memberships.find({
-      where: { userId },
-      relations: { project: true },
-      order: { createdAt: 'ASC', id: 'ASC' },
-    });
-    return {
-      ...toUserDto(user),
-      projects: rows.map((m) => ({ id: m.projectId, name: m.project?.name ?? '', role: m.role })),
-    };
+    return { ...toUserDto(user), projects: await this.projects.membershipsOf(userId) };
   }
 
   async userExists(userId: string): Promise<boolean> {

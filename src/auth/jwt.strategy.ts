@@ -4,7 +4,7 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../config/configuration';
 import { InjectConfig } from '../config/app-config.module';
 import { AuthService, JwtPayload } from './auth.service';
-import { Principal } from './principal';
+import { Principal } from '../common/principal';
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {

@@ -76,7 +76,51 @@ const rateLimitsSchema = Joi.object().pattern(
   Joi.object({ rpm: Joi.number().integer().min(1), tpm: Joi.number().integer().min(1) }).or('rpm', 'tpm'),
 );
 
-export const envSchema = Joi.object({
+/** The environment after `envSchema` (defaults applied, numbers converted). Add a field with each new variable. */
+interface ValidatedEnv {
+  NODE_ENV: AppConfig['nodeEnv'];
+  PORT: number;
+  HOST: string;
+  DATABASE_URL?: string;
+  PROMPTLOOPER_DATA_DIR: string;
+  EMBEDDED_PG_PORT: number;
+  REDIS_URL?: string;
+  JWT_SECRET?: string;
+  SECRETS_KEY?: string;
+  ALLOW_PRIVATE_URLS?: boolean;
+  JWT_EXPIRES_IN: number;
+  WORKER_CONCURRENCY: number;
+  RUN_LEASE_MS: number;
+  SWEEP_INTERVAL_MS: number;
+  JOB_RETENTION_COUNT: number;
+  AUTH_THROTTLE_LIMIT: number;
+  AUTH_THROTTLE_TTL_MS: number;
+  BCRYPT_ROUNDS: number;
+  LOG_LEVEL: AppConfig['logLevel'];
+  OPENAI_BASE_URL?: string;
+  OPENAI_API_KEY?: string;
+  ANTHROPIC_BASE_URL?: string;
+  ANTHROPIC_API_KEY?: string;
+  PROVIDER_TIMEOUT_MS: number;
+  PROVIDER_MAX_ATTEMPTS: number;
+  PROVIDER_RETRY_BASE_MS: number;
+  PROVIDER_RETRY_MAX_MS: number;
+  PROVIDER_CONCURRENCY: number;
+  /** Already checked against the price-override schema. */
+  MODEL_PRICES?: string;
+  ALLOW_REGISTRATION?: boolean;
+  CORS_ORIGINS?: string;
+  WEBHOOK_CONCURRENCY: number;
+  WEBHOOK_TIMEOUT_MS: number;
+  WEBHOOK_RETRY_BASE_MS: number;
+  WEBHOOK_POLL_INTERVAL_MS: number;
+  DATASET_UPLOAD_MAX_BYTES: number;
+  DATASET_MAX_ITEMS: number;
+  /** Already checked against the rate-limit schema. */
+  PROVIDER_RATE_LIMITS?: string;
+}
+
+export const envSchema = Joi.object<ValidatedEnv, true>({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
   HOST: Joi.string().default('0.0.0.0'),
@@ -196,8 +240,9 @@ type Env = Record<string, string | undefined>;
 
 /** Validates an environment map and builds the typed config; throws naming every bad variable. */
 export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } = {}): AppConfig {
-  const { error, value } = envSchema.validate(env, { abortEarly: false, convert: true });
-  if (error) throw new ConfigValidationError(error.details.map((d) => d.message).join('; '));
+  const result = envSchema.validate(env, { abortEarly: false, convert: true });
+  if (result.error) throw new ConfigValidationError(result.error.details.map((d) => d.message).join('; '));
+  const value = result.value;
   if (options.requireDatabaseUrl && !value.DATABASE_URL) {
     throw new ConfigValidationError('"DATABASE_URL" is required for this command');
   }
@@ -239,8 +284,12 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
       retryBaseMs: value.PROVIDER_RETRY_BASE_MS,
       retryMaxMs: value.PROVIDER_RETRY_MAX_MS,
       concurrency: value.PROVIDER_CONCURRENCY,
-      priceOverrides: value.MODEL_PRICES ? JSON.parse(value.MODEL_PRICES) : {},
-      rateLimits: value.PROVIDER_RATE_LIMITS ? JSON.parse(value.PROVIDER_RATE_LIMITS) : {},
+      priceOverrides: value.MODEL_PRICES
+        ? (JSON.parse(value.MODEL_PRICES) as AppConfig['providers']['priceOverrides'])
+        : {},
+      rateLimits: value.PROVIDER_RATE_LIMITS
+        ? (JSON.parse(value.PROVIDER_RATE_LIMITS) as AppConfig['providers']['rateLimits'])
+        : {},
     },
     datasets: { uploadMaxBytes: value.DATASET_UPLOAD_MAX_BYTES, maxItems: value.DATASET_MAX_ITEMS },
   };

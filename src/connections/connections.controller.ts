@@ -11,7 +11,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, Principal } from '../auth/principal';
+import { CurrentPrincipal, Principal } from '../common/principal';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ConnectionsService } from './connections.service';
 import { ConnectionDto, ConnectionListDto, CreateConnectionDto, UpdateConnectionDto } from './dto/connection.dto';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { Repository } from 'typeorm';
-import { type Principal } from '../auth/principal';
+import { type Principal } from '../common/principal';
 import { conflict, invalid, notFound } from '../common/domain-error';
 import { isPlainObject } from '../common/is-plain-object';
 import { AccessPolicy } from '../projects/access-policy.service';

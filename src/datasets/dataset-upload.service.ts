@@ -2,7 +2,7 @@ import { HttpException, Injectable, Logger, PayloadTooLargeException } from '@ne
 import { type IncomingMessage } from 'http';
 import { type Transform } from 'stream';
 import { pipeline } from 'stream/promises';
-import { canonicalJson } from '../common/canonical-json';
+import { canonicalJson } from '../domain/canonical-json';
 import { DomainError, invalid } from '../common/domain-error';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';

@@ -15,7 +15,7 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import { Request, Response } from 'express';
-import { CurrentPrincipal, Principal } from '../auth/principal';
+import { CurrentPrincipal, Principal } from '../common/principal';
 import { Page, PaginationQueryDto } from '../common/pagination.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import { DatasetUploadService } from './dataset-upload.service';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type IncomingMessage } from 'http';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { notFound } from '../common/domain-error';
 import { type Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';

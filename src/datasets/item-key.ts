@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'crypto';
-import { canonicalJson } from '../common/canonical-json';
+import { canonicalJson } from '../domain/canonical-json';
 
 /** Longest `id` accepted as an item key (a btree entry must stay well under PostgreSQL's limit). */
 export const MAX_ITEM_ID_LENGTH = 512;

@@ -1,4 +1,4 @@
-import { type RunStatus } from '../runs/run.entity';
+import { type RunStatus } from '../domain/statuses';
 
 export type RunEventType = 'run.status' | 'run.scored' | 'experiment.progress' | 'experiment.status';
 

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { EXECUTE_RUN_JOB, RUNS_QUEUE, RunJobData, runJobId, runJobOptions } from './execution.constants';
-import { queryRows } from './sql';
+import { queryRows } from '../database/sql';
 import { PendingRunRef, TrackingRunDispatcher } from './tracking-run-dispatcher';
 
 /** Jobs per addBulk call: one Redis MULTI each, bounded so a 10,000-run launch is a few round trips. */

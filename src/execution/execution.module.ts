@@ -1,5 +1,5 @@
 import { BullModule } from '@nestjs/bull';
-import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { EventsModule } from '../events/events.module';
@@ -8,10 +8,10 @@ import { BudgetModule } from '../experiments/experiment-budgets';
 import { ProvidersModule } from '../providers/providers.module';
 import { ScoringModule } from '../scoring/scoring.module';
 import { BullRunDispatcher } from './bull-run-dispatcher';
-import { ExperimentCompletionService } from './experiment-completion.service';
+import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
 import { QUEUE_PREFIX, RUNS_QUEUE, runJobOptions } from './execution.constants';
 import { InlineRunDispatcher } from './inline-run-dispatcher';
-import { RunDispatcher } from './run-dispatcher';
+import { RunDispatcher } from '../runs/run-dispatcher';
 import { RunExecutor } from './run-executor';
 import { RunProcessor } from './run-processor';
 import { RunStore } from './run-store';
@@ -28,41 +28,17 @@ export interface ExecutionOptions {
   sweep?: boolean;
 }
 
-/** Stands in until `ExecutionModule.forRoot(config)` is imported: runs stay pending (the sweeper of a real process picks them up). */
-class UnconfiguredRunDispatcher extends RunDispatcher {
-  private warned = false;
-  async dispatch(runIds: string[]): Promise<void> {
-    if (this.warned || runIds.length === 0) return;
-    this.warned = true;
-    new Logger('ExecutionModule').warn('ExecutionModule.forRoot(config) is not imported: dispatched runs stay pending');
-  }
-  async health(): Promise<'inline'> {
-    return 'inline';
-  }
-}
-
-/** What actually executes, configured once per process by `ExecutionModule.forRoot` (global). */
-@Module({})
-class ExecutionCoreModule {}
-
 /**
- * Feature modules import `ExecutionModule` for `RunDispatcher`; the process's root module imports
- * `ExecutionModule.forRoot(config, options)` once, which picks the implementation:
+ * The process's root module imports `ExecutionModule.forRoot(config, options)` once (global);
+ * feature modules inject `RunDispatcher` (runs/run-dispatcher.ts) without importing anything.
+ * forRoot picks the implementation:
  * - no REDIS_URL (embedded): InlineRunDispatcher + RunExecutor + RunSweeper in this process;
  * - REDIS_URL, API process: BullRunDispatcher only (producer of the `runs` queue);
  * - REDIS_URL, `worker: true`: also RunProcessor (consumer), RunExecutor and RunSweeper.
- * Bull (and its Redis connections) is registered only when REDIS_URL is set.
+ * Bull (and its Redis connections) is registered only when REDIS_URL is set. A process whose root
+ * module forgets forRoot does not start: Nest cannot resolve `RunDispatcher` for the modules that need it.
  */
-@Module({
-  providers: [
-    {
-      provide: RunDispatcher,
-      useFactory: (configured: RunDispatcher | undefined) => configured ?? new UnconfiguredRunDispatcher(),
-      inject: [{ token: RUN_DISPATCHER_IMPL, optional: true }],
-    },
-  ],
-  exports: [RunDispatcher],
-})
+@Module({})
 export class ExecutionModule {
   static forRoot(config: AppConfig, options: ExecutionOptions = {}): DynamicModule {
     const distributed = config.redisUrl !== null;
@@ -72,6 +48,7 @@ export class ExecutionModule {
       ExperimentCompletionService,
       dispatcher,
       { provide: RUN_DISPATCHER_IMPL, useExisting: dispatcher },
+      { provide: RunDispatcher, useExisting: dispatcher },
     ];
     if (executes) {
       providers.push(RunStore, RunExecutor, RunSweeper, {
@@ -81,7 +58,7 @@ export class ExecutionModule {
     }
     if (distributed && options.worker) providers.push(RunProcessor);
     return {
-      module: ExecutionCoreModule,
+      module: ExecutionModule,
       global: true,
       imports: [
         EventsModule,
@@ -102,7 +79,12 @@ export class ExecutionModule {
           : []),
       ],
       providers,
-      exports: [RUN_DISPATCHER_IMPL, ExperimentCompletionService, ...(executes ? [RunExecutor, RunSweeper] : [])],
+      exports: [
+        RunDispatcher,
+        RUN_DISPATCHER_IMPL,
+        ExperimentCompletionService,
+        ...(executes ? [RunExecutor, RunSweeper] : []),
+      ],
     };
   }
 }

@@ -31,22 +31,23 @@ export class InlineRunDispatcher extends TrackingRunDispatcher implements OnModu
     super();
   }
 
-  async dispatch(runIds: string[]): Promise<void> {
-    if (this.stopped) return;
+  dispatch(runIds: string[]): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     for (const id of runIds) {
       if (this.tracked.has(id)) continue;
       this.tracked.add(id);
       this.queue.push(id);
     }
     this.pump();
+    return Promise.resolve();
   }
 
-  async health(): Promise<'inline'> {
-    return 'inline';
+  health(): Promise<'inline'> {
+    return Promise.resolve('inline');
   }
 
-  async undelivered(runs: PendingRunRef[]): Promise<PendingRunRef[]> {
-    return runs.filter((run) => !this.tracked.has(run.id));
+  undelivered(runs: PendingRunRef[]): Promise<PendingRunRef[]> {
+    return Promise.resolve(runs.filter((run) => !this.tracked.has(run.id)));
   }
 
   /** Runs waiting for a slot (not counting retries waiting for their backoff). */

@@ -1,8 +1,9 @@
 import { isoSql, outboxInsertCte } from '../outbox/outbox-sql';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { RunConfig, RunStatus } from '../runs/run.entity';
-import { queryRows } from './sql';
+import { RunConfig } from '../domain/configs';
+import { RunStatus } from '../domain/statuses';
+import { queryRows } from '../database/sql';
 
 /** A run this process holds the lease of. */
 export interface ClaimedRun {

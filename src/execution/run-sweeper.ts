@@ -4,11 +4,11 @@ import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { RunEventsService } from '../events/run-events.service';
-import { RunStatus } from '../runs/run.entity';
-import { ExperimentCompletionService } from './experiment-completion.service';
+import { RunStatus } from '../domain/statuses';
+import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
 import { RunExecutor } from './run-executor';
 import { MAX_RUN_REQUEUES } from './execution.constants';
-import { queryRows } from './sql';
+import { queryRows } from '../database/sql';
 import { PendingRunRef, RUN_DISPATCHER_IMPL, TrackingRunDispatcher } from './tracking-run-dispatcher';
 
 /** false: the sweeper does not start by itself (tests drive `sweepOnce()`). */

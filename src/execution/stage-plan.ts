@@ -1,13 +1,14 @@
-import { type StageConfig } from '../experiments/experiment.entity';
+import { type RunConfig, type StageConfig } from '../domain/configs';
+import {
+  inputHasVariable,
+  inputVariables,
+  isStageReference,
+  placeholderText,
+  replacePlaceholders,
+  stageOutputRef,
+  templateVariables,
+} from '../domain/template';
 import { type LlmParams } from '../providers/llm.types';
-import { type RunConfig } from '../runs/run.entity';
-
-/**
- * `{{ name }}` placeholders, whitespace inside the braces allowed. The same syntax as
- * experiments/template-variables.ts (launch validation, estimates) and the judge rubrics.
- */
-const PLACEHOLDER = /\{\{\s*([^{}\s]+)\s*\}\}/g;
-const STAGE_OUTPUT_REF = /^stages\.([^.]+)\.output$/;
 
 /** The name of the single stage of a run without `stages`. */
 export const MAIN_STAGE = 'main';
@@ -45,11 +46,11 @@ export function planStages(config: RunConfig): PlannedStage[] {
   const stages = declared.map((stage, index): PlannedStage => {
     const missing: string[] = [];
     const badRefs: string[] = [];
-    for (const variable of variablesOf(stage.prompt)) {
-      if (variable === 'stages' || variable.startsWith('stages.')) {
-        const ref = STAGE_OUTPUT_REF.exec(variable)?.[1];
-        if (ref === undefined || !earlier.has(ref)) badRefs.push(variable);
-      } else if (!hasVariable(input, variable)) {
+    for (const variable of templateVariables(stage.prompt)) {
+      if (isStageReference(variable)) {
+        const ref = stageOutputRef(variable);
+        if (ref === null || !earlier.has(ref)) badRefs.push(variable);
+      } else if (!inputHasVariable(input, variable)) {
         missing.push(variable);
       }
     }
@@ -84,32 +85,18 @@ export function renderPrompt(
   stageOutputs: ReadonlyMap<string, string>,
 ): string {
   const input = inputVariables(inputData);
-  return template.replace(PLACEHOLDER, (_whole, variable: string) => {
-    const ref = STAGE_OUTPUT_REF.exec(variable)?.[1];
-    if (ref !== undefined) {
+  return replacePlaceholders(template, (variable) => {
+    const ref = stageOutputRef(variable);
+    if (ref !== null) {
       const output = stageOutputs.get(ref);
       if (output === undefined)
         throw new TemplateError(`Template variable "${variable}": stage "${ref}" has no output yet`);
       return output;
     }
-    if (!hasVariable(input, variable))
+    if (!inputHasVariable(input, variable))
       throw new TemplateError(`Missing template variable "${variable}": not in input_data`);
-    const value = input[variable];
-    return typeof value === 'string' ? value : JSON.stringify(value);
+    return placeholderText(input[variable]);
   });
-}
-
-function variablesOf(text: string): string[] {
-  return [...new Set(Array.from(text.matchAll(PLACEHOLDER), (m) => m[1]))];
-}
-
-/** `input_data` may be an object of variables or a plain string (then it offers none). */
-function inputVariables(inputData: RunConfig['input_data']): Record<string, unknown> {
-  return typeof inputData === 'object' && inputData !== null && !Array.isArray(inputData) ? inputData : {};
-}
-
-function hasVariable(input: Record<string, unknown>, variable: string): boolean {
-  return Object.prototype.hasOwnProperty.call(input, variable) && input[variable] !== undefined;
 }
 
 /** Grid params are scalars; anything else (only possible in hand-written configs) is sent as JSON text. */

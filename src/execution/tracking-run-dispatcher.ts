@@ -1,4 +1,4 @@
-import { RunDispatcher } from './run-dispatcher';
+import { RunDispatcher } from '../runs/run-dispatcher';
 
 /** The dispatcher implementation ExecutionModule.forRoot chose (Bull or inline). */
 export const RUN_DISPATCHER_IMPL = Symbol('RUN_DISPATCHER_IMPL');

@@ -5,8 +5,8 @@ import { type ExperimentProgress } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
 import { type SpendKind } from '../providers/llm.types';
 import { SPEND_LEDGER, type SpendLedger } from '../providers/spend-ledger';
-import { RunStatus } from '../runs/run.entity';
-import { ExperimentStatus } from './experiment.entity';
+import { RunStatus } from '../domain/statuses';
+import { ExperimentStatus } from '../domain/statuses';
 import { execSql, EXPERIMENT_PROGRESS_SQL } from './sql';
 
 /** The error of runs a budget stopped, and the experiment's stop_reason. */

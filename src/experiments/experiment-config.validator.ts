@@ -1,4 +1,4 @@
-import { inputHasVariable, isStageReference, stageReferenceProblems, templateVariables } from './template-variables';
+import { inputHasVariable, isStageReference, stageReferenceProblems, templateVariables } from '../domain/template';
 import { isPlainObject } from '../common/is-plain-object';
 
 export const MAX_REPETITIONS = 100;

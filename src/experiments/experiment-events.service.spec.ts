@@ -1,10 +1,10 @@
 import { EventEmitter } from 'events';
 import { type Response } from 'express';
 import { filter, Subject } from 'rxjs';
-import { type Principal } from '../auth/principal';
+import { type Principal } from '../common/principal';
 import { type RunEvent } from '../events/run-event';
 import { type RunEventsService } from '../events/run-events.service';
-import { ExperimentStatus } from './experiment.entity';
+import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentEventsService } from './experiment-events.service';
 import { type ExperimentsService } from './experiments.service';
 
@@ -66,16 +66,16 @@ function setup(opts: { status?: ExperimentStatus | null; heartbeatMs?: number } 
   let completed = 0;
   let subscribers = 0;
   const experiments = {
-    findAccessible: jest.fn(async () => ({ id: ID })),
-    status: jest.fn(async () => status),
-    progress: jest.fn(async () => {
+    findAccessible: jest.fn(() => Promise.resolve({ id: ID })),
+    status: jest.fn(() => Promise.resolve(status)),
+    progress: jest.fn(() => {
       // An event published while the initial state is read must not be lost.
       if (completed === 0) subject.next({ type: 'run.status', experiment_id: ID, run_id: 'r0', status: 'running' });
-      return progress(completed);
+      return Promise.resolve(progress(completed));
     }),
   } as unknown as ExperimentsService;
   const runEvents = {
-    ensureSubscribed: jest.fn(async () => undefined),
+    ensureSubscribed: jest.fn(() => Promise.resolve()),
     stream: (experimentId: string) => {
       subscribers++;
       return subject.pipe(filter((e) => e.experiment_id === experimentId));

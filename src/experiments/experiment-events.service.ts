@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Response } from 'express';
 import { Subscription } from 'rxjs';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { RunEvent } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
 import { ProjectRole } from '../projects/membership.entity';
-import { ExperimentStatus } from './experiment.entity';
+import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentsService } from './experiments.service';
 
 export const SSE_OPTIONS = Symbol('SSE_OPTIONS');

@@ -1,14 +1,15 @@
+import { latestScoresOfRunSql } from '../domain/latest-score';
 import { Injectable, Logger } from '@nestjs/common';
 import { Response } from 'express';
 import { DataSource, QueryRunner } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { ProjectRole } from '../projects/membership.entity';
-import { RunConfig } from '../runs/run.entity';
+import { RunConfig } from '../domain/configs';
 import { csvRecord } from './csv';
 import { ExportFormat } from './dto/launch.dto';
 import { Experiment } from './experiment.entity';
 import { ExperimentsService } from './experiments.service';
-import { weightedScore } from './weighted-score';
+import { weightedScore } from '../domain/weighted-score';
 
 /** Rows per FETCH: memory stays at one batch whatever the experiment's size. */
 export const EXPORT_FETCH_SIZE = 1000;
@@ -23,12 +24,7 @@ const EXPORT_SQL = `
          r.config->'input_data' AS input_data, r.repetition, r.output, r.tokens_in, r.tokens_out, r.cost_estimate::text AS cost_estimate,
          r.duration_ms, r.cache_hit, r.error, sc.scores
     FROM runs r
-    LEFT JOIN LATERAL (
-      SELECT jsonb_object_agg(l.scorer_name, l.value) AS scores
-        FROM (SELECT DISTINCT ON (s.scorer_name) s.scorer_name, s.value
-                FROM scores s WHERE s.run_id = r.id
-               ORDER BY s.scorer_name, s.created_at DESC, s.id DESC) l
-    ) sc ON true
+    LEFT JOIN LATERAL (SELECT ${latestScoresOfRunSql('r.id')} AS scores) sc ON true
    WHERE r.experiment_id = $1
    ORDER BY r.id`;
 

@@ -2,13 +2,12 @@ import { appendExperimentEvent, type StopReason } from './experiment-event-data'
 import { OutboxWriter } from '../outbox/outbox.writer';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { conflict, invalid, notFound } from '../common/domain-error';
-import { RunEvent } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
-import { RunDispatcher } from '../execution/run-dispatcher';
+import { RunDispatcher } from '../runs/run-dispatcher';
 import { ProjectRole } from '../projects/membership.entity';
-import { RunStatus } from '../runs/run.entity';
+import { RunStatus } from '../domain/statuses';
 import { PriceTable } from '../providers/price-table';
 import { ProjectModels } from '../providers/project-models';
 import {
@@ -18,7 +17,9 @@ import {
   LaunchResultDto,
   RetryFailedResultDto,
 } from './dto/launch.dto';
-import { Experiment, ExperimentConfig, ExperimentStatus } from './experiment.entity';
+import { Experiment } from './experiment.entity';
+import { ExperimentConfig } from '../domain/configs';
+import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentsService, EXPERIMENT_NOT_FOUND } from './experiments.service';
 import { countGrid, iterateGrid, RunCell } from './grid-expansion';
 import { estimateGridCost } from './launch-cost-estimate';

@@ -9,43 +9,9 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
+import { type ExperimentConfig, type ScoringConfig } from '../domain/configs';
+import { ExperimentStatus } from '../domain/statuses';
 import { Project } from '../projects/project.entity';
-
-export enum ExperimentStatus {
-  Draft = 'draft',
-  Running = 'running',
-  Completed = 'completed',
-  Cancelled = 'cancelled',
-}
-
-/** The experiment's grid (see API.md "Experiments"); kept as submitted. */
-export interface ExperimentConfig {
-  prompts: string[];
-  models: string[];
-  params?: Record<string, unknown>;
-  inputs: Record<string, unknown>[];
-  stages?: StageConfig[] | null;
-  repetitions?: number;
-  cache?: boolean;
-}
-
-export interface StageConfig {
-  name: string;
-  prompt: string;
-  model?: string;
-  params?: Record<string, unknown>;
-}
-
-export interface ScorerConfig {
-  name: string;
-  type: string;
-  params?: Record<string, unknown>;
-}
-
-export interface ScoringConfig {
-  scorers?: ScorerConfig[];
-  weights?: Record<string, number>;
-}
 
 @Entity('experiments')
 @Index('idx_experiments_project_created', ['projectId', 'createdAt'])

@@ -3,7 +3,6 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { User } from '../auth/user.entity';
 import { EventsModule } from '../events/events.module';
-import { ExecutionModule } from '../execution/execution.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { ScoringModule } from '../scoring/scoring.module';
 import { ExperimentEventsService } from './experiment-events.service';
@@ -18,14 +17,7 @@ import { ExperimentsService } from './experiments.service';
  * export. Runs are written here with set-based SQL at launch; their execution is RunDispatcher's.
  */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([Experiment, User]),
-    ProvidersModule,
-    ScoringModule,
-    ExecutionModule,
-    EventsModule,
-    OutboxModule,
-  ],
+  imports: [TypeOrmModule.forFeature([Experiment, User]), ProvidersModule, ScoringModule, EventsModule, OutboxModule],
   controllers: [ExperimentsController],
   providers: [ExperimentsService, ExperimentLaunchService, ExperimentExportService, ExperimentEventsService],
   exports: [ExperimentsService],

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { User } from '../auth/user.entity';
 import { conflict, invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
@@ -19,7 +19,9 @@ import {
 } from './dto/experiment.dto';
 import { RescoreResultDto } from './dto/launch.dto';
 import { validateExperimentConfig } from './experiment-config.validator';
-import { Experiment, ExperimentConfig, ExperimentStatus, ScoringConfig } from './experiment.entity';
+import { Experiment } from './experiment.entity';
+import { ExperimentConfig, ScoringConfig } from '../domain/configs';
+import { ExperimentStatus } from '../domain/statuses';
 import { execSql, EXPERIMENT_PROGRESS_SQL } from './sql';
 
 export const EXPERIMENT_NOT_FOUND = 'Experiment not found';

@@ -1,5 +1,5 @@
-import { computeConfigHash } from '../runs/config-hash';
-import { type ExperimentConfig } from './experiment.entity';
+import { computeConfigHash } from '../domain/canonical-json';
+import { type ExperimentConfig } from '../domain/configs';
 import { countGrid, expandGrid, iterateGrid, paramCombinations } from './grid-expansion';
 
 const base: ExperimentConfig = {

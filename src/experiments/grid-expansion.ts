@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
-import { canonicalJson } from '../common/canonical-json';
-import { type RunConfig } from '../runs/run.entity';
-import { type ExperimentConfig } from './experiment.entity';
+import { canonicalJson } from '../domain/canonical-json';
+import { type RunConfig } from '../domain/configs';
+import { type ExperimentConfig } from '../domain/configs';
 
 type Scalar = string | number | boolean | null;
 

@@ -1,4 +1,4 @@
-import { type ExperimentConfig } from './experiment.entity';
+import { type ExperimentConfig } from '../domain/configs';
 import { DEFAULT_OUTPUT_TOKENS, estimateGridCost, estimateTokensIn, estimateTokensOut } from './launch-cost-estimate';
 
 /** $1 per million tokens in, $2 out for "p:cheap"; "mock:echo" free; anything else unknown. */

@@ -1,6 +1,7 @@
-import { type ExperimentConfig } from './experiment.entity';
+import { countWords } from '../domain/words';
+import { type ExperimentConfig } from '../domain/configs';
 import { paramCombinations } from './grid-expansion';
-import { fillInputVariables, stageOutputRef, templateVariables } from './template-variables';
+import { fillInputVariables, stageOutputRef, templateVariables } from '../domain/template';
 
 /**
  * How a launch estimates its cost before anything runs (documented in the OpenAPI description):
@@ -20,10 +21,6 @@ export const DEFAULT_OUTPUT_TOKENS = 256;
 const MAX_TOKEN_PARAMS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'];
 
 export type CostFn = (model: string, tokensIn: number, tokensOut: number) => number | null;
-
-export function countWords(text: string): number {
-  return text.split(/\s+/).filter((w) => w.length > 0).length;
-}
 
 export function estimateTokensIn(text: string): number {
   return Math.ceil(countWords(text) * TOKENS_PER_WORD);

@@ -2,7 +2,7 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/public.decorator';
-import { RunDispatcher } from '../execution/run-dispatcher';
+import { RunDispatcher } from '../runs/run-dispatcher';
 
 export class HealthDto {
   @ApiProperty({ example: 'ok', enum: ['ok', 'error'] }) status: 'ok' | 'error';

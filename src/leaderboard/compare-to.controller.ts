@@ -10,7 +10,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, Principal } from '../auth/principal';
+import { CurrentPrincipal, Principal } from '../common/principal';
 import { UuidPipe } from '../common/uuid.pipe';
 import { CompareToService } from './compare-to.service';
 import { CompareToQueryDto, CompareToResultDto, ScorerDeltaDto } from './dto/compare-to.dto';

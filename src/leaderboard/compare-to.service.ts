@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Principal } from '../auth/principal';
-import { sha256CanonicalJson } from '../common/canonical-json';
+import { Principal } from '../common/principal';
+import { sha256CanonicalJson } from '../domain/canonical-json';
 import { invalid } from '../common/domain-error';
 import { Experiment } from '../experiments/experiment.entity';
 import { ConfigLeaderboardService, queryWithWorkMem, weightsOf } from './config-leaderboard.service';

@@ -1,4 +1,4 @@
-import { sha256CanonicalJson } from '../common/canonical-json';
+import { sha256CanonicalJson } from '../domain/canonical-json';
 import { invalid, notFound } from '../common/domain-error';
 
 /** The dimensions a configuration leaderboard can group by. */

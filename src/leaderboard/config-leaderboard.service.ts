@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
 import { Experiment } from '../experiments/experiment.entity';

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { conflict, invalid } from '../common/domain-error';
-import { Experiment, ExperimentStatus } from '../experiments/experiment.entity';
+import { ExperimentStatus } from '../domain/statuses';
+import { Experiment } from '../experiments/experiment.entity';
 import { CompareToService } from './compare-to.service';
 import { CONFIG_DIMENSIONS } from './config-key';
 import { ConfigLeaderboardService } from './config-leaderboard.service';

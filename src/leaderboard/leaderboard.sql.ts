@@ -1,3 +1,5 @@
+import { latestScorePerRunAndScorer } from '../domain/latest-score';
+import { weightedScoreSql } from '../domain/weighted-score';
 /**
  * SQL of the configuration leaderboard and the paired comparison. Every statement starts with
  * the same CTEs, so "a run's value" has one definition (API.md, "Leaderboard"):
@@ -14,6 +16,8 @@
  * Parameters $1..$3 are therefore reserved: $1 experiment id, $2 weights (jsonb), $3 scorer.
  * `experimentFilter` widens the runs beyond experiment $1 (compare-to reads two experiments).
  */
+const LATEST = latestScorePerRunAndScorer('s');
+
 function runValueCtes(runFilter = 'TRUE', experimentFilter = 'r.experiment_id = $1'): string {
   return `
 weights AS (
@@ -22,19 +26,18 @@ weights AS (
   WHERE jsonb_typeof(value) = 'number'
 ),
 latest AS (
-  SELECT DISTINCT ON (s.run_id, s.scorer_name) s.run_id, s.scorer_name, s.value, w.weight
+  SELECT DISTINCT ON (${LATEST.distinctOn}) s.run_id, s.scorer_name, s.value, w.weight
   FROM runs r
   JOIN scores s ON s.run_id = r.id
   LEFT JOIN weights w ON w.scorer_name = s.scorer_name
   WHERE ${experimentFilter} AND r.status = 'completed' AND (${runFilter})
-  ORDER BY s.run_id, s.scorer_name, s.created_at DESC, s.id DESC
+  ORDER BY ${LATEST.orderBy}
 ),
 run_values AS (
   SELECT l.run_id,
          CASE
            WHEN $3::text IS NOT NULL THEN max(l.value) FILTER (WHERE l.scorer_name = $3::text)
-           WHEN coalesce(sum(l.weight), 0) = 0 THEN avg(l.value)
-           ELSE sum(l.value * l.weight) / sum(l.weight)
+           ELSE ${weightedScoreSql('l')}
          END AS value
   FROM latest l
   GROUP BY l.run_id

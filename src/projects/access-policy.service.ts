@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { forbidden, notFound } from '../common/domain-error';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { Membership, ProjectRole, ROLE_RANK } from './membership.entity';
 
 /**

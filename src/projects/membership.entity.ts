@@ -8,7 +8,6 @@ import {
   PrimaryGeneratedColumn,
   Unique,
 } from 'typeorm';
-import { User } from '../auth/user.entity';
 import { Project } from './project.entity';
 
 export enum ProjectRole {
@@ -41,9 +40,10 @@ export class Membership {
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  /** `users` belongs to auth/ (above projects/): the relation names the entity instead of importing it. */
+  @ManyToOne('User', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'user_id' })
-  user?: User;
+  user?: { id: string };
 
   @Column({ type: 'enum', enum: ProjectRole, enumName: 'project_role' })
   role: ProjectRole;

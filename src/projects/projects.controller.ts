@@ -10,8 +10,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ApiKeysService } from '../auth/api-keys.service';
-import { CurrentPrincipal, Principal } from '../auth/principal';
+import { ApiKeysService } from './api-keys.service';
+import { CurrentPrincipal, Principal } from '../common/principal';
 import { UuidPipe } from '../common/uuid.pipe';
 import { AccessPolicy } from './access-policy.service';
 import {

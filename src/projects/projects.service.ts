@@ -1,21 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
-import { User } from '../auth/user.entity';
-import { Principal } from '../auth/principal';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
+import { Principal } from '../common/principal';
 import { conflict, forbidden, notFound } from '../common/domain-error';
 import { AddMemberDto, MembershipDto, ProjectDto } from './dto/projects.dto';
 import { Membership, ProjectRole } from './membership.entity';
 import { Project } from './project.entity';
+import { UserDirectory } from './user-directory';
 
 @Injectable()
 export class ProjectsService {
   constructor(
     @InjectRepository(Project) private readonly projects: Repository<Project>,
     @InjectRepository(Membership) private readonly memberships: Repository<Membership>,
-    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly userDirectory: UserDirectory,
     private readonly dataSource: DataSource,
   ) {}
+
+  /** A new user's personal project, owned by them; inside the caller's (registration's) transaction. */
+  async createPersonalProject(em: EntityManager, userId: string, name: string): Promise<Project> {
+    const project = await em.save(em.create(Project, { name }));
+    await em.save(em.create(Membership, { projectId: project.id, userId, role: ProjectRole.Owner }));
+    return project;
+  }
+
+  /** A user's projects with their role, oldest membership first (GET /api/auth/me). */
+  async membershipsOf(userId: string): Promise<{ id: string; name: string; role: ProjectRole }[]> {
+    const rows = await this.memberships.find({
+      where: { userId },
+      relations: { project: true },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return rows.map((m) => ({ id: m.projectId, name: m.project?.name ?? '', role: m.role }));
+  }
 
   async create(principal: Principal, name: string): Promise<ProjectDto> {
     if (principal.kind !== 'user') throw forbidden('API keys cannot create projects');
@@ -43,7 +60,7 @@ export class ProjectsService {
   }
 
   async addMember(projectId: string, dto: AddMemberDto): Promise<MembershipDto> {
-    const user = await this.users.findOne({ where: { email: dto.email.trim().toLowerCase() } });
+    const user = await this.userDirectory.findByEmail(dto.email.trim().toLowerCase());
     if (!user) throw notFound('User not found');
     if (await this.memberships.exists({ where: { projectId, userId: user.id } })) {
       throw conflict('User is already a member of this project');

@@ -11,7 +11,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, Principal } from '../auth/principal';
+import { CurrentPrincipal, Principal } from '../common/principal';
 import { Page, PaginationQueryDto } from '../common/pagination.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { invalid, notFound } from '../common/domain-error';
 import { isPlainObject } from '../common/is-plain-object';
 import { type Page } from '../common/pagination.dto';

@@ -1,3 +1,4 @@
+import { signalError } from '../common/abort';
 /**
  * `failure` (server error, timeout) breaks a run of successes; `neutral` (a permanent error, a
  * cancelled call) says nothing about the provider's capacity and changes nothing.
@@ -117,6 +118,6 @@ export class AdaptiveConcurrencyLimiter {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+function abortReason(signal: AbortSignal): Error {
+  return signalError(signal);
 }

@@ -61,7 +61,10 @@ function setup(steps: Step[], env: Record<string, string> = {}, options: LlmClie
   const registry = new ProviderRegistry([provider, new MockEchoProvider()], prices);
   const sleeps: number[] = [];
   const client = new LlmClient(registry, prices, config, {
-    sleep: async (ms) => void sleeps.push(ms),
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
     random: () => 0.5,
     ...options,
   });

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { signalError } from '../common/abort';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { AdaptiveConcurrencyLimiter, PermitOutcome } from './adaptive-concurrency-limiter';
@@ -202,7 +203,7 @@ export class LlmClient {
     );
     // Settles as soon as the signal aborts, even if an adapter ignores the signal.
     const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      controller.signal.addEventListener('abort', () => reject(signalError(controller.signal)), { once: true });
     });
     try {
       return await Promise.race([
@@ -237,10 +238,10 @@ function errorMessage(err: unknown): string {
 
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(signalError(signal));
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      if (signal) reject(signalError(signal));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -1,7 +1,8 @@
 import { type LlmParams, type ProviderCall, ProviderError, userMessage } from './llm.types';
-import { countWords, messagesText, MockEchoProvider } from './mock-echo.provider';
+import { messagesText, MockEchoProvider } from './mock-echo.provider';
 
 const ask = (prompt: string, params: LlmParams): ProviderCall => ({ messages: userMessage(prompt), params });
+import { countWords } from '../domain/words';
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   const err = await promise.then(

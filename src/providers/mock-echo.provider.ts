@@ -1,3 +1,4 @@
+import { countWords } from '../domain/words';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { isPlainObject } from '../common/is-plain-object';
 import {
@@ -22,11 +23,6 @@ export interface MockEchoOptions {
 
 const MOCK_ERRORS: readonly ProviderErrorKind[] = ['rate_limit', 'server_error', 'timeout'];
 const STATUS_OF: Partial<Record<ProviderErrorKind, number>> = { rate_limit: 429, server_error: 500 };
-
-/** Whitespace-separated words: the token count of the mock, simple enough to assert on. */
-export function countWords(text: string): number {
-  return text.split(/\s+/).filter((word) => word.length > 0).length;
-}
 
 /** The text mock:echo answers with: the messages' contents in order, a blank line between two. */
 export function messagesText(messages: readonly ChatMessage[]): string {

@@ -9,28 +9,8 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { numericTransformer } from '../common/numeric.transformer';
-import { Experiment, StageConfig } from '../experiments/experiment.entity';
-
-export enum RunStatus {
-  Pending = 'pending',
-  Running = 'running',
-  Completed = 'completed',
-  Failed = 'failed',
-  Cancelled = 'cancelled',
-}
-
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [RunStatus.Completed, RunStatus.Failed, RunStatus.Cancelled];
-
-/** One grid cell: scalars only. `repetition` and `cache` are outside the config hash. */
-export interface RunConfig {
-  prompt: string;
-  model: string;
-  params?: Record<string, string | number | boolean | null>;
-  input_data?: Record<string, unknown> | string;
-  stages?: StageConfig[] | null;
-  repetition?: number;
-  cache?: boolean;
-}
+import { type RunConfig } from '../domain/configs';
+import { RunStatus } from '../domain/statuses';
 
 @Entity('runs')
 @Index('idx_runs_experiment_status', ['experimentId', 'status'])
@@ -43,9 +23,10 @@ export class Run {
   @Column({ name: 'experiment_id', type: 'uuid' })
   experimentId: string;
 
-  @ManyToOne(() => Experiment, { onDelete: 'CASCADE' })
+  /** `experiments` belongs to experiments/ (above runs/): the relation names the entity instead of importing it. */
+  @ManyToOne('Experiment', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'experiment_id' })
-  experiment?: Experiment;
+  experiment?: { id: string };
 
   /** Denormalised from the experiment: tenancy filters and the cache scope without a join. */
   @Column({ name: 'project_id', type: 'uuid' })

@@ -7,18 +7,19 @@ import { scoreContext } from './scorers/score-context.fixture';
 const registry = new ScorerRegistry(
   builtInScorers({
     llm: {
-      complete: async () => ({
-        output: '{"score": 1}',
-        tokensIn: 1,
-        tokensOut: 1,
-        toolCalls: null,
-        finishReason: 'stop',
-        cost: 0,
-        durationMs: 1,
-        attempts: 1,
-      }),
+      complete: () =>
+        Promise.resolve({
+          output: '{"score": 1}',
+          tokensIn: 1,
+          tokensOut: 1,
+          toolCalls: null,
+          finishReason: 'stop',
+          cost: 0,
+          durationMs: 1,
+          attempts: 1,
+        }),
     },
-    cache: { get: async () => null, put: async () => undefined },
+    cache: { get: () => Promise.resolve(null), put: () => Promise.resolve() },
     validateModel: (m) => (m.startsWith('mock:') || m.startsWith('openai:') ? null : `Unknown provider in "${m}"`),
   }),
 );
@@ -155,7 +156,7 @@ describe('ScorerRegistry', () => {
         description: 'd',
         paramsSchema: { type: 'object' },
         example: { name: 'b', type: 'broken', params: {} },
-        score: async () => ({ value: 1.5, metadata: {} }),
+        score: () => Promise.resolve({ value: 1.5, metadata: {} }),
       },
     ]);
     await expect(broken.score(scoreContext('x'), { name: 'b', type: 'broken' })).rejects.toThrow(
@@ -169,7 +170,7 @@ describe('ScorerRegistry', () => {
       description: 'd',
       paramsSchema: { type: 'object' },
       example: { name: 'n', type: 't', params: {} },
-      score: async () => ({ value: 0, metadata: {} }),
+      score: () => Promise.resolve({ value: 0, metadata: {} }),
     };
     expect(() => new ScorerRegistry([s, s])).toThrow('registered twice');
     expect(

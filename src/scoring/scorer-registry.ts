@@ -1,7 +1,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
 import { setImmediate as yieldToEventLoop } from 'timers/promises';
-import { type ScorerConfig } from '../experiments/experiment.entity';
+import { type ScorerConfig } from '../domain/configs';
 import { describeAjvErrors } from './ajv-errors';
 import { type JsonSchema, type ScoreContext, type Scorer, ScorerError, type ScorerResult } from './scorer';
 import { isPlainObject } from '../common/is-plain-object';

@@ -1,5 +1,5 @@
+import { type RunConfig } from '../domain/configs';
 import { type ToolCall } from '../providers/llm.types';
-import { type RunConfig } from '../runs/run.entity';
 
 /** What a scorer sees of one completed run. */
 export interface ScoreContext {
@@ -60,4 +60,12 @@ export class ScorerError extends Error {
     super(message);
     this.name = 'ScorerError';
   }
+}
+
+/**
+ * A `score` for a scorer that computes its value synchronously: what `fn` throws becomes a
+ * rejected promise, as it would from an async function.
+ */
+export function synchronous<P>(fn: (ctx: ScoreContext, params: P) => ScorerResult): Scorer<P>['score'] {
+  return (ctx, params) => new Promise((resolve) => resolve(fn(ctx, params)));
 }

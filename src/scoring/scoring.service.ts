@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { invalid, notFound } from '../common/domain-error';
-import { ScorerConfig, ScoringConfig } from '../experiments/experiment.entity';
-import { RunStatus } from '../runs/run.entity';
+import { ScorerConfig, ScoringConfig } from '../domain/configs';
+import { RunStatus } from '../domain/statuses';
 import { ScoreReadModel } from './score-read-model';
 import { Score, ScoreSource } from './score.entity';
 import { ScoreContext, ScorerError } from './scorer';
@@ -64,7 +64,7 @@ function toScore(row: ScoreRow): Score {
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the order of results. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

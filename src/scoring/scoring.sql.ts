@@ -1,4 +1,5 @@
-import { type RunConfig } from '../runs/run.entity';
+import { type RunConfig } from '../domain/configs';
+import { type RunStatus } from '../domain/statuses';
 
 /** Columns of a run that scorers read. */
 const RUN_FOR_SCORING = `
@@ -9,7 +10,7 @@ export interface RunForScoringRow {
   id: string;
   project_id: string;
   experiment_id: string;
-  status: string;
+  status: RunStatus;
   output: string | null;
   config: RunConfig;
   duration_ms: number | null;

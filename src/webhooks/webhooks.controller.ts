@@ -12,7 +12,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentPrincipal, Principal } from '../auth/principal';
+import { CurrentPrincipal, Principal } from '../common/principal';
 import { PaginationQueryDto } from '../common/pagination.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import { AccessPolicy } from '../projects/access-policy.service';

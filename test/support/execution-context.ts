@@ -1,15 +1,15 @@
 import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { coreImports } from '../../src/app.module';
+import { coreImports } from '../../src/database/core-imports';
 import { AppConfig } from '../../src/config/configuration';
 import { RunEventsService } from '../../src/events/run-events.service';
 import { EventsModule } from '../../src/events/events.module';
 import { ExecutionModule } from '../../src/execution/execution.module';
-import { RunDispatcher } from '../../src/execution/run-dispatcher';
+import { RunDispatcher } from '../../src/runs/run-dispatcher';
 import { RunExecutor } from '../../src/execution/run-executor';
 import { RunSweeper } from '../../src/execution/run-sweeper';
-import { WorkerModule } from '../../src/execution/worker.module';
+import { WorkerModule } from '../../src/worker.module';
 import { TestDatabase } from './database';
 import { testConfig } from './app';
 
@@ -22,7 +22,7 @@ export interface ExecutionContext {
   app: INestApplicationContext;
   config: AppConfig;
   dataSource: DataSource;
-  /** The dispatcher feature modules get by importing ExecutionModule. */
+  /** The dispatcher feature modules inject (provided globally by ExecutionModule.forRoot). */
   dispatcher: RunDispatcher;
   events: RunEventsService;
   /** Present where runs execute (inline API, worker). */
@@ -39,7 +39,8 @@ export interface ExecutionContextOptions {
   sweep?: boolean;
 }
 
-@Module({ imports: [ExecutionModule] })
+/** A feature module: it injects RunDispatcher from the global ExecutionModule.forRoot without importing it. */
+@Module({})
 class FeatureLikeModule {}
 
 @Module({})
@@ -56,7 +57,7 @@ export async function createExecutionContext(options: ExecutionContextOptions): 
       : {
           module: ExecutionTestRootModule,
           imports: [
-            ...(coreImports(config) ?? []),
+            ...coreImports(config),
             EventsModule,
             ExecutionModule.forRoot(config, { sweep: options.sweep }),
             FeatureLikeModule,

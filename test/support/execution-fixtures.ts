@@ -1,7 +1,8 @@
 import { type DataSource } from 'typeorm';
-import { ExperimentStatus, type ScoringConfig } from '../../src/experiments/experiment.entity';
-import { computeConfigHash } from '../../src/runs/config-hash';
-import { type RunConfig } from '../../src/runs/run.entity';
+import { ExperimentStatus } from '../../src/domain/statuses';
+import { type ScoringConfig } from '../../src/domain/configs';
+import { computeConfigHash } from '../../src/domain/canonical-json';
+import { type RunConfig } from '../../src/domain/configs';
 import { waitFor } from './wait';
 
 /** Rows straight into PostgreSQL, for suites that exercise execution without the HTTP API. */

@@ -186,7 +186,7 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
     const api: FakeApi | null =
       path === '/v1/chat/completions' ? 'openai' : path === '/v1/messages' ? 'anthropic' : null;
     if (req.method !== 'POST' || !api) return send(res, 404, { error: { message: `no route ${req.method} ${path}` } });
-    let body: any = null;
+    let body: any;
     try {
       body = JSON.parse(raw);
     } catch {

@@ -16,9 +16,14 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'}${last ? `: ${describe(last)}` : ''}`,
       );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : JSON.stringify(error);
 }

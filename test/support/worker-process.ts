@@ -67,7 +67,7 @@ export async function spawnWorker(
     if (state === 'exited') throw new Error('the worker process exited before it was ready');
   } catch (error) {
     await handle.stop(1000);
-    throw new Error(`${(error as Error).message}\n--- worker output ---\n${output}`);
+    throw new Error(`${(error as Error).message}\n--- worker output ---\n${output}`, { cause: error });
   }
   return handle;
 }

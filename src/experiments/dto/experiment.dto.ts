@@ -13,7 +13,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination.dto';
-import { ExperimentStatus } from '../experiment.entity';
+import { ExperimentStatus } from '../../domain/statuses';
 
 /** Documentation of `config` only: the service validates it (every problem in one 400). */
 export class StageConfigDto {

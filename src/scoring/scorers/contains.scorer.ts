@@ -1,4 +1,4 @@
-import { type JsonSchema, type ScoreContext, type Scorer, type ScorerResult } from '../scorer';
+import { type JsonSchema, type ScoreContext, type Scorer, type ScorerResult, synchronous } from '../scorer';
 import { exactlyOneOf, foldCase } from './scorer-params';
 
 export interface ContainsParams {
@@ -54,10 +54,10 @@ export const containsScorer: Scorer<ContainsParams> = {
   paramsSchema: containsParamsSchema('any'),
   example: { name: 'mentions_refund', type: 'contains', params: { value: 'refund', case_sensitive: false } },
   validate: validateContainsParams,
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const { found, missing } = findValues(ctx, params);
     const mode = params.mode ?? 'any';
     const pass = mode === 'all' ? missing.length === 0 : found.length > 0;
     return binary(pass, { mode, found, missing });
-  },
+  }),
 };

@@ -1,4 +1,4 @@
-import { type Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError, synchronous } from '../scorer';
 
 export interface CostParams {
   max_usd: number;
@@ -17,9 +17,9 @@ export const costScorer: Scorer<CostParams> = {
     properties: { max_usd: { type: 'number', minimum: 0 } },
   },
   example: { name: 'cheap', type: 'cost', params: { max_usd: 0.002 } },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const cost = ctx.run.costEstimate;
     if (cost === null || cost === undefined) throw new ScorerError('the run has no known cost (model without a price)');
     return { value: cost <= params.max_usd ? 1 : 0, metadata: { cost_usd: cost, max_usd: params.max_usd } };
-  },
+  }),
 };

@@ -1,4 +1,4 @@
-import { type Scorer } from '../scorer';
+import { type Scorer, synchronous } from '../scorer';
 import {
   asText,
   type ExpectedParams,
@@ -22,10 +22,10 @@ export const exactMatchScorer: Scorer<ExactMatchParams> = {
   paramsSchema: expectedTextParamsSchema,
   example: { name: 'answer_exact', type: 'exact_match', params: { expected_field: 'expected', trim: true } },
   validate: validateExpected,
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const expected = asText(resolveExpected(ctx, params));
     const normalise = textNormaliser(params);
     const matched = normalise(ctx.output) === normalise(expected);
     return { value: matched ? 1 : 0, metadata: { matched, expected: preview(expected) } };
-  },
+  }),
 };

@@ -2,11 +2,11 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { canonicalJson } from '../../common/canonical-json';
+import { canonicalJson } from '../../domain/canonical-json';
 import { describeAjvErrors } from '../ajv-errors';
 import { runBounded, WorkTimeoutError } from '../bounded-work';
 import { linearRegExpEngine } from '../linear-regexp';
-import { type Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError, synchronous } from '../scorer';
 import { structuredValue, toolCallParamSchema } from './json-valid.scorer';
 
 export interface JsonSchemaParams {
@@ -99,7 +99,7 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
       return [`params.schema is not a valid JSON Schema: ${(err as Error).message}`];
     }
   },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     let validate: ValidateFunction;
     try {
       validate = compileUserSchema(params.schema);
@@ -120,5 +120,5 @@ export const jsonSchemaScorer: Scorer<JsonSchemaParams> = {
     if (ok) return { value: 1, metadata: { valid_json: true, conforms: true } };
     const errors = describeAjvErrors('output', validate.errors);
     return { value: 0, metadata: { valid_json: true, conforms: false, errors: errors.slice(0, 10) } };
-  },
+  }),
 };

@@ -1,4 +1,4 @@
-import { type JsonSchema, type ScoreContext, type Scorer } from '../scorer';
+import { type JsonSchema, type ScoreContext, type Scorer, synchronous } from '../scorer';
 import { unwrapCodeFence } from './scorer-params';
 
 export interface JsonValidParams {
@@ -55,10 +55,10 @@ export const jsonValidScorer: Scorer<JsonValidParams> = {
     properties: { allow_code_fence: { type: 'boolean', default: false }, tool_call: toolCallParamSchema },
   },
   example: { name: 'is_json', type: 'json_valid', params: { allow_code_fence: true } },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const parsed = structuredValue(ctx, params);
     return parsed.ok
       ? { value: 1, metadata: { valid: true } }
       : { value: 0, metadata: { valid: false, error: parsed.error } };
-  },
+  }),
 };

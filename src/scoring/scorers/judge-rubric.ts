@@ -1,4 +1,4 @@
-import { inputHasVariable, templateVariables } from '../../experiments/template-variables';
+import { inputHasVariable, templateVariables } from '../../domain/template';
 import { ScorerError } from '../scorer';
 
 /**

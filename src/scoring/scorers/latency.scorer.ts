@@ -1,4 +1,4 @@
-import { type Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError, synchronous } from '../scorer';
 
 export interface LatencyParams {
   max_ms: number;
@@ -16,9 +16,9 @@ export const latencyScorer: Scorer<LatencyParams> = {
     properties: { max_ms: { type: 'number', exclusiveMinimum: 0 } },
   },
   example: { name: 'fast_enough', type: 'latency', params: { max_ms: 2000 } },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const duration = ctx.run.durationMs;
     if (duration === null || duration === undefined) throw new ScorerError('the run has no duration_ms');
     return { value: duration <= params.max_ms ? 1 : 0, metadata: { duration_ms: duration, max_ms: params.max_ms } };
-  },
+  }),
 };

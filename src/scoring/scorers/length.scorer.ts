@@ -1,5 +1,5 @@
-import { countWords } from '../../providers/mock-echo.provider';
-import { type Scorer } from '../scorer';
+import { countWords } from '../../domain/words';
+import { type Scorer, synchronous } from '../scorer';
 import { codePointLength } from './scorer-params';
 
 export interface LengthParams {
@@ -31,11 +31,11 @@ export const lengthScorer: Scorer<LengthParams> = {
     }
     return [];
   },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const unit = params.unit ?? 'chars';
     const length = unit === 'words' ? countWords(ctx.output) : codePointLength(ctx.output);
     const pass =
       (params.min === undefined || length >= params.min) && (params.max === undefined || length <= params.max);
     return { value: pass ? 1 : 0, metadata: { length, unit, min: params.min ?? null, max: params.max ?? null } };
-  },
+  }),
 };

@@ -11,30 +11,32 @@ import { scoreContext } from './score-context.fixture';
 
 class InMemoryJudgeCache implements JudgeCache {
   readonly entries = new Map<string, JudgeCacheEntry>();
-  async get(projectId: string, key: string) {
-    return this.entries.get(`${projectId}/${key}`) ?? null;
+  get(projectId: string, key: string) {
+    return Promise.resolve(this.entries.get(`${projectId}/${key}`) ?? null);
   }
-  async put(projectId: string, key: string, _model: string, entry: JudgeCacheEntry) {
+  put(projectId: string, key: string, _model: string, entry: JudgeCacheEntry) {
     if (!this.entries.has(`${projectId}/${key}`)) this.entries.set(`${projectId}/${key}`, entry);
+    return Promise.resolve();
   }
 }
 
 function setup(answer: string | (() => string) = '{"score": 8, "reason": "clear"}') {
   const requests: CompletionRequest[] = [];
   const llm = {
-    complete: async (req: CompletionRequest): Promise<CompletionResult> => {
-      requests.push(req);
-      return {
-        output: typeof answer === 'string' ? answer : answer(),
-        tokensIn: 120,
-        tokensOut: 15,
-        toolCalls: null,
-        finishReason: 'stop',
-        cost: 0.0004,
-        durationMs: 42,
-        attempts: 1,
-      };
-    },
+    complete: (req: CompletionRequest): Promise<CompletionResult> =>
+      new Promise((resolve) => {
+        requests.push(req);
+        resolve({
+          output: typeof answer === 'string' ? answer : answer(),
+          tokensIn: 120,
+          tokensOut: 15,
+          toolCalls: null,
+          finishReason: 'stop',
+          cost: 0.0004,
+          durationMs: 42,
+          attempts: 1,
+        });
+      }),
   };
   const cache = new InMemoryJudgeCache();
   const scorer = new LlmJudgeScorer({

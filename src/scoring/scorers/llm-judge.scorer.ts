@@ -1,5 +1,5 @@
-import { sha256CanonicalJson } from '../../common/canonical-json';
-import { templateVariables } from '../../experiments/template-variables';
+import { sha256CanonicalJson } from '../../domain/canonical-json';
+import { templateVariables } from '../../domain/template';
 import { type CompletionRequest, type CompletionResult, type LlmParams, userMessage } from '../../providers/llm.types';
 import { type ScoreContext, type Scorer, type ScorerResult } from '../scorer';
 import { inferScale, type JudgeScale, parseJudgeAnswer } from './judge-answer.parser';

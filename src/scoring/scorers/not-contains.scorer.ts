@@ -1,4 +1,4 @@
-import { type Scorer } from '../scorer';
+import { type Scorer, synchronous } from '../scorer';
 import {
   binary,
   type ContainsParams,
@@ -23,10 +23,10 @@ export const notContainsScorer: Scorer<ContainsParams> = {
     params: { values: ['sorry', 'apologize'], case_sensitive: false },
   },
   validate: validateContainsParams,
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const { found, missing } = findValues(ctx, params);
     const mode = params.mode ?? 'all';
     const pass = mode === 'all' ? found.length === 0 : missing.length > 0;
     return binary(pass, { mode, found, missing });
-  },
+  }),
 };

@@ -1,4 +1,4 @@
-import { type Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError, synchronous } from '../scorer';
 import { type ExpectedParams, exactlyOneOf, resolveExpected } from './scorer-params';
 
 export interface NumericCloseParams extends Omit<ExpectedParams, 'expected'> {
@@ -54,7 +54,7 @@ export const numericCloseScorer: Scorer<NumericCloseParams> = {
   },
   example: { name: 'answer_close', type: 'numeric_close', params: { expected_field: 'answer', abs_tol: 0.01 } },
   validate: (params) => exactlyOneOf(params as Record<string, unknown>, 'expected', 'expected_field'),
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const expected = expectedNumber(resolveExpected(ctx, params));
     const absTol = params.abs_tol ?? 0;
     const relTol = params.rel_tol ?? 1e-9;
@@ -69,5 +69,5 @@ export const numericCloseScorer: Scorer<NumericCloseParams> = {
       value: close ? 1 : 0,
       metadata: { parsed: found.value, parsed_text: found.text, expected, diff, abs_tol: absTol, rel_tol: relTol },
     };
-  },
+  }),
 };

@@ -1,5 +1,5 @@
 import { compileLinear, LinearRegExpError } from '../linear-regexp';
-import { type Scorer } from '../scorer';
+import { type Scorer, synchronous } from '../scorer';
 import { preview } from './scorer-params';
 
 export interface RegexParams {
@@ -66,7 +66,7 @@ export const regexScorer: Scorer<RegexParams> = {
     const problem = regexProblem(params.pattern, params.flags);
     return problem ? [problem] : [];
   },
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const { text, truncated } = capped(ctx.output);
     const re = compileLinear(params.pattern, params.flags ?? '');
     const matched = re.test(text);
@@ -79,5 +79,5 @@ export const regexScorer: Scorer<RegexParams> = {
       value: matched ? 1 : 0,
       metadata: { matched, match: span?.match ?? null, index: span?.index ?? null, truncated },
     };
-  },
+  }),
 };

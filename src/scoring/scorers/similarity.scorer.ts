@@ -1,5 +1,5 @@
 import { distance } from 'fastest-levenshtein';
-import { type Scorer, ScorerError } from '../scorer';
+import { type Scorer, ScorerError, synchronous } from '../scorer';
 import {
   asText,
   codePointLength,
@@ -85,7 +85,7 @@ export const similarityScorer: Scorer<SimilarityParams> = {
   paramsSchema: expectedTextParamsSchema,
   example: { name: 'close_to_reference', type: 'similarity', params: { expected_field: 'expected', trim: true } },
   validate: validateExpected,
-  async score(ctx, params) {
+  score: synchronous((ctx, params) => {
     const normalise = textNormaliser(params);
     const expected = asText(resolveExpected(ctx, params));
     const result = similarity(normalise(ctx.output), normalise(expected));
@@ -93,5 +93,5 @@ export const similarityScorer: Scorer<SimilarityParams> = {
       value: result.value,
       metadata: { distance: result.distance, max_length: result.maxLength, expected: preview(expected) },
     };
-  },
+  }),
 };

@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../common/canonical-json';
+import { canonicalJson } from '../../domain/canonical-json';
 import { isPlainObject } from '../../common/is-plain-object';
 import { type ScoreContext, type Scorer, type ScorerResult } from '../scorer';
 import { asText, preview } from './scorer-params';

@@ -1,7 +1,7 @@
 /**
- * `{{ name }}` placeholders of a prompt (whitespace inside the braces allowed), the same syntax the
- * judge rubrics use. Validation and the dry-run estimate read prompts with it; the executor's
- * renderer must agree on what counts as a placeholder.
+ * The ONE template syntax: `{{ name }}` placeholders (whitespace inside the braces allowed), in
+ * prompts, stage prompts and judge rubrics. Launch validation, the dry-run estimate, ad-hoc run
+ * checks and the executor's renderer (execution/stage-plan.ts) all read templates through this file.
  */
 const PLACEHOLDER = /\{\{\s*([^{}\s]+)\s*\}\}/g;
 
@@ -23,6 +23,25 @@ export function stageOutputRef(variable: string): string | null {
   return STAGE_OUTPUT_REF.exec(variable)?.[1] ?? null;
 }
 
+/**
+ * Replaces every placeholder by `replace(name, whole)` (`whole` is the placeholder as written).
+ */
+export function replacePlaceholders(text: string, replace: (name: string, whole: string) => string): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => replace(name, whole));
+}
+
+/** `input_data` may be an object of variables or a plain string (then it offers none). */
+export function inputVariables(
+  inputData: Record<string, unknown> | string | null | undefined,
+): Record<string, unknown> {
+  return typeof inputData === 'object' && inputData !== null && !Array.isArray(inputData) ? inputData : {};
+}
+
+/** How a variable's value is written into a prompt: strings as they are, anything else as JSON. */
+export function placeholderText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** Whether an input supplies a variable: an own property whose value is not undefined. */
 export function inputHasVariable(input: Record<string, unknown>, variable: string): boolean {
   return Object.prototype.hasOwnProperty.call(input, variable) && input[variable] !== undefined;
@@ -33,11 +52,9 @@ export function inputHasVariable(input: Record<string, unknown>, variable: strin
  * Only for estimates: the executor renders for real and fails on a missing variable.
  */
 export function fillInputVariables(text: string, input: Record<string, unknown>): string {
-  return text.replace(PLACEHOLDER, (whole, name: string) => {
-    if (!inputHasVariable(input, name)) return whole;
-    const value = input[name];
-    return typeof value === 'string' ? value : JSON.stringify(value);
-  });
+  return replacePlaceholders(text, (name, whole) =>
+    inputHasVariable(input, name) ? placeholderText(input[name]) : whole,
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { RunConfig, RunStatus } from '../run.entity';
+import { RunConfig } from '../../domain/configs';
+import { RunStatus } from '../../domain/statuses';
 import { ScoreSource } from '../../scoring/score.entity';
 
 const EXAMPLE_CONFIG = {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { ProjectRole } from '../projects/membership.entity';
 import { LeaderboardResponseDto } from './dto/run-leaderboard.dto';
 import { RunAccess } from './run-access.service';

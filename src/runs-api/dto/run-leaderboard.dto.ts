@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { RunConfig, RunStatus } from '../run.entity';
+import { RunConfig } from '../../domain/configs';
+import { RunStatus } from '../../domain/statuses';
 
 export class RunLeaderboardQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 10 })

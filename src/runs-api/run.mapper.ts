@@ -6,8 +6,10 @@ import {
   type ScoreResponseDto,
   type StageResultResponseDto,
 } from './dto/run.response.dto';
-import { type Run, type RunConfig, type RunStatus } from './run.entity';
-import { type StageResult } from './stage-result.entity';
+import { type Run } from '../runs/run.entity';
+import { type RunConfig } from '../domain/configs';
+import { type RunStatus } from '../domain/statuses';
+import { type StageResult } from '../runs/stage-result.entity';
 
 const iso = (value: Date | null | undefined): string | null => (value ? value.toISOString() : null);
 /** pg answers `numeric` as a string (exact); the API speaks JSON numbers. */

@@ -5,5 +5,5 @@ export type Principal =
   { kind: 'user'; userId: string; email: string } | { kind: 'api_key'; apiKeyId: string; projectId: string };
 
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {
-  return ctx.switchToHttp().getRequest().user as Principal;
+  return ctx.switchToHttp().getRequest<{ user: Principal }>().user;
 });

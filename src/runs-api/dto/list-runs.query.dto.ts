@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEnum, IsNumber, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination.dto';
-import { RunStatus } from '../run.entity';
+import { RunStatus } from '../../domain/statuses';
 
 /** `Number('')` is 0: an empty query value must fail validation, not mean zero. */
 export const toNumber = ({ value }: { value: unknown }): unknown =>

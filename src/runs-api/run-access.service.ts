@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { notFound } from '../common/domain-error';
 import { Experiment } from '../experiments/experiment.entity';
 import { ExperimentsService } from '../experiments/experiments.service';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
-import { Run } from './run.entity';
+import { Run } from '../runs/run.entity';
 
 export const RUN_NOT_FOUND = 'Run not found';
 

@@ -1,4 +1,4 @@
-import { isStageReference, stageReferenceProblems, templateVariables } from '../experiments/template-variables';
+import { isStageReference, stageReferenceProblems, templateVariables } from '../domain/template';
 import { type AdHocRunConfigDto } from './dto/create-run.dto';
 
 /** Answers null when a `provider:model` id can run, else a message naming the problem. */

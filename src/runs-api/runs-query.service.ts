@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { invalid } from '../common/domain-error';
 import { ProjectRole } from '../projects/membership.entity';
 import { ScoringService } from '../scoring/scoring.service';
@@ -10,7 +10,7 @@ import { RunDetailResponseDto, RunListResponseDto } from './dto/run.response.dto
 import { RunAccess } from './run-access.service';
 import { runRowToResponse, runToDetailResponse, RunRow } from './run.mapper';
 import { buildRunListQuery, RunListRow } from './runs.sql';
-import { StageResult } from './stage-result.entity';
+import { StageResult } from '../runs/stage-result.entity';
 
 /** The read side of the runs API: the filtered list and a run's detail. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { computeConfigHash } from './config-hash';
+import { computeConfigHash } from './canonical-json';
 
 const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 

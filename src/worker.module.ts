@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { coreImports } from '../app.module';
-import { AppConfig } from '../config/configuration';
-import { EventsModule } from '../events/events.module';
-import { ExecutionModule, ExecutionOptions } from './execution.module';
+import { coreImports } from './database/core-imports';
+import { AppConfig } from './config/configuration';
+import { EventsModule } from './events/events.module';
+import { ExecutionModule, ExecutionOptions } from './execution/execution.module';
 
 /** A queue worker process (src/worker.ts): database, configuration and execution, no HTTP. */
 @Module({})
@@ -11,11 +11,7 @@ export class WorkerModule {
     if (!config.redisUrl) throw new Error('a worker needs REDIS_URL: without it runs execute inside the API process');
     return {
       module: WorkerModule,
-      imports: [
-        ...(coreImports(config) ?? []),
-        EventsModule,
-        ExecutionModule.forRoot(config, { ...options, worker: true }),
-      ],
+      imports: [...coreImports(config), EventsModule, ExecutionModule.forRoot(config, { ...options, worker: true })],
     };
   }
 }

@@ -1,12 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ExperimentStatus } from '../experiments/experiment.entity';
+import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentProgress } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
-import { queryRows } from './sql';
-import { EXPERIMENT_PROGRESS_SQL, execSql } from '../experiments/sql';
-import { appendExperimentEvent } from '../experiments/experiment-event-data';
+import { queryRows } from '../database/sql';
+import { appendExperimentEvent } from './experiment-event-data';
 import { OutboxWriter } from '../outbox/outbox.writer';
+import { EXPERIMENT_PROGRESS_SQL, execSql } from './sql';
 
 /** At most one progress event per experiment per this interval and process (the last change always gets one). */
 export const PROGRESS_EVENT_INTERVAL_MS = 1000;

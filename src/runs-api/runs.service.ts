@@ -1,21 +1,23 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { Principal } from '../auth/principal';
+import { Principal } from '../common/principal';
 import { conflict, invalid } from '../common/domain-error';
 import { RunEventsService } from '../events/run-events.service';
-import { ExperimentCompletionService } from '../execution/experiment-completion.service';
-import { RunDispatcher } from '../execution/run-dispatcher';
+import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
+import { RunDispatcher } from '../runs/run-dispatcher';
 import { ProjectRole } from '../projects/membership.entity';
 import { ProjectModels } from '../providers/project-models';
 import { ScoringService } from '../scoring/scoring.service';
 import { adHocConfigProblems } from './ad-hoc-config.check';
-import { computeConfigHash } from './config-hash';
+import { computeConfigHash } from '../domain/canonical-json';
 import { CreateRunDto } from './dto/create-run.dto';
 import { RunResponseDto } from './dto/run.response.dto';
 import { HumanScoreResponseDto, ScoreRunDto } from './dto/score-run.dto';
 import { RunAccess } from './run-access.service';
-import { Run, RunConfig, RunStatus } from './run.entity';
+import { Run } from '../runs/run.entity';
+import { RunConfig } from '../domain/configs';
+import { RunStatus } from '../domain/statuses';
 import { humanScoreToResponse, runRowToResponse, runToResponse, RunRow } from './run.mapper';
 
 /** The write side of the runs API: ad-hoc runs, human scores, cancellation. */

@@ -1,5 +1,7 @@
+import { latestScorePerRunAndScorer, latestScoresOfRunSql } from '../domain/latest-score';
+import { weightedScoreSql } from '../domain/weighted-score';
 import { RUN_ROW_COLUMNS, type RunRow } from './run.mapper';
-import { type RunStatus } from './run.entity';
+import { type RunStatus } from '../domain/statuses';
 
 export interface RunListFilter {
   /** The caller's projects: nothing outside them is ever listed. */
@@ -82,6 +84,8 @@ ORDER BY p.started_at DESC NULLS LAST, p.id`;
   return { sql, params };
 }
 
+const LATEST = latestScorePerRunAndScorer('s');
+
 /**
  * The run leaderboard of experiment $1 as ONE statement (API.md, "Leaderboard"):
  *
@@ -110,17 +114,16 @@ WITH weights AS (
   WHERE jsonb_typeof(w.value) = 'number'
 ),
 latest AS (
-  SELECT DISTINCT ON (s.run_id, s.scorer_name) s.run_id, s.value,
+  SELECT DISTINCT ON (${LATEST.distinctOn}) s.run_id, s.value,
          ((SELECT w.vals FROM weights w))[array_position((SELECT w.names FROM weights w), s.scorer_name::text)] AS weight
   FROM runs r
   JOIN scores s ON s.run_id = r.id
   WHERE r.experiment_id = $1::uuid AND r.status = 'completed'
-  ORDER BY s.run_id, s.scorer_name, s.created_at DESC, s.id DESC
+  ORDER BY ${LATEST.orderBy}
 ),
 per_run AS (
   SELECT r.id AS run_id, r.completed_at,
-         CASE WHEN coalesce(sum(l.weight), 0) = 0 THEN avg(l.value)
-              ELSE sum(l.value * l.weight) / sum(l.weight) END AS weighted_score
+         ${weightedScoreSql('l')} AS weighted_score
   FROM runs r
   JOIN latest l ON l.run_id = r.id
   WHERE r.experiment_id = $1::uuid AND r.status = 'completed'
@@ -134,10 +137,7 @@ top AS (
 )
 SELECT t.total::int AS total, t.run_id, t.weighted_score, r.config_hash, r.config, r.status,
        r.duration_ms, r.tokens_in, r.tokens_out,
-       (SELECT jsonb_object_agg(x.scorer_name, x.value)
-          FROM (SELECT DISTINCT ON (s.scorer_name) s.scorer_name, s.value
-                  FROM scores s WHERE s.run_id = t.run_id
-                 ORDER BY s.scorer_name, s.created_at DESC, s.id DESC) x) AS scores
+       ${latestScoresOfRunSql('t.run_id')} AS scores
 FROM top t
 JOIN runs r ON r.id = t.run_id
 ORDER BY t.weighted_score DESC, t.completed_at ASC NULLS LAST, t.run_id ASC`;

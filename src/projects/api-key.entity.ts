@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { Project } from '../projects/project.entity';
+import { Project } from './project.entity';
 
 /** A project API key. Only the SHA-256 of the secret is stored; `prefix` is the visible part. */
 @Entity('api_keys')
