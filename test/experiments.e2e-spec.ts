@@ -181,6 +181,9 @@ describe('experiments (e2e)', () => {
         updated_at: expect.any(String),
         launched_at: null,
         completed_at: null,
+        stop_reason: null,
+        budget_usd: null,
+        spend: { cost_usd: 0, judge_cost_usd: 0 },
       });
       const got = await request(t.http).get(`/api/experiments/${res.body.id}`).set(bearer(viewer.token));
       expect(got.status).toBe(200);
@@ -415,7 +418,13 @@ describe('experiments (e2e)', () => {
         .set(bearer(alice.token))
         .send({ dry_run: true });
       expect(dry.status).toBe(202);
-      expect(dry.body).toEqual({ runs_planned: 30, runs_created: 0, estimated_cost: 0 });
+      expect(dry.body).toEqual({
+        runs_planned: 30,
+        runs_created: 0,
+        estimated_cost: 0,
+        budget_usd: null,
+        fits_budget: null,
+      });
       expect(await runsOf(exp.id)).toHaveLength(0);
       expect((await progressOf(exp.id)).status).toBe('draft');
 
@@ -438,7 +447,13 @@ describe('experiments (e2e)', () => {
         .post(`/api/experiments/${unpriced.id}/launch`)
         .set(bearer(alice.token))
         .send({ dry_run: true });
-      expect(unpricedDry.body).toEqual({ runs_planned: 60, runs_created: 0, estimated_cost: null });
+      expect(unpricedDry.body).toEqual({
+        runs_planned: 60,
+        runs_created: 0,
+        estimated_cost: null,
+        budget_usd: null,
+        fits_budget: null,
+      });
     });
 
     it('refuses a grid over the limit naming both numbers, default 10,000, and bad bodies', async () => {

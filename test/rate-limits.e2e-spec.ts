@@ -37,7 +37,6 @@ describe('shared rpm limit across worker processes', () => {
       JWT_SECRET: TEST_JWT_SECRET,
       ALLOW_PRIVATE_URLS: 'true',
       WORKER_CONCURRENCY: '8',
-      LOG_LEVEL: 'warn',
     };
     workers.push(...(await Promise.all([spawnWorker(env), spawnWorker(env), spawnWorker(env)])));
   });
