@@ -22,7 +22,7 @@ module.exports = {
       comment:
         'src/domain is plain TypeScript: it imports only itself and pure npm helpers, never Nest or a feature module.',
       from: { path: '^src/domain/' },
-      to: { pathNot: ['^src/domain/', '^node_modules/(canonicalize)/', '^(crypto|node:crypto)$'] },
+      to: { pathNot: ['^src/domain/', '(^|/)node_modules/(canonicalize)/', '^(crypto|node:crypto)$'] },
     },
     {
       name: 'no-import-of-app-module',

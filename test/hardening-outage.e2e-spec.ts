@@ -40,7 +40,7 @@ describe('hardening: a PostgreSQL outage is a 503 to retry, never a 401 or a cra
     port = 0;
     [, redis] = await Promise.all([startPg(), startRedis()]);
     await migrateDatabase(url);
-    t = await createTestApp({ database: { url, name: 'pl_outage', drop: async () => undefined } });
+    t = await createTestApp({ database: { url, name: 'pl_outage', drop: () => Promise.resolve() } });
     user = await registerUser(t.http);
     apiKey = (await createApiKey(t.http, user, user.projectId)).key;
   });

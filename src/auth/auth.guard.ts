@@ -44,8 +44,10 @@ export class GlobalAuthGuard extends AuthGuard('jwt') {
     // A signature that verified but a user lookup that could not run is an outage, not a bad token:
     // answering 401 would log every client out while the database is down.
     // Any other failure of the lookup is ours (500), never the client's token (401).
-    if (err && !(err instanceof HttpException))
-      throw isDatabaseUnavailable(err) ? new DependencyUnavailableError('database', { cause: err }) : err;
+    if (err && !(err instanceof HttpException)) {
+      if (isDatabaseUnavailable(err)) throw new DependencyUnavailableError('database', { cause: err });
+      throw err instanceof Error ? err : new Error('authentication failed', { cause: err });
+    }
     if (err || !user) throw new UnauthorizedException('Invalid or expired token');
     return user;
   }

@@ -136,7 +136,7 @@ WITH done AS (
          completed_at = now(), lease_expires_at = NULL, updated_at = now()
     FROM runs src
    WHERE r.id = $1 AND r.status = 'running' AND r.lease_owner = $2 AND src.id = $3 AND src.status = 'completed'
-  RETURNING ${RUN_EVENT_RETURNING.replace(/(^|, |\n  )(\w+)/g, '$1r.$2')}
+  RETURNING ${RUN_EVENT_RETURNING.replace(/(^|, |\n {2})(\w+)/g, '$1r.$2')}
 ), ${runEventCte(RunStatus.Completed)}, stages AS (
   INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error)
   SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, 0, s.error

@@ -9,7 +9,6 @@ export interface ReceivedWebhook {
   /** The raw body, as signed. */
   raw: string;
   /** Parsed JSON (null if it was not JSON). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary JSON read by assertions
   body: any;
   id: string;
   timestamp: string;
