@@ -189,6 +189,46 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
     expect(await stageRows(api.dataSource, run.id)).toHaveLength(1);
   });
 
+  it('reports provider time: a stage lasts its last attempt (no retry backoff), the run the sum of its stages, with queue_ms and attempts', async () => {
+    const backoffMs = 400;
+    fake.enqueue({ status: 429, headers: { 'retry-after-ms': String(backoffMs) } });
+    fake.setResponder(() => ({ output: 'slow answer', delayMs: 60 }));
+    const run = await runOne({
+      prompt: 'unused',
+      model: OPENAI,
+      input_data: { q: 'why' },
+      stages: [
+        { name: 'ask', prompt: 'Answer {{q}}' },
+        { name: 'echo', prompt: 'Echo {{stages.ask.output}}', model: 'mock:echo', params: { mock_latency_ms: 30 } },
+      ],
+    });
+    expect(run.status).toBe('completed');
+    expect(fake.requests).toHaveLength(2);
+    const [ask, echo] = await stageRows(api.dataSource, run.id);
+    const wallMs = new Date(run.completed_at).getTime() - new Date(run.started_at).getTime();
+    // The answer took at least its 60 ms delay; the 400 ms retry wait before it is not counted.
+    expect(ask.duration_ms).toBeGreaterThanOrEqual(59);
+    expect(ask.duration_ms).toBeLessThanOrEqual(wallMs - backoffMs + 2);
+    expect(echo.duration_ms).toBeGreaterThanOrEqual(29);
+    expect(run.duration_ms).toBe(ask.duration_ms + echo.duration_ms);
+    expect(run.attempts).toBe(3);
+    expect(run.queue_ms).toEqual(expect.any(Number));
+    expect(run.queue_ms).toBeGreaterThanOrEqual(0);
+
+    // A cache hit makes no call: attempts 0, and the duration of the run it copies.
+    const hit = await runOne(run.config);
+    expect(hit).toMatchObject({ status: 'completed', cache_hit: true, attempts: 0, duration_ms: run.duration_ms });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('counts the attempts of a failed run, the failing calls included', async () => {
+    fake.enqueue({ status: 500 }, { status: 400 });
+    const run = await runOne({ prompt: 'two tries', model: OPENAI });
+    expect(run.status).toBe('failed');
+    expect(run.attempts).toBe(2);
+    expect(run.duration_ms).toBeNull();
+  });
+
   it('fails at once with the reason on a permanent provider error', async () => {
     fake.enqueue({ status: 400 });
     const run = await runOne({ prompt: 'bad request', model: OPENAI });

@@ -40,6 +40,8 @@ const RUN_KEYS = [
   'started_at',
   'completed_at',
   'duration_ms',
+  'queue_ms',
+  'attempts',
   'tokens_in',
   'tokens_out',
   'cost_estimate',

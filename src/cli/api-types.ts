@@ -1836,6 +1836,11 @@ export interface components {
     };
     RunDetailResponseDto: {
       /**
+       * @description Provider calls made for the run’s stages, retries included (0 for a cache hit); null before it ended.
+       * @example 1
+       */
+      attempts: number | null;
+      /**
        * @description Served from a completed run with the same hash and repetition (no provider call).
        * @example false
        */
@@ -1871,7 +1876,10 @@ export interface components {
        * @example 0.0000405
        */
       cost_estimate: number | null;
-      /** @example 1360 */
+      /**
+       * @description Milliseconds spent in provider calls: the sum of its stages’ durations, each the last attempt of its call (not waits for a concurrency slot or retry backoffs). A cache hit shows the duration of the run it copies.
+       * @example 1360
+       */
       duration_ms: number | null;
       /** @example null */
       error: string | null;
@@ -1885,6 +1893,11 @@ export interface components {
        * @example 5f0c6a2e-8b1d-4c1e-9a57-2f7b0f0b8d11
        */
       id: string;
+      /**
+       * @description Milliseconds from dispatch (the run became pending) to its claim by a worker; null before a claim.
+       * @example 12
+       */
+      queue_ms: number | null;
       /** @description Oldest first (created_at, then id). */
       scores: components['schemas']['ScoreResponseDto'][];
       /**
@@ -1920,6 +1933,11 @@ export interface components {
     };
     RunResponseDto: {
       /**
+       * @description Provider calls made for the run’s stages, retries included (0 for a cache hit); null before it ended.
+       * @example 1
+       */
+      attempts: number | null;
+      /**
        * @description Served from a completed run with the same hash and repetition (no provider call).
        * @example false
        */
@@ -1955,7 +1973,10 @@ export interface components {
        * @example 0.0000405
        */
       cost_estimate: number | null;
-      /** @example 1360 */
+      /**
+       * @description Milliseconds spent in provider calls: the sum of its stages’ durations, each the last attempt of its call (not waits for a concurrency slot or retry backoffs). A cache hit shows the duration of the run it copies.
+       * @example 1360
+       */
       duration_ms: number | null;
       /** @example null */
       error: string | null;
@@ -1969,6 +1990,11 @@ export interface components {
        * @example 5f0c6a2e-8b1d-4c1e-9a57-2f7b0f0b8d11
        */
       id: string;
+      /**
+       * @description Milliseconds from dispatch (the run became pending) to its claim by a worker; null before a claim.
+       * @example 12
+       */
+      queue_ms: number | null;
       /**
        * Format: date-time
        * @example 2026-04-07T08:24:56.120Z
@@ -2128,7 +2154,10 @@ export interface components {
     StageResultResponseDto: {
       /** Format: date-time */
       created_at: string;
-      /** @example 1340 */
+      /**
+       * @description Milliseconds of the provider call’s last attempt (not slot waits or retry backoffs).
+       * @example 1340
+       */
       duration_ms: number | null;
       /** @example null */
       error: string | null;

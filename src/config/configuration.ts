@@ -105,7 +105,7 @@ interface ValidatedEnv {
   PROVIDER_MAX_ATTEMPTS: number;
   PROVIDER_RETRY_BASE_MS: number;
   PROVIDER_RETRY_MAX_MS: number;
-  PROVIDER_CONCURRENCY: number;
+  PROVIDER_CONCURRENCY?: number;
   /** Already checked against the price-override schema. */
   MODEL_PRICES?: string;
   ALLOW_REGISTRATION?: boolean;
@@ -195,7 +195,7 @@ export const envSchema = Joi.object<ValidatedEnv, true>({
   PROVIDER_MAX_ATTEMPTS: Joi.number().integer().min(1).max(20).default(5),
   PROVIDER_RETRY_BASE_MS: Joi.number().integer().min(0).default(500),
   PROVIDER_RETRY_MAX_MS: Joi.number().integer().min(0).default(30000),
-  PROVIDER_CONCURRENCY: Joi.number().integer().min(1).default(16),
+  PROVIDER_CONCURRENCY: Joi.number().integer().min(1),
   MODEL_PRICES: Joi.string()
     .empty('')
     .custom((value: string, helpers) => {
@@ -283,7 +283,8 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
       maxAttempts: value.PROVIDER_MAX_ATTEMPTS,
       retryBaseMs: value.PROVIDER_RETRY_BASE_MS,
       retryMaxMs: value.PROVIDER_RETRY_MAX_MS,
-      concurrency: value.PROVIDER_CONCURRENCY,
+      // Unset: as many calls in flight per provider as runs in flight (WORKER_CONCURRENCY), so that knob means what it says.
+      concurrency: value.PROVIDER_CONCURRENCY ?? value.WORKER_CONCURRENCY,
       priceOverrides: value.MODEL_PRICES
         ? (JSON.parse(value.MODEL_PRICES) as AppConfig['providers']['priceOverrides'])
         : {},

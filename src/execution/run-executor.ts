@@ -45,6 +45,8 @@ class ShutdownError extends Error {
 interface Progress {
   records: StageRecord[];
   current: { stage: PlannedStage; prompt: string } | null;
+  /** Provider calls made so far, retries included. */
+  attempts: number;
 }
 
 /**
@@ -88,7 +90,7 @@ export class RunExecutor implements OnModuleDestroy {
     const controller = new AbortController();
     this.active.set(owner, controller);
     const keeper = this.keepLease(run.id, owner, controller);
-    const progress: Progress = { records: [], current: null };
+    const progress: Progress = { records: [], current: null, attempts: 0 };
     let outcome: RunOutcome;
     try {
       await this.events.publish({
@@ -99,9 +101,9 @@ export class RunExecutor implements OnModuleDestroy {
         attempt: run.attempt,
       });
       this.completion.progressChanged(run.experimentId);
-      outcome = await this.work(run, owner, controller.signal, started, progress);
+      outcome = await this.work(run, owner, controller.signal, progress);
     } catch (error) {
-      outcome = await this.onError(run, owner, error, controller.signal, started, progress, options);
+      outcome = await this.onError(run, owner, error, controller.signal, progress, options);
     } finally {
       clearInterval(keeper);
     }
@@ -132,15 +134,9 @@ export class RunExecutor implements OnModuleDestroy {
     await this.shutdown();
   }
 
-  private async work(
-    run: ClaimedRun,
-    owner: string,
-    signal: AbortSignal,
-    started: number,
-    progress: Progress,
-  ): Promise<RunOutcome> {
+  private async work(run: ClaimedRun, owner: string, signal: AbortSignal, progress: Progress): Promise<RunOutcome> {
     if (run.cacheSourceId) {
-      if (await this.store.completeFromCache(run.id, owner, run.cacheSourceId, elapsed(started)))
+      if (await this.store.completeFromCache(run.id, owner, run.cacheSourceId))
         return { kind: 'completed', cacheHit: true };
       // The source vanished between lookup and copy (its experiment deleted): execute for real, if still ours.
       if (!(await this.store.renew(run.id, owner, this.config.leaseMs))) return this.abandoned(run.id);
@@ -171,15 +167,17 @@ export class RunExecutor implements OnModuleDestroy {
         model: stage.model,
         tokens_in: result.tokensIn,
         tokens_out: result.tokensOut,
-        duration_ms: result.durationMs,
+        // The provider's time for this answer: not slot waits, rate-limit waits or retry backoffs.
+        duration_ms: result.callMs,
         cost: result.cost,
         error: null,
       });
+      progress.attempts += result.attempts;
       progress.current = null;
       outputs.set(stage.name, result.output);
     }
     const last = progress.records[progress.records.length - 1];
-    const totals = { ...sumStages(progress.records), output: last.output, durationMs: elapsed(started) };
+    const totals: RunTotals = { ...sumStages(progress), output: last.output };
     if (await this.store.complete(run.id, owner, totals, progress.records))
       return { kind: 'completed', cacheHit: false };
     return this.abandoned(run.id);
@@ -190,7 +188,6 @@ export class RunExecutor implements OnModuleDestroy {
     owner: string,
     error: unknown,
     signal: AbortSignal,
-    started: number,
     progress: Progress,
     options: ExecuteOptions,
   ): Promise<RunOutcome> {
@@ -200,12 +197,13 @@ export class RunExecutor implements OnModuleDestroy {
         await this.store.release(run.id, owner);
         return { kind: 'retry', error: 'worker shutting down' };
       }
-      if (error instanceof BudgetExhaustedError) return await this.stopForBudget(run, owner, started, progress);
+      if (error instanceof BudgetExhaustedError) return await this.stopForBudget(run, owner, progress);
       const message = errorMessage(error);
+      if (error instanceof ProviderError) progress.attempts += error.attempts ?? 0;
       const permanent = error instanceof TemplateError || (error instanceof ProviderError && !error.retryable);
       if (permanent || options.finalAttempt) {
         if (!permanent) this.logger.warn(`run ${run.id}: giving up after the last delivery: ${message}`);
-        return await this.failRun(run, owner, message, started, progress);
+        return await this.failRun(run, owner, message, progress);
       }
       if (!(error instanceof ProviderError))
         this.logger.warn(`run ${run.id}: unexpected error, released for another delivery: ${message}`);
@@ -219,13 +217,7 @@ export class RunExecutor implements OnModuleDestroy {
     }
   }
 
-  private async failRun(
-    run: ClaimedRun,
-    owner: string,
-    message: string,
-    started: number,
-    progress: Progress,
-  ): Promise<RunOutcome> {
+  private async failRun(run: ClaimedRun, owner: string, message: string, progress: Progress): Promise<RunOutcome> {
     const records = [...progress.records];
     if (progress.current) {
       const { stage, prompt } = progress.current;
@@ -243,19 +235,14 @@ export class RunExecutor implements OnModuleDestroy {
       });
     }
     // Tokens and cost of the stages that did run are kept: that money was spent.
-    const totals: RunTotals = { ...sumStages(progress.records), output: null, durationMs: elapsed(started) };
+    const totals: RunTotals = { ...sumStages(progress), output: null };
     if (await this.store.fail(run.id, owner, message, totals, records)) return { kind: 'failed', error: message };
     return this.abandoned(run.id);
   }
 
   /** No provider call may start for this experiment: the run ends cancelled, and so do its pending siblings. */
-  private async stopForBudget(
-    run: ClaimedRun,
-    owner: string,
-    started: number,
-    progress: Progress,
-  ): Promise<RunOutcome> {
-    const totals: RunTotals = { ...sumStages(progress.records), output: null, durationMs: elapsed(started) };
+  private async stopForBudget(run: ClaimedRun, owner: string, progress: Progress): Promise<RunOutcome> {
+    const totals: RunTotals = { ...sumStages(progress), output: null };
     const cancelled = await this.store.cancel(run.id, owner, BUDGET_EXHAUSTED_ERROR, totals, progress.records);
     await this.budgets.stop(run.experimentId);
     if (cancelled) {
@@ -353,11 +340,24 @@ export class RunExecutor implements OnModuleDestroy {
   }
 }
 
-function sumStages(records: StageRecord[]): Omit<RunTotals, 'output' | 'durationMs'> {
-  if (records.length === 0) return { tokensIn: null, tokensOut: null, cost: null };
+/**
+ * The run's totals from its finished stages: tokens and cost (null when a stage lacks them), the
+ * duration as the sum of the stages' provider time, and every provider call made (the failing
+ * stage's included).
+ */
+function sumStages(progress: Progress): Omit<RunTotals, 'output'> {
+  const records = progress.records;
+  const attempts = progress.attempts;
+  if (records.length === 0) return { tokensIn: null, tokensOut: null, cost: null, durationMs: null, attempts };
   const sum = (pick: (r: StageRecord) => number | null) =>
     records.reduce<number | null>((acc, r) => (acc === null || pick(r) === null ? null : acc + (pick(r) as number)), 0);
-  return { tokensIn: sum((r) => r.tokens_in), tokensOut: sum((r) => r.tokens_out), cost: sum((r) => r.cost) };
+  return {
+    tokensIn: sum((r) => r.tokens_in),
+    tokensOut: sum((r) => r.tokens_out),
+    cost: sum((r) => r.cost),
+    durationMs: sum((r) => r.duration_ms),
+    attempts,
+  };
 }
 
 function elapsed(started: number): number {

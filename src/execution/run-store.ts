@@ -35,7 +35,10 @@ export interface RunTotals {
   tokensIn: number | null;
   tokensOut: number | null;
   cost: number | null;
-  durationMs: number;
+  /** The sum of the stages' durations (provider time); null when no stage ran. */
+  durationMs: number | null;
+  /** Provider calls made for the run, retries included. */
+  attempts: number;
 }
 
 /** A run's `stages`, or NULL when it has none (absent, null and [] are the same pipeline). */
@@ -51,7 +54,9 @@ const CLAIM_SQL = `
 WITH claimed AS (
   UPDATE runs
      SET status = 'running', lease_owner = $2, lease_expires_at = now() + $3::int * interval '1 millisecond',
-         started_at = coalesce(started_at, now()), error = NULL, updated_at = now()
+         started_at = coalesce(started_at, now()), error = NULL, updated_at = now(),
+         -- updated_at (the old row's) is when the run last became pending: its dispatch.
+         queue_ms = greatest(round(extract(epoch FROM now() - updated_at) * 1000), 0)::int
    WHERE id = $1 AND status = 'pending'
   RETURNING id, experiment_id, project_id, config, config_hash, repetition, use_cache, attempt
 )
@@ -83,7 +88,7 @@ const STAGE_RECORDSET = `jsonb_to_recordset($STAGES::jsonb) AS s(stage_name text
 
 /** Columns of an ended run that make its RunResponse (the `data` of run.completed / run.failed). */
 const RUN_EVENT_RETURNING = `id, experiment_id, project_id, config_hash, config, status, started_at, completed_at, duration_ms,
-  tokens_in, tokens_out, cost_estimate, cache_hit, error`;
+  queue_ms, attempts, tokens_in, tokens_out, cost_estimate, cache_hit, error`;
 
 /**
  * The run.completed / run.failed outbox event of the `done` row, in the same statement (opt-in: only
@@ -99,7 +104,7 @@ function runEventCte(status: RunStatus.Completed | RunStatus.Failed | RunStatus.
     href: `'/api/runs/' || f.id`,
     data: `json_build_object('id', f.id, 'experiment_id', f.experiment_id, 'config_hash', f.config_hash, 'config', f.config,
   'status', f.status, 'started_at', ${isoSql('f.started_at')}, 'completed_at', ${isoSql('f.completed_at')},
-  'duration_ms', f.duration_ms, 'tokens_in', f.tokens_in, 'tokens_out', f.tokens_out, 'cost_estimate', f.cost_estimate,
+  'duration_ms', f.duration_ms, 'queue_ms', f.queue_ms, 'attempts', f.attempts, 'tokens_in', f.tokens_in, 'tokens_out', f.tokens_out, 'cost_estimate', f.cost_estimate,
   'cache_hit', f.cache_hit, 'error', f.error)`,
   });
 }
@@ -114,7 +119,7 @@ function finishSql(status: RunStatus.Completed | RunStatus.Failed | RunStatus.Ca
 WITH done AS (
   UPDATE runs
      SET status = '${status}', output = $3, tokens_in = $4, tokens_out = $5, cost_estimate = $6, duration_ms = $7,
-         error = $8, cache_hit = false, cached_from_run_id = NULL, completed_at = now(), lease_expires_at = NULL, updated_at = now()
+         error = $8, attempts = $10, cache_hit = false, cached_from_run_id = NULL, completed_at = now(), lease_expires_at = NULL, updated_at = now()
    WHERE id = $1 AND status = 'running' AND lease_owner = $2
   RETURNING ${RUN_EVENT_RETURNING}
 ), ${runEventCte(status)}, stages AS (
@@ -126,12 +131,15 @@ WITH done AS (
 SELECT experiment_id, (SELECT count(*) FROM evt_notified) AS events FROM done`;
 }
 
-/** A cache hit: the source's output, tokens and stage rows copied, cost 0, pointing at the original run. */
+/**
+ * A cache hit: the source's output, tokens, duration (what the model took to produce this output) and
+ * stage rows copied, cost 0 and no provider call (attempts 0), pointing at the original run.
+ */
 const CACHE_HIT_SQL = `
 WITH done AS (
   UPDATE runs r
      SET status = 'completed', output = src.output, tokens_in = src.tokens_in, tokens_out = src.tokens_out,
-         cost_estimate = 0, duration_ms = $4, error = NULL, cache_hit = true,
+         cost_estimate = 0, duration_ms = src.duration_ms, attempts = 0, error = NULL, cache_hit = true,
          cached_from_run_id = coalesce(src.cached_from_run_id, src.id),
          completed_at = now(), lease_expires_at = NULL, updated_at = now()
     FROM runs src
@@ -201,8 +209,8 @@ export class RunStore {
     return this.finish(RunStatus.Cancelled, runId, owner, totals, error, stages);
   }
 
-  async completeFromCache(runId: string, owner: string, sourceId: string, durationMs: number): Promise<boolean> {
-    const rows = await queryRows(this.dataSource, CACHE_HIT_SQL, [runId, owner, sourceId, durationMs]);
+  async completeFromCache(runId: string, owner: string, sourceId: string): Promise<boolean> {
+    const rows = await queryRows(this.dataSource, CACHE_HIT_SQL, [runId, owner, sourceId]);
     return rows.length > 0;
   }
 
@@ -242,6 +250,7 @@ export class RunStore {
       totals.durationMs,
       error,
       JSON.stringify(stages),
+      totals.attempts,
     ]);
     return rows.length > 0;
   }

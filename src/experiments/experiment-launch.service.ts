@@ -223,7 +223,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       const { rows } = await execSql<{ id: string }>(
         em,
         `UPDATE runs SET status = 'pending', attempt = attempt + 1, error = NULL, output = NULL, started_at = NULL,
-                completed_at = NULL, duration_ms = NULL, tokens_in = NULL, tokens_out = NULL, cost_estimate = NULL,
+                completed_at = NULL, duration_ms = NULL, queue_ms = NULL, attempts = NULL, tokens_in = NULL, tokens_out = NULL, cost_estimate = NULL,
                 cache_hit = false, cached_from_run_id = NULL, scoring_errors = NULL, lease_owner = NULL,
                 lease_expires_at = NULL, updated_at = now()
           WHERE experiment_id = $1 AND status = 'failed'

@@ -220,8 +220,10 @@ describe('LlmClient', () => {
       finishReason: 'stop',
       cost: 0,
       durationMs: expect.any(Number),
+      callMs: expect.any(Number),
       attempts: 3,
     });
+    expect(result.callMs).toBeLessThanOrEqual(result.durationMs);
     expect(sleeps).toHaveLength(2);
   });
 

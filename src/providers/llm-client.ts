@@ -99,7 +99,9 @@ export class LlmClient {
       try {
         await this.awaitRateCapacity(resolved, req.signal);
         reserved = await this.reserve(req, resolved.price);
+        const callStarted = this.now();
         const res = await this.attempt(provider, name, req);
+        const callMs = Math.round(this.now() - callStarted);
         permit.release('success');
         const cost = resolved.price ? costOf(resolved.price, res.tokensIn, res.tokensOut) : null;
         await this.afterCall(req, resolved, reserved, cost, res.tokensIn + res.tokensOut);
@@ -107,6 +109,7 @@ export class LlmClient {
           ...res,
           cost,
           durationMs: Math.round(this.now() - started),
+          callMs,
           attempts: attempt,
         };
       } catch (err) {
@@ -123,15 +126,20 @@ export class LlmClient {
           err instanceof ProviderError ? err : new ProviderError(`${req.model}: ${errorMessage(err)}`, 'permanent');
         permit.release(outcomeOf(error));
       }
-      if (!error.retryable) throw error;
+      if (!error.retryable) {
+        error.attempts = attempt;
+        throw error;
+      }
       if (attempt >= maxAttempts) {
         const tries = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
-        throw new ProviderError(
+        const gaveUp = new ProviderError(
           `${error.message} (gave up after ${tries})`,
           error.kind,
           error.status,
           error.retryAfterMs,
         );
+        gaveUp.attempts = attempt;
+        throw gaveUp;
       }
       const waitMs = this.backoffMs(attempt, error.retryAfterMs);
       this.logger.debug(

@@ -75,6 +75,8 @@ export interface CompletionResult extends ProviderAnswer {
   cost: number | null;
   /** Wall time including retries and waits for a concurrency slot. */
   durationMs: number;
+  /** The last (successful) attempt's provider call alone: no slot waits, rate waits or retry backoffs. */
+  callMs: number;
   /** Provider calls made (1 = no retry). */
   attempts: number;
 }
@@ -93,6 +95,9 @@ export class ProviderError extends Error {
     super(message);
     this.name = 'ProviderError';
   }
+
+  /** Set by LlmClient on the error it finally throws: provider calls made, retries included. */
+  attempts?: number;
 
   get retryable(): boolean {
     return this.kind !== 'permanent';

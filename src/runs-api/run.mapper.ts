@@ -26,6 +26,8 @@ export interface RunRow {
   started_at: Date | null;
   completed_at: Date | null;
   duration_ms: number | null;
+  queue_ms: number | null;
+  attempts: number | null;
   tokens_in: number | null;
   tokens_out: number | null;
   cost_estimate: string | number | null;
@@ -35,7 +37,7 @@ export interface RunRow {
 
 /** Columns of `runs r` that make a RunRow; used by raw SQL so both paths map identically. */
 export const RUN_ROW_COLUMNS = `r.id, r.experiment_id, r.config_hash, r.config, r.status, r.started_at, r.completed_at,
-  r.duration_ms, r.tokens_in, r.tokens_out, r.cost_estimate, r.cache_hit, r.error`;
+  r.duration_ms, r.queue_ms, r.attempts, r.tokens_in, r.tokens_out, r.cost_estimate, r.cache_hit, r.error`;
 
 export function runRowToResponse(row: RunRow): RunResponseDto {
   return {
@@ -47,6 +49,8 @@ export function runRowToResponse(row: RunRow): RunResponseDto {
     started_at: iso(row.started_at),
     completed_at: iso(row.completed_at),
     duration_ms: row.duration_ms ?? null,
+    queue_ms: row.queue_ms ?? null,
+    attempts: row.attempts ?? null,
     tokens_in: row.tokens_in ?? null,
     tokens_out: row.tokens_out ?? null,
     cost_estimate: num(row.cost_estimate),
@@ -65,6 +69,8 @@ export function runToResponse(run: Run): RunResponseDto {
     started_at: run.startedAt,
     completed_at: run.completedAt,
     duration_ms: run.durationMs,
+    queue_ms: run.queueMs,
+    attempts: run.attempts,
     tokens_in: run.tokensIn,
     tokens_out: run.tokensOut,
     cost_estimate: run.costEstimate,

@@ -70,8 +70,17 @@ export class Run {
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
   completedAt: Date | null;
 
+  /** Time spent in provider calls: the sum of its stages' (each the last attempt of its call). */
   @Column({ name: 'duration_ms', type: 'int', nullable: true })
   durationMs: number | null;
+
+  /** Dispatch (the run became pending) to claim by a worker, for its last claim. */
+  @Column({ name: 'queue_ms', type: 'int', nullable: true })
+  queueMs: number | null;
+
+  /** Provider calls made for the run's stages, retries included (0 for a cache hit). */
+  @Column({ name: 'attempts', type: 'int', nullable: true })
+  attempts: number | null;
 
   @Column({ name: 'tokens_in', type: 'int', nullable: true })
   tokensIn: number | null;

@@ -16,6 +16,7 @@ const registry = new ScorerRegistry(
           finishReason: 'stop',
           cost: 0,
           durationMs: 1,
+          callMs: 1,
           attempts: 1,
         }),
     },

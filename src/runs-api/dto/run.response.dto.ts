@@ -25,7 +25,30 @@ export class RunResponseDto {
     string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-07T08:24:57.480Z' })
   completed_at: string | null;
-  @ApiProperty({ type: Number, nullable: true, example: 1360 }) duration_ms: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      'Milliseconds spent in provider calls: the sum of its stages’ durations, each the last attempt of its call ' +
+      '(not waits for a concurrency slot or retry backoffs). A cache hit shows the duration of the run it copies.',
+    example: 1360,
+  })
+  duration_ms: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Milliseconds from dispatch (the run became pending) to its claim by a worker; null before a claim.',
+    example: 12,
+  })
+  queue_ms: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      'Provider calls made for the run’s stages, retries included (0 for a cache hit); null before it ended.',
+    example: 1,
+  })
+  attempts: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 42 }) tokens_in: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 57 }) tokens_out: number | null;
   @ApiProperty({
@@ -63,7 +86,13 @@ export class StageResultResponseDto {
   @ApiProperty({ example: 'openai:gpt-4o-mini' }) model: string;
   @ApiProperty({ type: Number, nullable: true, example: 42 }) tokens_in: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 57 }) tokens_out: number | null;
-  @ApiProperty({ type: Number, nullable: true, example: 1340 }) duration_ms: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Milliseconds of the provider call’s last attempt (not slot waits or retry backoffs).',
+    example: 1340,
+  })
+  duration_ms: number | null;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
   @ApiProperty({ format: 'date-time' }) created_at: string;
 }

@@ -34,6 +34,7 @@ function setup(answer: string | (() => string) = '{"score": 8, "reason": "clear"
           finishReason: 'stop',
           cost: 0.0004,
           durationMs: 42,
+          callMs: 40,
           attempts: 1,
         });
       }),
