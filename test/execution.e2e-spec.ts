@@ -205,12 +205,12 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
     expect(run.status).toBe('completed');
     expect(fake.requests).toHaveLength(2);
     const [ask, echo] = await stageRows(api.dataSource, run.id);
-    const wallMs = new Date(run.completed_at).getTime() - new Date(run.started_at).getTime();
+    const wallMs = (run.completed_at as Date).getTime() - (run.started_at as Date).getTime();
     // The answer took at least its 60 ms delay; the 400 ms retry wait before it is not counted.
     expect(ask.duration_ms).toBeGreaterThanOrEqual(59);
     expect(ask.duration_ms).toBeLessThanOrEqual(wallMs - backoffMs + 2);
     expect(echo.duration_ms).toBeGreaterThanOrEqual(29);
-    expect(run.duration_ms).toBe(ask.duration_ms + echo.duration_ms);
+    expect(run.duration_ms).toBe((ask.duration_ms as number) + (echo.duration_ms as number));
     expect(run.attempts).toBe(3);
     expect(run.queue_ms).toEqual(expect.any(Number));
     expect(run.queue_ms).toBeGreaterThanOrEqual(0);

@@ -1,15 +1,27 @@
-import { type DataSource } from 'typeorm';
+import { type DataSource, EntityManager } from 'typeorm';
 
 /**
- * Runs one statement and returns its rows. TypeORM's `query()` returns `[rows, count]` for an
- * UPDATE … RETURNING but plain rows for a SELECT; the structured result is the same for both.
+ * The one raw-SQL helper: runs one statement on a transaction's connection (an EntityManager inside
+ * `transaction()`) or on a pooled connection of the data source, and returns its rows and the
+ * affected count alike for every command (TypeORM's plain `query()` answers `[rows, count]` for an
+ * UPDATE … RETURNING but plain rows for a SELECT).
  */
-export async function queryRows<T>(dataSource: DataSource, sql: string, params: unknown[] = []): Promise<T[]> {
-  const runner = dataSource.createQueryRunner();
+export async function runSql<T = Record<string, unknown>>(
+  db: DataSource | EntityManager,
+  text: string,
+  params: unknown[] = [],
+): Promise<{ rows: T[]; count: number }> {
+  const em = db instanceof EntityManager ? db : db.manager;
+  const runner = em.queryRunner ?? em.connection.createQueryRunner();
   try {
-    const result = await runner.query(sql, params, true);
-    return (result.records ?? []) as T[];
+    const result = await runner.query(text, params, true);
+    return { rows: (result.records ?? []) as T[], count: result.affected ?? 0 };
   } finally {
-    await runner.release();
+    if (!em.queryRunner) await runner.release();
   }
+}
+
+/** `runSql`'s rows alone. */
+export async function queryRows<T>(db: DataSource | EntityManager, text: string, params: unknown[] = []): Promise<T[]> {
+  return (await runSql<T>(db, text, params)).rows;
 }

@@ -1,4 +1,5 @@
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
+import { runSql } from '../database/sql';
 import { DataSource } from 'typeorm';
 import { EventsModule } from '../events/events.module';
 import { type ExperimentProgress } from '../events/run-event';
@@ -7,7 +8,7 @@ import { type SpendKind } from '../providers/llm.types';
 import { SPEND_LEDGER, type SpendLedger } from '../providers/spend-ledger';
 import { RunStatus } from '../domain/statuses';
 import { ExperimentStatus } from '../domain/statuses';
-import { execSql, EXPERIMENT_PROGRESS_SQL } from './sql';
+import { EXPERIMENT_PROGRESS_SQL } from './sql';
 
 /** The error of runs a budget stopped, and the experiment's stop_reason. */
 export const BUDGET_EXHAUSTED_ERROR = 'budget exhausted';
@@ -29,7 +30,7 @@ export class ExperimentBudgets implements SpendLedger {
   ) {}
 
   async reserve(experimentId: string, estimateUsd: number): Promise<boolean> {
-    const { rows } = await execSql(
+    const { rows } = await runSql(
       this.dataSource.manager,
       `UPDATE experiments SET spend_reserved_usd = spend_reserved_usd + $2
         WHERE id = $1
@@ -45,7 +46,7 @@ export class ExperimentBudgets implements SpendLedger {
 
   async settle(experimentId: string, kind: SpendKind, reservedUsd: number, costUsd: number | null): Promise<void> {
     const column = kind === 'judge' ? 'spend_judge_usd' : 'spend_cost_usd';
-    const { rows } = await execSql<{ exhausted: boolean }>(
+    const { rows } = await runSql<{ exhausted: boolean }>(
       this.dataSource.manager,
       `UPDATE experiments
           SET spend_reserved_usd = GREATEST(spend_reserved_usd - $2, 0), ${column} = ${column} + $3
@@ -63,13 +64,13 @@ export class ExperimentBudgets implements SpendLedger {
    */
   async stop(experimentId: string): Promise<void> {
     const result = await this.dataSource.transaction(async (em) => {
-      const experiment = await execSql(
+      const experiment = await runSql(
         em,
         `SELECT id FROM experiments WHERE id = $1 AND status = 'running' AND budget_usd IS NOT NULL FOR UPDATE`,
         [experimentId],
       );
       if (experiment.rows.length === 0) return null;
-      const runs = await execSql<{ id: string }>(
+      const runs = await runSql<{ id: string }>(
         em,
         `UPDATE runs SET status = 'cancelled', error = $2, completed_at = now(), updated_at = now(),
                 lease_owner = NULL, lease_expires_at = NULL
@@ -77,7 +78,7 @@ export class ExperimentBudgets implements SpendLedger {
           RETURNING id`,
         [experimentId, BUDGET_EXHAUSTED_ERROR],
       );
-      await execSql(
+      await runSql(
         em,
         `UPDATE experiments SET status = 'cancelled', stop_reason = $2,
                 completed_at = COALESCE(completed_at, now()), updated_at = now()
@@ -102,7 +103,7 @@ export class ExperimentBudgets implements SpendLedger {
           ),
         );
       }
-      const progress = await execSql<ExperimentProgress>(this.dataSource.manager, EXPERIMENT_PROGRESS_SQL, [
+      const progress = await runSql<ExperimentProgress>(this.dataSource.manager, EXPERIMENT_PROGRESS_SQL, [
         experimentId,
       ]);
       await this.events.publish({

@@ -3,10 +3,10 @@ import { DataSource } from 'typeorm';
 import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentProgress } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
-import { queryRows } from '../database/sql';
+import { queryRows, runSql } from '../database/sql';
 import { appendExperimentEvent } from './experiment-event-data';
 import { OutboxWriter } from '../outbox/outbox.writer';
-import { EXPERIMENT_PROGRESS_SQL, execSql } from './sql';
+import { EXPERIMENT_PROGRESS_SQL } from './sql';
 
 /** At most one progress event per experiment per this interval and process (the last change always gets one). */
 export const PROGRESS_EVENT_INTERVAL_MS = 1000;
@@ -70,7 +70,7 @@ export class ExperimentCompletionService implements OnModuleDestroy {
   private async completeIfDone(experimentId: string): Promise<void> {
     // The status change and its outbox event commit together (experiment.completed is never lost).
     const completed = await this.dataSource.transaction(async (em) => {
-      const { rows } = await execSql<{ id: string; project_id: string }>(
+      const { rows } = await runSql<{ id: string; project_id: string }>(
         em,
         `UPDATE experiments e SET status = 'completed', completed_at = now(), updated_at = now()
           WHERE e.id = $1 AND e.status = 'running'

@@ -1,9 +1,10 @@
 import { type EntityManager } from 'typeorm';
+import { runSql } from '../database/sql';
 import { type OutboxEventType } from '../outbox/outbox-event-types';
 import { type OutboxWriter } from '../outbox/outbox.writer';
 import { Experiment } from './experiment.entity';
 import { toExperimentDto } from './experiments.service';
-import { EXPERIMENT_PROGRESS_SQL, execSql } from './sql';
+import { EXPERIMENT_PROGRESS_SQL } from './sql';
 
 /** Why an experiment stopped early, in `experiment.cancelled` events (budgets add `budget_exhausted`). */
 export type StopReason = 'cancelled' | 'budget_exhausted';
@@ -27,7 +28,7 @@ export async function appendExperimentEvent(
     type,
     async () => {
       const experiment = await em.findOneByOrFail(Experiment, { id: experimentId });
-      const { rows } = await execSql(em, EXPERIMENT_PROGRESS_SQL, [experimentId]);
+      const { rows } = await runSql(em, EXPERIMENT_PROGRESS_SQL, [experimentId]);
       return { ...toExperimentDto(experiment), progress: rows[0], ...extra };
     },
     { link: { id: experimentId, href: `/api/experiments/${experimentId}` } },

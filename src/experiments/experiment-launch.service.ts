@@ -1,4 +1,5 @@
 import { appendExperimentEvent, type StopReason } from './experiment-event-data';
+import { runSql } from '../database/sql';
 import { OutboxWriter } from '../outbox/outbox.writer';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
@@ -24,7 +25,6 @@ import { ExperimentsService, EXPERIMENT_NOT_FOUND } from './experiments.service'
 import { countGrid, iterateGrid, RunCell } from './grid-expansion';
 import { estimateGridCost } from './launch-cost-estimate';
 import { RunIdGenerator } from './run-id';
-import { execSql } from './sql';
 
 export const LAUNCH_OPTIONS = Symbol('LAUNCH_OPTIONS');
 
@@ -117,14 +117,14 @@ export class ExperimentLaunchService implements OnModuleDestroy {
    * of that instant, so a PATCH racing the launch cannot make runs from a stale config.
    */
   private async insertRuns(em: EntityManager, experiment: Experiment, limit: number): Promise<Inserted> {
-    const { rows } = await execSql<{ config: ExperimentConfig }>(
+    const { rows } = await runSql<{ config: ExperimentConfig }>(
       em,
       `UPDATE experiments SET status = 'running', launched_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'draft' RETURNING config`,
       [experiment.id],
     );
     if (rows.length === 0) {
-      const current = await execSql<{ status: ExperimentStatus }>(em, `SELECT status FROM experiments WHERE id = $1`, [
+      const current = await runSql<{ status: ExperimentStatus }>(em, `SELECT status FROM experiments WHERE id = $1`, [
         experiment.id,
       ]);
       if (current.rows.length === 0) throw notFound(EXPERIMENT_NOT_FOUND);
@@ -141,7 +141,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       const payload = JSON.stringify(batch);
       batch = [];
       await inFlight;
-      inFlight = execSql(em, INSERT_RUNS_SQL, [experiment.id, experiment.projectId, payload]);
+      inFlight = runSql(em, INSERT_RUNS_SQL, [experiment.id, experiment.projectId, payload]);
       inFlight.catch(() => undefined); // awaited at the next flush; never an unhandled rejection meanwhile
     };
     for (const cell of iterateGrid(config)) {
@@ -168,14 +168,14 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     if (experiment.status === ExperimentStatus.Completed)
       throw conflict('Experiment already completed: there is nothing to cancel');
     const cancelled = await this.dataSource.transaction(async (em) => {
-      const runs = await execSql<{ id: string }>(
+      const runs = await runSql<{ id: string }>(
         em,
         `UPDATE runs SET status = 'cancelled', completed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
           WHERE experiment_id = $1 AND status IN ('pending', 'running')
           RETURNING id`,
         [id],
       );
-      const ended = await execSql(
+      const ended = await runSql(
         em,
         `UPDATE experiments SET status = 'cancelled', completed_at = COALESCE(completed_at, now()), updated_at = now()
           WHERE id = $1 AND status = 'running'`,
@@ -183,7 +183,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       );
       if (ended.count === 0) {
         // Cancelled already (or meanwhile): idempotent, as before.
-        await execSql(
+        await runSql(
           em,
           `UPDATE experiments SET completed_at = COALESCE(completed_at, now()), updated_at = now()
             WHERE id = $1 AND status = 'cancelled'`,
@@ -215,12 +215,12 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     if (experiment.status === ExperimentStatus.Draft)
       throw conflict('Experiment has not been launched: there is nothing to retry');
     const runIds = await this.dataSource.transaction(async (em) => {
-      await execSql(
+      await runSql(
         em,
         `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1 AND r.status = 'failed'`,
         [id],
       );
-      const { rows } = await execSql<{ id: string }>(
+      const { rows } = await runSql<{ id: string }>(
         em,
         `UPDATE runs SET status = 'pending', attempt = attempt + 1, error = NULL, output = NULL, started_at = NULL,
                 completed_at = NULL, duration_ms = NULL, queue_ms = NULL, attempts = NULL, tokens_in = NULL, tokens_out = NULL, cost_estimate = NULL,
@@ -231,7 +231,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
         [id],
       );
       if (rows.length > 0) {
-        await execSql(
+        await runSql(
           em,
           `UPDATE experiments SET status = 'running', completed_at = NULL, updated_at = now() WHERE id = $1`,
           [id],

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { runSql } from '../database/sql';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { Principal } from '../common/principal';
@@ -22,7 +23,7 @@ import { validateExperimentConfig } from './experiment-config.validator';
 import { Experiment } from './experiment.entity';
 import { ExperimentConfig, ScoringConfig } from '../domain/configs';
 import { ExperimentStatus } from '../domain/statuses';
-import { execSql, EXPERIMENT_PROGRESS_SQL } from './sql';
+import { EXPERIMENT_PROGRESS_SQL } from './sql';
 
 export const EXPERIMENT_NOT_FOUND = 'Experiment not found';
 
@@ -137,7 +138,7 @@ export class ExperimentsService {
   }
 
   async progress(experimentId: string): Promise<ProgressDto> {
-    const { rows } = await execSql<ProgressDto>(this.dataSource.manager, EXPERIMENT_PROGRESS_SQL, [experimentId]);
+    const { rows } = await runSql<ProgressDto>(this.dataSource.manager, EXPERIMENT_PROGRESS_SQL, [experimentId]);
     return rows[0];
   }
 
@@ -192,12 +193,12 @@ export class ExperimentsService {
   async remove(principal: Principal, id: string): Promise<void> {
     await this.findAccessible(principal, id, ProjectRole.Editor);
     await this.dataSource.transaction(async (em) => {
-      await execSql(em, `DELETE FROM scores s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [id]);
-      await execSql(em, `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [
+      await runSql(em, `DELETE FROM scores s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [id]);
+      await runSql(em, `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [
         id,
       ]);
-      await execSql(em, `DELETE FROM runs WHERE experiment_id = $1`, [id]);
-      await execSql(em, `DELETE FROM experiments WHERE id = $1`, [id]);
+      await runSql(em, `DELETE FROM runs WHERE experiment_id = $1`, [id]);
+      await runSql(em, `DELETE FROM experiments WHERE id = $1`, [id]);
     });
   }
 

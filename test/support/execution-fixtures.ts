@@ -63,6 +63,9 @@ export interface RunRow {
   tokens_out: number | null;
   cost_estimate: string | null;
   duration_ms: number | null;
+  queue_ms: number | null;
+  attempts: number | null;
+  config: RunConfig;
   cache_hit: boolean;
   cached_from_run_id: string | null;
   started_at: Date | null;
@@ -84,6 +87,7 @@ export interface StageRow {
   model: string;
   tokens_in: number | null;
   tokens_out: number | null;
+  duration_ms: number | null;
   cost: string | null;
   error: string | null;
 }
