@@ -6,6 +6,7 @@ import { EventsModule } from '../events/events.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { BudgetModule } from '../experiments/experiment-budgets';
 import { ProvidersModule } from '../providers/providers.module';
+import { RunRepositoryModule } from '../runs/run-repository.module';
 import { ScoringModule } from '../scoring/scoring.module';
 import { BullRunDispatcher } from './bull-run-dispatcher';
 import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
@@ -14,7 +15,6 @@ import { InlineRunDispatcher } from './inline-run-dispatcher';
 import { RunDispatcher } from '../runs/run-dispatcher';
 import { RunExecutor } from './run-executor';
 import { RunProcessor } from './run-processor';
-import { RunStore } from './run-store';
 import { RUN_SWEEPER_AUTOSTART, RunSweeper } from './run-sweeper';
 import { RUN_DISPATCHER_IMPL } from './tracking-run-dispatcher';
 
@@ -51,7 +51,7 @@ export class ExecutionModule {
       { provide: RunDispatcher, useExisting: dispatcher },
     ];
     if (executes) {
-      providers.push(RunStore, RunExecutor, RunSweeper, {
+      providers.push(RunExecutor, RunSweeper, {
         provide: RUN_SWEEPER_AUTOSTART,
         useValue: options.sweep !== false,
       });
@@ -63,6 +63,7 @@ export class ExecutionModule {
       imports: [
         EventsModule,
         OutboxModule,
+        RunRepositoryModule,
         ...(executes ? [BudgetModule, ProvidersModule, ScoringModule] : []),
         ...(distributed
           ? [

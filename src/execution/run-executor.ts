@@ -10,7 +10,7 @@ import { RunStatus } from '../domain/statuses';
 import { ScoringService } from '../scoring/scoring.service';
 import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
 import { nextLeaseOwner } from './lease-owner';
-import { ClaimedRun, RunStore, RunTotals, StageRecord } from './run-store';
+import { ClaimedRun, RunRepository, RunTotals, StageRecord } from '../runs/run.repository';
 import { planStages, PlannedStage, renderPrompt, TemplateError } from './stage-plan';
 
 export interface ExecuteOptions {
@@ -64,7 +64,7 @@ export class RunExecutor implements OnModuleDestroy {
   private drainWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly store: RunStore,
+    private readonly store: RunRepository,
     private readonly llm: LlmClient,
     private readonly completion: ExperimentCompletionService,
     private readonly events: RunEventsService,

@@ -9,6 +9,7 @@ import { ExperimentCompletionService } from '../experiments/experiment-completio
 import { RunExecutor } from './run-executor';
 import { MAX_RUN_REQUEUES } from './execution.constants';
 import { queryRows } from '../database/sql';
+import { type ExpiredRun, RunRepository } from '../runs/run.repository';
 import { PendingRunRef, RUN_DISPATCHER_IMPL, TrackingRunDispatcher } from './tracking-run-dispatcher';
 
 /** false: the sweeper does not start by itself (tests drive `sweepOnce()`). */
@@ -29,14 +30,6 @@ export interface SweepResult {
   orphansRequeued: number;
   /** Completed runs whose scoring never finished (their worker died in between), scored now. */
   unscoredScored: number;
-}
-
-interface ExpiredRow {
-  id: string;
-  experiment_id: string;
-  status: RunStatus;
-  attempt: number;
-  error: string | null;
 }
 
 /**
@@ -67,6 +60,7 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly completion: ExperimentCompletionService,
     private readonly executor: RunExecutor,
     private readonly events: RunEventsService,
+    private readonly runs: RunRepository,
     @InjectConfig() private readonly config: AppConfig,
     @Optional() @Inject(RUN_SWEEPER_AUTOSTART) private readonly autostart: boolean | null = null,
   ) {}
@@ -138,25 +132,7 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     let failed = 0;
     for (;;) {
       // SKIP LOCKED: a run being finished right now (its row locked) is not an expired one.
-      const rows = await queryRows<ExpiredRow>(
-        this.dataSource,
-        `WITH expired AS (
-           SELECT id FROM runs
-            WHERE status = 'running' AND lease_expires_at < now()
-            ORDER BY lease_expires_at LIMIT $1
-              FOR UPDATE SKIP LOCKED
-         )
-         UPDATE runs r
-            SET status = CASE WHEN r.attempt >= $2 THEN 'failed'::run_status ELSE 'pending'::run_status END,
-                error = CASE WHEN r.attempt >= $2
-                             THEN 'Abandoned: its worker stopped without finishing it ' || (r.attempt + 1) || ' times (lease expired)' END,
-                completed_at = CASE WHEN r.attempt >= $2 THEN now() END,
-                attempt = r.attempt + 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-           FROM expired
-          WHERE r.id = expired.id
-         RETURNING r.id, r.experiment_id, r.status, r.attempt, r.error`,
-        [PAGE, MAX_RUN_REQUEUES],
-      );
+      const rows = await this.runs.requeueExpired(PAGE, MAX_RUN_REQUEUES);
       const pending = rows.filter((r) => r.status === RunStatus.Pending);
       const dead = rows.filter((r) => r.status === RunStatus.Failed);
       if (pending.length > 0) {
@@ -204,14 +180,7 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       const orphans = await this.dispatcher.undelivered(page.map(({ id, attempt }) => ({ id, attempt })));
       if (orphans.length === 0) continue;
       // attempt + 1 only where nobody else moved the run meanwhile; then a fresh job id.
-      const bumped = await queryRows<{ id: string; experiment_id: string; attempt: number }>(
-        this.dataSource,
-        `UPDATE runs r SET attempt = r.attempt + 1, updated_at = now()
-           FROM unnest($1::uuid[], $2::int[]) AS t(id, attempt)
-          WHERE r.id = t.id AND r.attempt = t.attempt AND r.status = 'pending'
-         RETURNING r.id, r.experiment_id, r.attempt`,
-        [orphans.map((o) => o.id), orphans.map((o) => o.attempt)],
-      );
+      const bumped = await this.runs.bumpOrphans(orphans);
       if (bumped.length > 0) {
         this.logger.warn(
           `${bumped.length} pending run(s) had no live delivery, dispatching again: ${preview(bumped.map((r) => `${r.id}@${r.attempt}`))}`,
@@ -241,7 +210,7 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     return rows.length;
   }
 
-  private async announce(rows: ExpiredRow[]): Promise<void> {
+  private async announce(rows: ExpiredRun[]): Promise<void> {
     for (const row of rows) {
       await this.events.publish({
         type: 'run.status',

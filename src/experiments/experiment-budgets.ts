@@ -1,5 +1,7 @@
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
 import { runSql } from '../database/sql';
+import { RunRepository } from '../runs/run.repository';
+import { RunRepositoryModule } from '../runs/run-repository.module';
 import { DataSource } from 'typeorm';
 import { EventsModule } from '../events/events.module';
 import { type ExperimentProgress } from '../events/run-event';
@@ -27,6 +29,7 @@ export class ExperimentBudgets implements SpendLedger {
   constructor(
     private readonly dataSource: DataSource,
     private readonly events: RunEventsService,
+    private readonly runs: RunRepository,
   ) {}
 
   async reserve(experimentId: string, estimateUsd: number): Promise<boolean> {
@@ -70,14 +73,7 @@ export class ExperimentBudgets implements SpendLedger {
         [experimentId],
       );
       if (experiment.rows.length === 0) return null;
-      const runs = await runSql<{ id: string }>(
-        em,
-        `UPDATE runs SET status = 'cancelled', error = $2, completed_at = now(), updated_at = now(),
-                lease_owner = NULL, lease_expires_at = NULL
-          WHERE experiment_id = $1 AND status = 'pending'
-          RETURNING id`,
-        [experimentId, BUDGET_EXHAUSTED_ERROR],
-      );
+      const cancelled = await this.runs.cancelPending(em, experimentId, BUDGET_EXHAUSTED_ERROR);
       await runSql(
         em,
         `UPDATE experiments SET status = 'cancelled', stop_reason = $2,
@@ -85,7 +81,7 @@ export class ExperimentBudgets implements SpendLedger {
           WHERE id = $1`,
         [experimentId, BUDGET_EXHAUSTED_REASON],
       );
-      return runs.rows.map((r) => r.id);
+      return cancelled;
     });
     if (result === null) return;
     this.logger.log(`experiment ${experimentId}: budget exhausted, ${result.length} pending runs cancelled`);
@@ -126,7 +122,7 @@ export class ExperimentBudgets implements SpendLedger {
 /** Global: LlmClient (providers/) finds the ledger under SPEND_LEDGER without importing experiments/. */
 @Global()
 @Module({
-  imports: [EventsModule],
+  imports: [EventsModule, RunRepositoryModule],
   providers: [ExperimentBudgets, { provide: SPEND_LEDGER, useExisting: ExperimentBudgets }],
   exports: [ExperimentBudgets, SPEND_LEDGER],
 })

@@ -7,6 +7,7 @@ import { Principal } from '../common/principal';
 import { conflict, invalid, notFound } from '../common/domain-error';
 import { RunEventsService } from '../events/run-events.service';
 import { RunDispatcher } from '../runs/run-dispatcher';
+import { RunRepository } from '../runs/run.repository';
 import { ProjectRole } from '../projects/membership.entity';
 import { RunStatus } from '../domain/statuses';
 import { PriceTable } from '../providers/price-table';
@@ -35,15 +36,6 @@ export interface LaunchOptions {
   dispatchChunkSize?: number;
 }
 
-/**
- * A batch of runs in one statement: the rows travel as one JSON array (time-ordered ids generated
- * here, so nothing needs RETURNING) and PostgreSQL unpacks them with jsonb_to_recordset.
- */
-const INSERT_RUNS_SQL = `
-  INSERT INTO runs (id, experiment_id, project_id, config, config_hash, repetition, use_cache)
-  SELECT r.id, $1, $2, r.config, r.config_hash, r.repetition, r.use_cache
-    FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, config jsonb, config_hash char(64), repetition int, use_cache boolean)`;
-
 /** What the launch wrote, so the runs can be dispatched after the commit. */
 interface Inserted {
   runIds: string[];
@@ -68,6 +60,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     private readonly events: RunEventsService,
     private readonly outbox: OutboxWriter,
     private readonly models: ProjectModels,
+    private readonly runs: RunRepository,
     @Optional() @Inject(LAUNCH_OPTIONS) options: LaunchOptions | null = null,
   ) {
     this.insertBatchSize = options?.insertBatchSize ?? 5000;
@@ -141,7 +134,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       const payload = JSON.stringify(batch);
       batch = [];
       await inFlight;
-      inFlight = runSql(em, INSERT_RUNS_SQL, [experiment.id, experiment.projectId, payload]);
+      inFlight = this.runs.insertBatch(em, experiment.id, experiment.projectId, payload);
       inFlight.catch(() => undefined); // awaited at the next flush; never an unhandled rejection meanwhile
     };
     for (const cell of iterateGrid(config)) {
@@ -168,13 +161,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     if (experiment.status === ExperimentStatus.Completed)
       throw conflict('Experiment already completed: there is nothing to cancel');
     const cancelled = await this.dataSource.transaction(async (em) => {
-      const runs = await runSql<{ id: string }>(
-        em,
-        `UPDATE runs SET status = 'cancelled', completed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-          WHERE experiment_id = $1 AND status IN ('pending', 'running')
-          RETURNING id`,
-        [id],
-      );
+      const runIds = await this.runs.cancelExperiment(em, id);
       const ended = await runSql(
         em,
         `UPDATE experiments SET status = 'cancelled', completed_at = COALESCE(completed_at, now()), updated_at = now()
@@ -195,7 +182,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
           stop_reason: 'cancelled' satisfies StopReason,
         });
       }
-      return runs.rows.map((r) => r.id);
+      return runIds;
     });
     this.logger.log(`experiment ${id} cancelled: ${cancelled.length} runs`);
     await this.publishStatus(
@@ -215,29 +202,15 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     if (experiment.status === ExperimentStatus.Draft)
       throw conflict('Experiment has not been launched: there is nothing to retry');
     const runIds = await this.dataSource.transaction(async (em) => {
-      await runSql(
-        em,
-        `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1 AND r.status = 'failed'`,
-        [id],
-      );
-      const { rows } = await runSql<{ id: string }>(
-        em,
-        `UPDATE runs SET status = 'pending', attempt = attempt + 1, error = NULL, output = NULL, started_at = NULL,
-                completed_at = NULL, duration_ms = NULL, queue_ms = NULL, attempts = NULL, tokens_in = NULL, tokens_out = NULL, cost_estimate = NULL,
-                cache_hit = false, cached_from_run_id = NULL, scoring_errors = NULL, lease_owner = NULL,
-                lease_expires_at = NULL, updated_at = now()
-          WHERE experiment_id = $1 AND status = 'failed'
-          RETURNING id`,
-        [id],
-      );
-      if (rows.length > 0) {
+      const requeued = await this.runs.retryFailed(em, id);
+      if (requeued.length > 0) {
         await runSql(
           em,
           `UPDATE experiments SET status = 'running', completed_at = NULL, updated_at = now() WHERE id = $1`,
           [id],
         );
       }
-      return rows.map((r) => r.id);
+      return requeued;
     });
     if (runIds.length > 0) {
       await this.publishStatus(

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { User } from '../auth/user.entity';
 import { EventsModule } from '../events/events.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { RunRepositoryModule } from '../runs/run-repository.module';
 import { ScoringModule } from '../scoring/scoring.module';
 import { ExperimentEventsService } from './experiment-events.service';
 import { ExperimentExportService } from './experiment-export.service';
@@ -14,10 +15,17 @@ import { ExperimentsService } from './experiments.service';
 
 /**
  * Experiments: CRUD and validation, grid expansion and launch, cancel/retry, live events and
- * export. Runs are written here with set-based SQL at launch; their execution is RunDispatcher's.
+ * export. Runs are written through RunRepository (runs/); their execution is RunDispatcher's.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Experiment, User]), ProvidersModule, ScoringModule, EventsModule, OutboxModule],
+  imports: [
+    TypeOrmModule.forFeature([Experiment, User]),
+    ProvidersModule,
+    ScoringModule,
+    EventsModule,
+    OutboxModule,
+    RunRepositoryModule,
+  ],
   controllers: [ExperimentsController],
   providers: [ExperimentsService, ExperimentLaunchService, ExperimentExportService, ExperimentEventsService],
   exports: [ExperimentsService],

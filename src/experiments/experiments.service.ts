@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { runSql } from '../database/sql';
+import { RunRepository } from '../runs/run.repository';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { Principal } from '../common/principal';
@@ -56,6 +57,7 @@ export class ExperimentsService {
     private readonly access: AccessPolicy,
     private readonly scoring: ScoringService,
     private readonly models: ProjectModels,
+    private readonly runs: RunRepository,
   ) {}
 
   /** The experiment if the caller has `role` in its project: 404 for non-members, 403 for a lower role. */
@@ -193,11 +195,8 @@ export class ExperimentsService {
   async remove(principal: Principal, id: string): Promise<void> {
     await this.findAccessible(principal, id, ProjectRole.Editor);
     await this.dataSource.transaction(async (em) => {
-      await runSql(em, `DELETE FROM scores s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [id]);
-      await runSql(em, `DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`, [
-        id,
-      ]);
-      await runSql(em, `DELETE FROM runs WHERE experiment_id = $1`, [id]);
+      await this.scoring.deleteScoresOfExperiment(em, id);
+      await this.runs.deleteOfExperiment(em, id);
       await runSql(em, `DELETE FROM experiments WHERE id = $1`, [id]);
     });
   }

@@ -10,6 +10,7 @@ import { Run } from '../runs/run.entity';
 import { RunsQueryService } from './runs-query.service';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
+import { RunRepositoryModule } from '../runs/run-repository.module';
 import { StageResult } from '../runs/stage-result.entity';
 
 /** The reference runs API: list/detail, ad-hoc runs, human scores, cancel, run leaderboard. */
@@ -20,6 +21,7 @@ import { StageResult } from '../runs/stage-result.entity';
     ProvidersModule,
     ExperimentsModule,
     EventsModule,
+    RunRepositoryModule,
   ],
   controllers: [RunsController],
   providers: [RunAccess, RunsService, RunsQueryService, RunLeaderboardService],

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Principal } from '../common/principal';
 import { conflict, invalid } from '../common/domain-error';
 import { RunEventsService } from '../events/run-events.service';
@@ -15,10 +14,10 @@ import { CreateRunDto } from './dto/create-run.dto';
 import { RunResponseDto } from './dto/run.response.dto';
 import { HumanScoreResponseDto, ScoreRunDto } from './dto/score-run.dto';
 import { RunAccess } from './run-access.service';
-import { Run } from '../runs/run.entity';
+import { RunRepository } from '../runs/run.repository';
 import { RunConfig } from '../domain/configs';
 import { RunStatus } from '../domain/statuses';
-import { humanScoreToResponse, runRowToResponse, runToResponse, RunRow } from './run.mapper';
+import { humanScoreToResponse, runRowToResponse, RunRow } from './run.mapper';
 
 /** The write side of the runs API: ad-hoc runs, human scores, cancellation. */
 @Injectable()
@@ -26,7 +25,8 @@ export class RunsService {
   private readonly logger = new Logger(RunsService.name);
 
   constructor(
-    @InjectRepository(Run) private readonly runs: Repository<Run>,
+    private readonly dataSource: DataSource,
+    private readonly runs: RunRepository,
     private readonly runAccess: RunAccess,
     private readonly models: ProjectModels,
     private readonly dispatcher: RunDispatcher,
@@ -49,34 +49,16 @@ export class RunsService {
     if (problems.length > 0) throw invalid(problems);
     // A plain JSON copy of the validated DTO: what was sent, without absent keys or class prototypes.
     const config = JSON.parse(JSON.stringify(dto.config)) as RunConfig;
-    const run = await this.runs.save(
-      this.runs.create({
-        experimentId: experiment.id,
-        projectId: experiment.projectId,
-        config,
-        configHash: computeConfigHash(config),
-        repetition: 0,
-        useCache: config.cache ?? true,
-        status: RunStatus.Pending,
-        attempt: 0,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        startedAt: null,
-        completedAt: null,
-        durationMs: null,
-        tokensIn: null,
-        tokensOut: null,
-        costEstimate: null,
-        cacheHit: false,
-        cachedFromRunId: null,
-        output: null,
-        error: null,
-        scoringErrors: null,
-      }),
-    );
+    const run = await this.runs.insertOne<RunRow>(this.dataSource, {
+      experimentId: experiment.id,
+      projectId: experiment.projectId,
+      config,
+      configHash: computeConfigHash(config),
+      useCache: config.cache ?? true,
+    });
     await this.events.publish({
       type: 'run.status',
-      experiment_id: run.experimentId,
+      experiment_id: run.experiment_id,
       run_id: run.id,
       status: RunStatus.Pending,
     });
@@ -86,7 +68,7 @@ export class RunsService {
       // The run is committed as pending: the execution sweeper re-dispatches pending runs that have no job.
       this.logger.warn(`run ${run.id}: dispatch failed, left pending for the sweeper: ${(error as Error).message}`);
     }
-    return runToResponse(run);
+    return runRowToResponse(run);
   }
 
   async addHumanScore(principal: Principal, runId: string, dto: ScoreRunDto): Promise<HumanScoreResponseDto> {
@@ -109,15 +91,8 @@ export class RunsService {
    */
   async cancel(principal: Principal, runId: string): Promise<RunResponseDto> {
     const run = await this.runAccess.requireRun(principal, runId, ProjectRole.Editor);
-    const result = await this.runs
-      .createQueryBuilder()
-      .update(Run)
-      .set({ status: RunStatus.Cancelled, completedAt: () => 'now()' })
-      .where({ id: runId, status: In([RunStatus.Pending, RunStatus.Running]) })
-      .returning('*')
-      .execute();
-    const rows = result.raw as RunRow[];
-    if (rows.length === 0) throw conflict('Run already finished');
+    const cancelled = await this.runs.cancelOne<RunRow>(this.dataSource, runId);
+    if (!cancelled) throw conflict('Run already finished');
     this.logger.log(`run ${runId} cancelled (was ${run.status})`);
     await this.events.publish({
       type: 'run.status',
@@ -127,6 +102,6 @@ export class RunsService {
     });
     // The experiment completes when its last run ends, whichever way it ended.
     await this.completion?.runsEnded([run.experimentId]);
-    return runRowToResponse(rows[0]);
+    return runRowToResponse(cancelled);
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { LlmClient } from '../providers/llm-client';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { ProvidersModule } from '../providers/providers.module';
+import { RunRepositoryModule } from '../runs/run-repository.module';
 import { PgJudgeCache } from './pg-judge-cache';
 import { ScorerRegistry } from './scorer-registry';
 import { builtInScorers } from './scorers/built-in-scorers';
@@ -15,7 +16,7 @@ export const JUDGE_LLM_CLIENT = Symbol('JUDGE_LLM_CLIENT');
 
 /** Scorer types, automatic and human scores, GET /api/scorers. Other modules use ScoringService. */
 @Module({
-  imports: [ProvidersModule],
+  imports: [ProvidersModule, RunRepositoryModule],
   controllers: [ScorersController],
   providers: [
     { provide: JUDGE_LLM_CLIENT, useExisting: LlmClient },

@@ -4,20 +4,20 @@ import { Principal } from '../common/principal';
 import { invalid, notFound } from '../common/domain-error';
 import { ScorerConfig, ScoringConfig } from '../domain/configs';
 import { RunStatus } from '../domain/statuses';
+import { RunRepository } from '../runs/run.repository';
 import { ScoreReadModel } from './score-read-model';
 import { Score, ScoreSource } from './score.entity';
 import { ScoreContext, ScorerError } from './scorer';
 import { MAX_SCORER_NAME_LENGTH, ScorerRegistry, ScorerTypeInfo } from './scorer-registry';
 import {
   DELETE_AUTO_SCORES,
+  DELETE_SCORES_OF_EXPERIMENT,
   INSERT_AUTO_SCORES,
   INSERT_HUMAN_SCORE,
-  MARK_SCORED,
   RunForScoringRow,
   SELECT_COMPLETED_RUNS_PAGE,
   SELECT_RUN_FOR_SCORING,
   SELECT_SCORES_OF_RUNS,
-  UPDATE_SCORING_ERRORS,
 } from './scoring.sql';
 
 /** What one scoreRun wrote: the lead turns `written` into score events. */
@@ -89,7 +89,13 @@ export class ScoringService {
     private readonly dataSource: DataSource,
     private readonly registry: ScorerRegistry,
     private readonly readModel: ScoreReadModel,
+    private readonly runs: RunRepository,
   ) {}
+
+  /** Every score of the experiment's runs (before its runs are deleted). */
+  async deleteScoresOfExperiment(em: EntityManager, experimentId: string): Promise<void> {
+    await em.query(DELETE_SCORES_OF_EXPERIMENT, [experimentId]);
+  }
 
   /** Every problem of a scoring_config (null = no scoring), each naming its scorer. */
   validateScoringConfig(cfg: unknown): string[] {
@@ -115,7 +121,7 @@ export class ScoringService {
     if (todo.length === 0) {
       // Human scores given before the run completed start counting now that it has.
       await this.dataSource.transaction(async (em) => {
-        await em.query(MARK_SCORED, [runId]);
+        await this.runs.markScored(em, runId);
         await this.readModel.refresh(em, [runId]);
       });
       return { scored: true, written: [], errors: {} };
@@ -265,7 +271,7 @@ export class ScoringService {
       run_id: o.runId,
       errors: Object.keys(o.errors).length > 0 ? o.errors : null,
     }));
-    await em.query(UPDATE_SCORING_ERRORS, [JSON.stringify(errors)]);
+    await this.runs.recordScoring(em, JSON.stringify(errors));
     await this.readModel.refresh(
       em,
       outcomes.map((o) => o.runId),

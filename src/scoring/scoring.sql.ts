@@ -45,14 +45,8 @@ export const INSERT_AUTO_SCORES = `
   ON CONFLICT (run_id, scorer_name) WHERE source = 'auto' DO NOTHING
   RETURNING id, run_id, scorer_name, value`;
 
-/** Marks a run whose declared scorers had all written already (or that declares none) as scored. */
-export const MARK_SCORED = `UPDATE runs SET scored_at = now() WHERE id = $1 AND scored_at IS NULL`;
-
-/** scoring_errors (and scored_at) per run from one JSON array of {run_id, errors}; no errors → NULL. */
-export const UPDATE_SCORING_ERRORS = `
-  UPDATE runs r SET scoring_errors = NULLIF(x.errors, 'null'::jsonb), scored_at = now()
-    FROM jsonb_to_recordset($1::jsonb) AS x(run_id uuid, errors jsonb)
-   WHERE r.id = x.run_id`;
+/** Every score of experiment $1's runs. */
+export const DELETE_SCORES_OF_EXPERIMENT = `DELETE FROM scores s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1`;
 
 export const DELETE_AUTO_SCORES = `DELETE FROM scores WHERE run_id = ANY($1::uuid[]) AND source = 'auto'`;
 
