@@ -884,15 +884,24 @@ describe('runs API (e2e)', () => {
       const exp = await seedExperiment(owner.projectId);
       for (const status of [RunStatus.Pending, RunStatus.Running]) {
         const run = await seedRun(exp, { status, startedAt: status === RunStatus.Running ? at(1) : null });
+        if (status === RunStatus.Running) {
+          await t.dataSource.query(
+            `UPDATE runs SET lease_owner = 'worker-x', lease_expires_at = now() + interval '1 minute' WHERE id = $1`,
+            [run.id],
+          );
+        }
         const before = Date.now();
         const res = await request(t.http).post(`/api/runs/${run.id}/cancel`).set(bearer(editor.token));
         expect(res.status).toBe(202);
         expect(Object.keys(res.body).sort()).toEqual([...RUN_KEYS].sort());
         expect(res.body).toMatchObject({ id: run.id, status: 'cancelled', cost_estimate: 0.00125 });
         expect(Date.parse(res.body.completed_at)).toBeGreaterThanOrEqual(before - 5000);
-        expect((await t.dataSource.getRepository(Run).findOneByOrFail({ id: run.id })).status).toBe(
-          RunStatus.Cancelled,
-        );
+        // The same meaning as an experiment's cancel: ended, and nobody holds its lease any more.
+        expect(await t.dataSource.getRepository(Run).findOneByOrFail({ id: run.id })).toMatchObject({
+          status: RunStatus.Cancelled,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+        });
         const again = await request(t.http).post(`/api/runs/${run.id}/cancel`).set(bearer(editor.token));
         expect(again.body).toEqual({ statusCode: 409, message: 'Run already finished', error: 'Conflict' });
       }
