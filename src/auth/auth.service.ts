@@ -32,7 +32,7 @@ export class AuthService {
 
   async register(dto: RegisterDto): Promise<RegisteredUserDto> {
     const email = dto.email.trim().toLowerCase();
-    if (await this.users.exists({ where: { email } })) throw conflict('Email already registered');
+    if (await this.users.exists({ where: { email } })) throw conflict('Email already registered', ErrorCode.NameTaken);
     const passwordHash = await bcrypt.hash(dto.password, this.config.bcryptRounds);
     const user = await this.dataSource.transaction(async (em) => {
       if (!this.config.allowRegistration) {

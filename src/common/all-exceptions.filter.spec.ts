@@ -1,7 +1,7 @@
 import { type ArgumentsHost, BadRequestException, Logger, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { AllExceptionsFilter } from './all-exceptions.filter';
-import { conflict, invalid, notFound } from './domain-error';
+import { conflict, ErrorCode, invalid, notFound } from './domain-error';
 
 function host(headers: Record<string, string> = {}) {
   const res = { statusCode: 0, body: undefined as unknown, headersSent: false };
@@ -45,6 +45,10 @@ describe('AllExceptionsFilter', () => {
     const c = host();
     filter.catch(conflict('Experiment already launched'), c.h);
     expect(c.res.statusCode).toBe(409);
+    // A feature code keeps the contract's body: the code is for callers and logs, the message is the contract's.
+    const d = host();
+    filter.catch(conflict('Run already finished', ErrorCode.RunAlreadyFinished), d.h);
+    expect(d.res.body).toEqual({ statusCode: 409, message: 'Run already finished', error: 'Conflict' });
   });
 
   it('lists the first 50 problems and counts the rest, for domain errors and Nest validation alike', () => {

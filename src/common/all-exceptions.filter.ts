@@ -15,6 +15,17 @@ const STATUS_BY_CODE: Record<ErrorCode, HttpStatus> = {
   [ErrorCode.Invalid]: HttpStatus.BAD_REQUEST,
   [ErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
   [ErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.RunAlreadyFinished]: HttpStatus.CONFLICT,
+  [ErrorCode.ExperimentConfigFrozen]: HttpStatus.CONFLICT,
+  [ErrorCode.ExperimentAlreadyLaunched]: HttpStatus.CONFLICT,
+  [ErrorCode.ExperimentNotLaunched]: HttpStatus.CONFLICT,
+  [ErrorCode.ExperimentAlreadyCompleted]: HttpStatus.CONFLICT,
+  [ErrorCode.ExperimentNotEnded]: HttpStatus.CONFLICT,
+  [ErrorCode.NameTaken]: HttpStatus.CONFLICT,
+  [ErrorCode.AlreadyMember]: HttpStatus.CONFLICT,
+  [ErrorCode.ResourceInUse]: HttpStatus.CONFLICT,
+  [ErrorCode.WebhookDisabled]: HttpStatus.CONFLICT,
+  [ErrorCode.DeliveryInFlight]: HttpStatus.CONFLICT,
 };
 
 const REASON: Record<number, string> = {

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { Repository } from 'typeorm';
 import { type Principal } from '../common/principal';
-import { conflict, invalid, notFound } from '../common/domain-error';
+import { conflict, ErrorCode, invalid, notFound } from '../common/domain-error';
 import { isPlainObject } from '../common/is-plain-object';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
@@ -44,7 +44,7 @@ export class ConnectionsService {
     if (problems.length) throw invalid(problems);
     if (dto.base_url !== undefined) await this.checkBaseUrl(dto.base_url);
     if (await this.repo.exists({ where: { projectId, name: dto.name } })) {
-      throw conflict(`A connection named "${dto.name}" already exists in this project`);
+      throw conflict(`A connection named "${dto.name}" already exists in this project`, ErrorCode.NameTaken);
     }
     const id = randomUUID();
     const row = this.repo.create({

@@ -4,7 +4,7 @@ import { type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type Writable } from 'stream';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { conflict, notFound } from '../common/domain-error';
+import { conflict, ErrorCode, notFound } from '../common/domain-error';
 import { Dataset } from './dataset.entity';
 import { DatasetVersion } from './dataset-version.entity';
 
@@ -39,7 +39,8 @@ export class DatasetsRepository {
       );
       return rows[0];
     } catch (error) {
-      if (driverCode(error) === '23505') throw conflict(`A dataset named "${name}" already exists in this project`);
+      if (driverCode(error) === '23505')
+        throw conflict(`A dataset named "${name}" already exists in this project`, ErrorCode.NameTaken);
       throw error;
     }
   }
@@ -95,7 +96,7 @@ export class DatasetsRepository {
     try {
       await this.dataSource.query(`DELETE FROM datasets WHERE id = $1`, [id]);
     } catch (error) {
-      if (driverCode(error) === '23503') throw conflict(usedMessage);
+      if (driverCode(error) === '23503') throw conflict(usedMessage, ErrorCode.ResourceInUse);
       throw error;
     }
   }

@@ -4,7 +4,7 @@ import { OutboxWriter } from '../outbox/outbox.writer';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Principal } from '../common/principal';
-import { conflict, invalid, notFound } from '../common/domain-error';
+import { conflict, ErrorCode, invalid, notFound } from '../common/domain-error';
 import { RunEventsService } from '../events/run-events.service';
 import { RunDispatcher } from '../runs/run-dispatcher';
 import { RunRepository } from '../runs/run.repository';
@@ -157,9 +157,9 @@ export class ExperimentLaunchService implements OnModuleDestroy {
   async cancel(principal: Principal, id: string): Promise<CancelResultDto> {
     const experiment = await this.experiments.findAccessible(principal, id, ProjectRole.Editor);
     if (experiment.status === ExperimentStatus.Draft)
-      throw conflict('Experiment has not been launched: there is nothing to cancel');
+      throw conflict('Experiment has not been launched: there is nothing to cancel', ErrorCode.ExperimentNotLaunched);
     if (experiment.status === ExperimentStatus.Completed)
-      throw conflict('Experiment already completed: there is nothing to cancel');
+      throw conflict('Experiment already completed: there is nothing to cancel', ErrorCode.ExperimentAlreadyCompleted);
     const cancelled = await this.dataSource.transaction(async (em) => {
       const runIds = await this.runs.cancelExperiment(em, id);
       const ended = await runSql(
@@ -200,7 +200,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
   async retryFailed(principal: Principal, id: string): Promise<RetryFailedResultDto> {
     const experiment = await this.experiments.findAccessible(principal, id, ProjectRole.Editor);
     if (experiment.status === ExperimentStatus.Draft)
-      throw conflict('Experiment has not been launched: there is nothing to retry');
+      throw conflict('Experiment has not been launched: there is nothing to retry', ErrorCode.ExperimentNotLaunched);
     const runIds = await this.dataSource.transaction(async (em) => {
       const requeued = await this.runs.retryFailed(em, id);
       if (requeued.length > 0) {
@@ -305,7 +305,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
   }
 
   private alreadyLaunched(status: ExperimentStatus) {
-    return conflict(`Experiment already launched (status: ${status})`);
+    return conflict(`Experiment already launched (status: ${status})`, ErrorCode.ExperimentAlreadyLaunched);
   }
 }
 

@@ -5,7 +5,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { Principal } from '../common/principal';
 import { User } from '../auth/user.entity';
-import { conflict, invalid, notFound } from '../common/domain-error';
+import { conflict, ErrorCode, invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
@@ -222,6 +222,7 @@ export class ExperimentsService {
   private frozen(status: ExperimentStatus) {
     return conflict(
       `config cannot change once the experiment is launched (status: ${status}); scoring_config, name and description still can`,
+      ErrorCode.ExperimentConfigFrozen,
     );
   }
 }

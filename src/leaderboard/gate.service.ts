@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Principal } from '../common/principal';
-import { conflict, invalid } from '../common/domain-error';
+import { conflict, ErrorCode, invalid } from '../common/domain-error';
 import { ExperimentStatus } from '../domain/statuses';
 import { Experiment } from '../experiments/experiment.entity';
 import { CompareToService } from './compare-to.service';
@@ -83,6 +83,7 @@ function requireEnded(experiment: Experiment, role: string): void {
   if (!ENDED.includes(experiment.status)) {
     throw conflict(
       `The ${role} experiment ${experiment.id} has not ended (status ${experiment.status}): gate it once every run has ended`,
+      ErrorCode.ExperimentNotEnded,
     );
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { Principal } from '../common/principal';
-import { conflict, forbidden, notFound } from '../common/domain-error';
+import { conflict, ErrorCode, forbidden, notFound } from '../common/domain-error';
 import { AddMemberDto, MembershipDto, ProjectDto } from './dto/projects.dto';
 import { Membership, ProjectRole } from './membership.entity';
 import { Project } from './project.entity';
@@ -63,7 +63,7 @@ export class ProjectsService {
     const user = await this.userDirectory.findByEmail(dto.email.trim().toLowerCase());
     if (!user) throw notFound('User not found');
     if (await this.memberships.exists({ where: { projectId, userId: user.id } })) {
-      throw conflict('User is already a member of this project');
+      throw conflict('User is already a member of this project', ErrorCode.AlreadyMember);
     }
     const m = await this.memberships.save(this.memberships.create({ projectId, userId: user.id, role: dto.role }));
     return {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { conflict } from '../common/domain-error';
+import { conflict, ErrorCode } from '../common/domain-error';
 import { Prompt } from './prompt.entity';
 import { type VersionSelector, LATEST } from './prompt-ref';
 import { type PromptTemplate } from './prompt-template';
@@ -31,7 +31,8 @@ export class PromptsRepository {
       return rows[0];
     } catch (error) {
       const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
-      if (code === '23505') throw conflict(`A prompt named "${name}" already exists in this project`);
+      if (code === '23505')
+        throw conflict(`A prompt named "${name}" already exists in this project`, ErrorCode.NameTaken);
       throw error;
     }
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Principal } from '../common/principal';
-import { conflict, invalid } from '../common/domain-error';
+import { conflict, ErrorCode, invalid } from '../common/domain-error';
 import { RunEventsService } from '../events/run-events.service';
 import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
 import { RunDispatcher } from '../runs/run-dispatcher';
@@ -92,7 +92,7 @@ export class RunsService {
   async cancel(principal: Principal, runId: string): Promise<RunResponseDto> {
     const run = await this.runAccess.requireRun(principal, runId, ProjectRole.Editor);
     const cancelled = await this.runs.cancelOne<RunRow>(this.dataSource, runId);
-    if (!cancelled) throw conflict('Run already finished');
+    if (!cancelled) throw conflict('Run already finished', ErrorCode.RunAlreadyFinished);
     this.logger.log(`run ${runId} cancelled (was ${run.status})`);
     await this.events.publish({
       type: 'run.status',

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
-import { conflict, notFound } from '../common/domain-error';
+import { conflict, ErrorCode, notFound } from '../common/domain-error';
 import { type Page } from '../common/pagination.dto';
 import { OutboxWriter } from '../outbox/outbox.writer';
 import {
@@ -131,9 +131,13 @@ export class WebhooksService {
     if (!row) throw notFound(WEBHOOK_NOT_FOUND);
     const delivery = await this.deliveries.findOfSubscription(id, deliveryId);
     if (!delivery) throw notFound(DELIVERY_NOT_FOUND);
-    if (!row.enabled) throw conflict('Webhook is disabled: enable it (PATCH enabled: true) before redelivering');
+    if (!row.enabled)
+      throw conflict(
+        'Webhook is disabled: enable it (PATCH enabled: true) before redelivering',
+        ErrorCode.WebhookDisabled,
+      );
     const due = await this.deliveries.redeliver(delivery.id);
-    if (!due) throw conflict('Delivery is being sent right now');
+    if (!due) throw conflict('Delivery is being sent right now', ErrorCode.DeliveryInFlight);
     await this.dispatcher.dispatch([due]);
     return { delivery_id: due.id, attempts: due.attempts };
   }
