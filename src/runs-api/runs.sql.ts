@@ -24,10 +24,8 @@ export type RunListRow = { total: number } & (RunRow | { [K in keyof RunRow]: nu
  *
  * Without a score bound, `matched` is inlined (NOT MATERIALIZED) so the page can walk
  * idx_runs_started_desc and stop after limit + offset rows while the count stays an index scan.
- * With a score bound it is the grouped join runs ⋈ scores (average of ALL the run's scores, runs
- * without scores drop out through the inner join) and is computed once (MATERIALIZED); with an
- * experiment_id, idx_runs_experiment_id and idx_scores_run_latest feed it as two index-only scans
- * ordered by run id (merge join + streaming GROUP BY, nothing spilled to disk at 1M runs).
+ * With a score bound (the average of ALL the run's scores; runs without scores never match), see
+ * below: the page and the count read the score read model separately.
  */
 export function buildRunListQuery(filter: RunListFilter): { sql: string; params: unknown[] } {
   const params: unknown[] = [filter.projectIds];
@@ -53,24 +51,39 @@ export function buildRunListQuery(filter: RunListFilter): { sql: string; params:
   params.push(filter.limit, filter.offset);
   const limit = `$${params.length - 1}`;
   const offset = `$${params.length}`;
-  // With a score bound the average of the run's scores comes from the score read model
-  // (run_values.avg_all, kept by scoring with every score write): an index range per experiment or
-  // project instead of grouping every score.
-  const matched = scoreBound
-    ? `MATERIALIZED (
-    SELECT r.id, r.started_at
-    FROM run_values rv
-    JOIN runs r ON r.id = rv.run_id
-    WHERE rv.project_id = ANY($1::uuid[])${filter.experimentId !== undefined ? ' AND rv.experiment_id = $2::uuid' : ''}
-      AND ${where.join(' AND ')} AND ${having.join(' AND ')}
-  )`
-    : `NOT MATERIALIZED (
-    SELECT r.id, r.started_at
-    FROM runs r
-    WHERE ${where.join(' AND ')}
-  )`;
+  if (scoreBound) {
+    // The average of each run's scores comes from the score read model (run_values.avg_all, kept by
+    // scoring with every score write). The page walks the runs in list order (idx_runs_experiment_started
+    // or idx_runs_started_desc) and probes run_values per run, stopping after limit + offset matches;
+    // the count is an index-only range of idx_run_values_experiment_avg / _project_avg, joined to runs
+    // only when the status filter needs a runs column.
+    const rvScope = `rv.project_id = ANY($1::uuid[])${filter.experimentId !== undefined ? ' AND rv.experiment_id = $2::uuid' : ''}`;
+    const count =
+      filter.status === undefined
+        ? `SELECT count(*)::int AS total FROM run_values rv WHERE ${rvScope} AND ${having.join(' AND ')}`
+        : `SELECT count(*)::int AS total FROM run_values rv JOIN runs r ON r.id = rv.run_id
+            WHERE ${rvScope} AND ${where.join(' AND ')} AND ${having.join(' AND ')}`;
+    const sql = `
+WITH page AS (
+  SELECT r.id, r.started_at FROM runs r
+  WHERE ${where.join(' AND ')}
+    AND EXISTS (SELECT 1 FROM run_values rv WHERE rv.run_id = r.id AND ${having.join(' AND ')})
+  ORDER BY r.started_at DESC NULLS LAST, r.id
+  LIMIT ${limit} OFFSET ${offset}
+)
+SELECT c.total, ${RUN_ROW_COLUMNS}
+FROM (${count}) c
+LEFT JOIN page p ON true
+LEFT JOIN runs r ON r.id = p.id
+ORDER BY p.started_at DESC NULLS LAST, p.id`;
+    return { sql, params };
+  }
   const sql = `
-WITH matched AS ${matched},
+WITH matched AS NOT MATERIALIZED (
+  SELECT r.id, r.started_at
+  FROM runs r
+  WHERE ${where.join(' AND ')}
+),
 page AS (
   SELECT m.id, m.started_at FROM matched m
   ORDER BY m.started_at DESC NULLS LAST, m.id
