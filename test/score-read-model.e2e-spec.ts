@@ -1,7 +1,11 @@
 import request from 'supertest';
 import { ExperimentStatus, RunStatus } from '../src/domain/statuses';
 import { Experiment } from '../src/experiments/experiment.entity';
-import { CONFIG_LEADERBOARD_FROM_MODEL_SQL, CONFIG_LEADERBOARD_SQL } from '../src/leaderboard/leaderboard.sql';
+import {
+  CACHE_DURATION_PERCENTILES_SQL,
+  CONFIG_LEADERBOARD_FROM_MODEL_SQL,
+  CONFIG_LEADERBOARD_SQL,
+} from '../src/leaderboard/leaderboard.sql';
 import { Run } from '../src/runs/run.entity';
 import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs-api/runs.sql';
 import { ScoreReadModel } from '../src/scoring/score-read-model';
@@ -93,7 +97,25 @@ describe('score read model (e2e)', () => {
     });
 
     type CellRow = Record<string, unknown> & { cell: unknown; scores: Record<string, number> };
+    // Read twice: the first read computes stale percentiles and caches them as the service does; the
+    // second must answer every configuration from the cache, with the same numbers. Earlier calls of
+    // this check cached values that the writes since must have invalidated.
+    const firstRead: CellRow[] = await t.dataSource.query(CONFIG_LEADERBOARD_FROM_MODEL_SQL, [experimentId]);
+    const stale = firstRead
+      .filter((r) => r.pct_stale)
+      .map((r) => ({
+        cell_key: r.cell_key,
+        dur_version: r.dur_version,
+        p50: r.p50_duration_ms,
+        p95: r.p95_duration_ms,
+      }));
+    await t.dataSource.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, JSON.stringify(stale)]);
     const cellsFromModel: CellRow[] = await t.dataSource.query(CONFIG_LEADERBOARD_FROM_MODEL_SQL, [experimentId]);
+    expect(cellsFromModel.filter((r) => r.pct_stale)).toEqual([]);
+    for (const row of firstRead) {
+      const cached = cellsFromModel.find((r) => r.cell_key === row.cell_key)!;
+      expect([cached.p50_duration_ms, cached.p95_duration_ms]).toEqual([row.p50_duration_ms, row.p95_duration_ms]);
+    }
     const cellsScratch: CellRow[] = await t.dataSource.query(CONFIG_LEADERBOARD_SQL, [
       experimentId,
       weights,

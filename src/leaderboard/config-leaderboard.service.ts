@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { Principal } from '../common/principal';
@@ -13,6 +13,7 @@ import { CompareResultDto, ConfigLeaderboardItemDto } from './dto/config-leaderb
 import { ScoreReadModel } from '../scoring/score-read-model';
 import { MODEL_PASS_THRESHOLD } from '../scoring/score-read-model.sql';
 import {
+  CACHE_DURATION_PERCENTILES_SQL,
   CONFIG_LEADERBOARD_FROM_MODEL_SQL,
   CONFIG_LEADERBOARD_SQL,
   MODEL_CELLS_SQL,
@@ -50,6 +51,8 @@ export interface CompareOptions {
  */
 @Injectable()
 export class ConfigLeaderboardService {
+  private readonly logger = new Logger(ConfigLeaderboardService.name);
+
   constructor(
     @InjectRepository(Experiment) private readonly experiments: Repository<Experiment>,
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -83,6 +86,7 @@ export class ConfigLeaderboardService {
     const rows = fromModel
       ? await this.dataSource.query<ConfigLeaderboardRow[]>(CONFIG_LEADERBOARD_FROM_MODEL_SQL, [experiment.id])
       : await queryWithWorkMem<ConfigLeaderboardRow>(this.dataSource, CONFIG_LEADERBOARD_SQL, params);
+    if (fromModel) await this.cachePercentiles(experiment.id, rows);
     // One row per configuration, not per run: sorting and paging them here keeps the key
     // (canonical JSON, which SQL cannot produce faithfully) as the tie-break.
     const items = rows.map(toItem);
@@ -142,6 +146,28 @@ export class ConfigLeaderboardService {
         pairs.map((p) => p.b),
       ),
     };
+  }
+
+  /**
+   * Keeps the percentiles just computed for configurations whose cache was stale, so the next read
+   * of an unchanged configuration reads two columns instead of walking its durations. Best effort:
+   * a failure only means the next read computes them again.
+   */
+  private async cachePercentiles(experimentId: string, rows: ConfigLeaderboardRow[]): Promise<void> {
+    const stale = rows
+      .filter((r) => r.pct_stale)
+      .map((r) => ({
+        cell_key: r.cell_key,
+        dur_version: r.dur_version,
+        p50: r.p50_duration_ms,
+        p95: r.p95_duration_ms,
+      }));
+    if (stale.length === 0) return;
+    try {
+      await this.dataSource.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, JSON.stringify(stale)]);
+    } catch (error) {
+      this.logger.warn(`experiment ${experimentId}: could not cache duration percentiles: ${(error as Error).message}`);
+    }
   }
 
   /** The experiment, if the caller may read it: unknown and foreign experiments alike are 404. */

@@ -125,6 +125,10 @@ export interface ConfigLeaderboardRow {
   p50_duration_ms: number | null;
   p95_duration_ms: number | null;
   scores: Record<string, number>;
+  /** Read-model rows only: the cache bookkeeping of the percentiles. */
+  cell_key?: string;
+  dur_version?: string;
+  pct_stale?: boolean;
 }
 
 /** Every configuration ([prompt, model, params]) that has a run in experiment $1, whatever its status. */
@@ -187,23 +191,47 @@ function durationPercentile(p: number): string {
  * The configuration leaderboard of experiment $1 grouped on prompt, model and params with the
  * default pass threshold (0.5), read from the score read model: one row per configuration from
  * config_aggregates (exact numeric sums: mean = Σv / n, sample variance (nΣv² − (Σv)²) / (n(n − 1))),
- * per-scorer means from config_scorer_aggregates, percentiles by ordered offsets. Same rows as
- * CONFIG_LEADERBOARD_SQL while the model's weights are the experiment's.
+ * per-scorer means from config_scorer_aggregates, percentiles from the row's cache while it is
+ * current (pct_version = dur_version) and else by ordered offsets (`pct_stale` rows: the caller
+ * stores them with CACHE_DURATION_PERCENTILES_SQL). Same rows as CONFIG_LEADERBOARD_SQL while the
+ * model's weights are the experiment's.
  */
 export const CONFIG_LEADERBOARD_FROM_MODEL_SQL = `
-SELECT a.cell, a.n,
+SELECT a.cell, a.n, a.cell_key, a.dur_version::text AS dur_version,
+       (a.pct_version IS DISTINCT FROM a.dur_version) AS pct_stale,
        (a.sum_v / a.n)::float8 AS mean,
        CASE WHEN a.n > 1
             THEN sqrt(greatest(a.n * a.sum_v2 - a.sum_v * a.sum_v, 0) / (a.n::numeric * (a.n - 1)))::float8 END AS stddev,
        a.pass_n::float8 / a.n AS pass_rate,
        CASE WHEN a.cost_n > 0 THEN (a.sum_cost / a.cost_n)::float8 END AS mean_cost,
-       ${durationPercentile(0.5)} AS p50_duration_ms,
-       ${durationPercentile(0.95)} AS p95_duration_ms,
+       CASE WHEN a.pct_version = a.dur_version THEN a.p50_duration_ms ELSE ${durationPercentile(0.5)} END AS p50_duration_ms,
+       CASE WHEN a.pct_version = a.dur_version THEN a.p95_duration_ms ELSE ${durationPercentile(0.95)} END AS p95_duration_ms,
        (SELECT jsonb_object_agg(sa.scorer_name, (sa.sum_v / sa.n)::float8)
           FROM config_scorer_aggregates sa
          WHERE sa.experiment_id = a.experiment_id AND sa.cell_key = a.cell_key AND sa.n > 0) AS scores
 FROM config_aggregates a
 WHERE a.experiment_id = $1::uuid AND a.n > 0`;
+
+/**
+ * Stores percentiles computed by CONFIG_LEADERBOARD_FROM_MODEL_SQL for experiment $1 ($2: JSON
+ * [{cell_key, dur_version, p50, p95}]) where the row's durations have not moved since (the
+ * dur_version they were computed at). Rows a score write holds are skipped, never waited for (no
+ * lock-order deadlock with the refresh); they stay uncached until the next read.
+ */
+export const CACHE_DURATION_PERCENTILES_SQL = `
+WITH x AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(cell_key text, dur_version bigint, p50 float8, p95 float8)
+),
+free AS (
+  SELECT a.cell_key FROM config_aggregates a JOIN x ON x.cell_key = a.cell_key
+   WHERE a.experiment_id = $1::uuid AND a.dur_version = x.dur_version
+   ORDER BY a.cell_key
+     FOR UPDATE OF a SKIP LOCKED
+)
+UPDATE config_aggregates a
+   SET p50_duration_ms = x.p50, p95_duration_ms = x.p95, pct_version = x.dur_version
+  FROM x JOIN free f ON f.cell_key = x.cell_key
+ WHERE a.experiment_id = $1::uuid AND a.cell_key = x.cell_key AND a.dur_version = x.dur_version`;
 
 /** The configurations the read model holds for experiment $1, with their md5 cell keys. */
 export const MODEL_CELLS_SQL = `SELECT a.cell, a.cell_key FROM config_aggregates a WHERE a.experiment_id = $1::uuid AND a.n > 0`;

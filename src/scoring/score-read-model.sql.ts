@@ -107,7 +107,10 @@ cell_delta AS (
          sum(CASE WHEN c.value >= ${MODEL_PASS_THRESHOLD} THEN c.sign ELSE 0 END)::int AS dpass,
          sum(CASE WHEN c.cost_estimate IS NOT NULL THEN c.sign ELSE 0 END)::int AS dcost_n,
          coalesce(sum(c.sign * c.cost_estimate), 0) AS dcost,
-         sum(CASE WHEN c.duration_ms IS NOT NULL THEN c.sign ELSE 0 END)::int AS ddur_n
+         sum(CASE WHEN c.duration_ms IS NOT NULL THEN c.sign ELSE 0 END)::int AS ddur_n,
+         -- Signed sums of the durations: with ddur_n, whether the cell's durations (its cached percentiles) may have moved.
+         coalesce(sum(c.sign * c.duration_ms::numeric), 0) AS ddur_s,
+         coalesce(sum(c.sign * c.duration_ms::numeric * c.duration_ms::numeric), 0) AS ddur_s2
   FROM contrib c CROSS JOIN LATERAL (SELECT c.value::text::numeric AS v) x
   GROUP BY c.experiment_id, c.cell_key
 ),
@@ -116,12 +119,13 @@ cells AS (
   SELECT d.experiment_id, d.cell_key, d.cell, d.dn, d.ds, d.ds2, d.dpass, d.dcost_n, d.dcost, d.ddur_n
   FROM cell_delta d
   WHERE d.dn <> 0 OR d.ds <> 0 OR d.ds2 <> 0 OR d.dpass <> 0 OR d.dcost_n <> 0 OR d.dcost <> 0 OR d.ddur_n <> 0
+     OR d.ddur_s <> 0 OR d.ddur_s2 <> 0
   ORDER BY d.experiment_id, d.cell_key
   ON CONFLICT (experiment_id, cell_key) DO UPDATE
      SET cell = coalesce(a.cell, excluded.cell), n = a.n + excluded.n, sum_v = a.sum_v + excluded.sum_v,
          sum_v2 = a.sum_v2 + excluded.sum_v2, pass_n = a.pass_n + excluded.pass_n,
          cost_n = a.cost_n + excluded.cost_n, sum_cost = a.sum_cost + excluded.sum_cost,
-         dur_n = a.dur_n + excluded.dur_n
+         dur_n = a.dur_n + excluded.dur_n, dur_version = a.dur_version + 1
 ),
 scorer_delta AS (
   SELECT c.experiment_id, c.cell_key, kv.key AS scorer_name, sum(c.sign)::int AS dn,
@@ -186,11 +190,14 @@ export const REBUILD_CLEAR = `DELETE FROM run_values WHERE experiment_id = $1::u
 export const REBUILD_AGGREGATES = [
   `DELETE FROM config_aggregates WHERE experiment_id = $1`,
   `DELETE FROM config_scorer_aggregates WHERE experiment_id = $1`,
-  `INSERT INTO config_aggregates (experiment_id, cell_key, cell, n, sum_v, sum_v2, pass_n, cost_n, sum_cost, dur_n)
+  // dur_version starts at the clock in microseconds: never a version a reader saw on the row this replaces,
+  // so no percentile computed before the rebuild can be cached into the rebuilt row.
+  `INSERT INTO config_aggregates (experiment_id, cell_key, cell, n, sum_v, sum_v2, pass_n, cost_n, sum_cost, dur_n, dur_version)
    SELECT rv.experiment_id, rv.cell_key,
           (SELECT ${CELL_OF_R} FROM runs r WHERE r.id = (array_agg(rv.run_id))[1]),
           count(*), sum(x.v), sum(x.v * x.v), count(*) FILTER (WHERE rv.value >= ${MODEL_PASS_THRESHOLD}),
-          count(rv.cost_estimate), coalesce(sum(rv.cost_estimate), 0), count(rv.duration_ms)
+          count(rv.cost_estimate), coalesce(sum(rv.cost_estimate), 0), count(rv.duration_ms),
+          floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint
    FROM run_values rv CROSS JOIN LATERAL (SELECT rv.value::text::numeric AS v) x
    WHERE rv.experiment_id = $1 AND rv.completed AND rv.value IS NOT NULL
    GROUP BY rv.experiment_id, rv.cell_key`,
