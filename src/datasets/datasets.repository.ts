@@ -15,6 +15,10 @@ export interface DatasetItemRow {
   data: Record<string, unknown>;
 }
 
+export interface DatasetItemAtRow extends DatasetItemRow {
+  position: number;
+}
+
 const DATASET_COLUMNS = `id, project_id AS "projectId", name, description, latest_version AS "latestVersion",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 const VERSION_COLUMNS = `id, dataset_id AS "datasetId", version, item_count AS "itemCount",
@@ -85,6 +89,50 @@ export class DatasetsRepository {
         WHERE version_id = $1 AND position >= $2 ORDER BY position LIMIT $3`,
       [versionId, offset, limit],
     );
+  }
+
+  async findVersionById(versionId: string): Promise<DatasetVersion | null> {
+    const rows: DatasetVersion[] = await this.dataSource.query(
+      `SELECT ${VERSION_COLUMNS} FROM dataset_versions WHERE id = $1`,
+      [versionId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The next `limit` items after `afterPosition` in upload order: keyset pagination over the
+   * primary key (version_id, position), so each batch is an index range scan whatever its depth.
+   */
+  itemsAfter(versionId: string, afterPosition: number, limit: number): Promise<DatasetItemAtRow[]> {
+    return this.dataSource.query(
+      `SELECT position, item_key, data FROM dataset_items
+        WHERE version_id = $1 AND position > $2 ORDER BY position LIMIT $3`,
+      [versionId, afterPosition, limit],
+    );
+  }
+
+  /**
+   * The first `limit` items (upload order) lacking one of `keys` as a top-level key, with the keys
+   * each lacks, and how many items lack some: one pass over the version in SQL.
+   */
+  async itemsMissingKeys(
+    versionId: string,
+    keys: string[],
+    limit: number,
+  ): Promise<{ rows: Array<{ item_key: string; missing: string[] }>; total: number }> {
+    const rows: Array<{ item_key: string; missing: string[]; total: number }> = await this.dataSource.query(
+      `SELECT i.item_key, m.missing, count(*) OVER ()::int AS total
+         FROM dataset_items i
+         CROSS JOIN LATERAL (
+           SELECT array_agg(k.key ORDER BY k.ord) AS missing
+             FROM unnest($2::text[]) WITH ORDINALITY AS k(key, ord)
+            WHERE NOT (i.data ? k.key)) m
+        WHERE i.version_id = $1 AND NOT (i.data ?& $2::text[])
+        ORDER BY i.position
+        LIMIT $3`,
+      [versionId, keys, limit],
+    );
+    return { rows, total: rows[0]?.total ?? 0 };
   }
 
   /**

@@ -8,7 +8,7 @@ import { ProjectRole } from '../projects/membership.entity';
 import { Dataset } from './dataset.entity';
 import { DatasetVersion } from './dataset-version.entity';
 import { DatasetUploadService, type UploadMode } from './dataset-upload.service';
-import { DATASET_NOT_FOUND, DatasetsRepository } from './datasets.repository';
+import { DATASET_NOT_FOUND, type DatasetItemRow, DatasetsRepository } from './datasets.repository';
 import {
   type CreateDatasetDto,
   type DatasetDetailDto,
@@ -108,4 +108,49 @@ export class DatasetsService {
     const items = offset < row.itemCount ? await this.repository.itemsPage(row.id, offset, limit) : [];
     return { items, total: row.itemCount };
   }
+
+  /**
+   * The version an experiment of `projectId` pins: `version`, or the latest when absent. A dataset
+   * of another project (or none) → 404 as any foreign id; a missing version → a problem for the 400.
+   */
+  async pinVersion(projectId: string, datasetId: string, version: number | null): Promise<PinnedVersion | string> {
+    const dataset = await this.repository.findById(datasetId);
+    if (!dataset || dataset.projectId !== projectId) throw notFound(DATASET_NOT_FOUND);
+    const wanted = version ?? dataset.latestVersion;
+    if (wanted === null)
+      return `config.dataset: dataset "${dataset.name}" has no version yet (upload items to POST /api/datasets/${datasetId}/versions first)`;
+    const row = await this.repository.findVersion(datasetId, wanted);
+    if (!row) return `config.dataset.version: dataset "${dataset.name}" has no version ${wanted}`;
+    return { versionId: row.id, version: row.version, itemCount: row.itemCount };
+  }
+
+  /** A pinned version by its id (experiments keep it), or null when it no longer exists. */
+  async pinnedVersion(versionId: string): Promise<PinnedVersion | null> {
+    const row = await this.repository.findVersionById(versionId);
+    return row ? { versionId: row.id, version: row.version, itemCount: row.itemCount } : null;
+  }
+
+  /** A version's items in upload order, `batchSize` at a time (keyset pagination; never all at once). */
+  async *itemBatches(versionId: string, batchSize: number): AsyncGenerator<DatasetItemRow[]> {
+    let after = -1;
+    for (;;) {
+      const rows = await this.repository.itemsAfter(versionId, after, batchSize);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1].position;
+      yield rows.map(({ item_key, data }) => ({ item_key, data }));
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  /** Items lacking some of `keys` (the first `limit`, upload order) and how many do: checked in SQL. */
+  itemsMissingKeys(versionId: string, keys: string[], limit: number) {
+    return this.repository.itemsMissingKeys(versionId, keys, limit);
+  }
+}
+
+/** A dataset version pinned by an experiment. */
+export interface PinnedVersion {
+  versionId: string;
+  version: number;
+  itemCount: number;
 }

@@ -1,4 +1,7 @@
 import { OutboxModule } from '../outbox/outbox.module';
+import { DatasetsModule } from '../datasets/datasets.module';
+import { PromptsModule } from '../prompts/prompts.module';
+import { ExperimentConfigResolver } from './experiment-config.resolver';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { User } from '../auth/user.entity';
@@ -17,9 +20,23 @@ import { ExperimentsService } from './experiments.service';
  * export. Runs are written here with set-based SQL at launch; their execution is RunDispatcher's.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Experiment, User]), ProvidersModule, ScoringModule, EventsModule, OutboxModule],
+  imports: [
+    TypeOrmModule.forFeature([Experiment, User]),
+    ProvidersModule,
+    ScoringModule,
+    EventsModule,
+    OutboxModule,
+    DatasetsModule,
+    PromptsModule,
+  ],
   controllers: [ExperimentsController],
-  providers: [ExperimentsService, ExperimentLaunchService, ExperimentExportService, ExperimentEventsService],
+  providers: [
+    ExperimentsService,
+    ExperimentConfigResolver,
+    ExperimentLaunchService,
+    ExperimentExportService,
+    ExperimentEventsService,
+  ],
   exports: [ExperimentsService],
 })
 export class ExperimentsModule {}
