@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type Writable } from 'stream';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import { conflict, notFound } from '../common/domain-error';
 import { Dataset } from './dataset.entity';
 import { DatasetVersion } from './dataset-version.entity';
@@ -161,12 +161,13 @@ export class DatasetsRepository {
     const client = (await runner.connect()) as PoolClient;
     try {
       await runner.startTransaction();
-      const { rows: locked } = await client.query<{ latest_version: number | null }>(
-        `SELECT latest_version FROM datasets WHERE id = $1 FOR NO KEY UPDATE`,
+      const { rows: locked } = await client.query<{ latest_version: number | null; project_id: string }>(
+        `SELECT latest_version, project_id FROM datasets WHERE id = $1 FOR NO KEY UPDATE`,
         [datasetId],
       );
       if (locked.length === 0) throw notFound(DATASET_NOT_FOUND);
-      const result = await work(new DatasetUploadTransaction(client, datasetId), locked[0].latest_version);
+      const tx = new DatasetUploadTransaction(client, runner.manager, datasetId, locked[0].project_id);
+      const result = await work(tx, locked[0].latest_version);
       await runner.commitTransaction();
       return result;
     } catch (error) {
@@ -182,7 +183,10 @@ export class DatasetsRepository {
 export class DatasetUploadTransaction {
   constructor(
     private readonly client: PoolClient,
+    /** The same connection and transaction, for writers that take an EntityManager (the outbox). */
+    readonly manager: EntityManager,
     private readonly datasetId: string,
+    readonly projectId: string,
   ) {}
 
   async versionRow(version: number): Promise<DatasetVersion | null> {

@@ -6,8 +6,8 @@ import { type Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
 import { Dataset } from './dataset.entity';
-import { DatasetVersion } from './dataset-version.entity';
 import { DatasetUploadService, type UploadMode } from './dataset-upload.service';
+import { toVersionDto, toVersionSummary } from './dataset.mapper';
 import { DATASET_NOT_FOUND, type DatasetItemRow, DatasetsRepository } from './datasets.repository';
 import {
   type CreateDatasetDto,
@@ -15,7 +15,6 @@ import {
   type DatasetDto,
   type DatasetItemDto,
   type DatasetVersionDto,
-  type DatasetVersionSummaryDto,
 } from './dto/dataset.dto';
 
 export const DATASET_VERSION_NOT_FOUND = 'Dataset version not found';
@@ -31,20 +30,6 @@ export function toDatasetDto(d: Dataset): DatasetDto {
     created_at: d.createdAt.toISOString(),
   };
 }
-
-function toVersionSummary(v: DatasetVersion): DatasetVersionSummaryDto {
-  return {
-    version: v.version,
-    item_count: v.itemCount,
-    content_hash: v.contentHash,
-    created_at: v.createdAt.toISOString(),
-  };
-}
-
-export const toVersionDto = (v: DatasetVersion): DatasetVersionDto => ({
-  dataset_id: v.datasetId,
-  ...toVersionSummary(v),
-});
 
 /** Datasets of a project: who may see, upload and delete them, and their versions' items. */
 @Injectable()
