@@ -513,4 +513,32 @@ describe('experiments over datasets and registry prompts (e2e)', () => {
       expect(foreign.body.message).toEqual([`config.prompts[0].ref: no prompt named "${name}" in the project`]);
     });
   });
+
+  // Last: its cancelled 60-second runs would hold execution slots the launches above wait for.
+  describe('streamed launch', () => {
+    it('streams a version larger than one item batch: every item once, in upload order', async () => {
+      const items = Array.from({ length: 2_500 }, (_, i) => ({ id: `k${i}`, ticket: `ticket ${i}` }));
+      const id = await createDataset(owner, items);
+      const created = await createExperiment(owner, {
+        prompts: ['S: {{ticket}}'],
+        models: ['mock:echo'],
+        params: { mock_latency_ms: 60_000 },
+        dataset: { id },
+      });
+      const launched = await http()
+        .post(`/api/experiments/${created.body.id}/launch`)
+        .set(bearer(owner.token))
+        .send({});
+      expect(launched.status).toBe(202);
+      expect(launched.body.runs_created).toBe(2_500);
+      await http().post(`/api/experiments/${created.body.id}/cancel`).set(bearer(owner.token)).expect(202);
+      // Run ids are time-ordered in grid order: ordering by id gives the items' upload order.
+      const rows: Array<{ key: string; ticket: string }> = await t.dataSource.query(
+        `SELECT dataset_item_key AS key, config->'input_data'->>'ticket' AS ticket FROM runs WHERE experiment_id = $1 ORDER BY id`,
+        [created.body.id],
+      );
+      expect(rows.map((r) => r.key)).toEqual(items.map((i) => i.id));
+      expect(rows.map((r) => r.ticket)).toEqual(items.map((i) => i.ticket));
+    });
+  });
 });

@@ -115,15 +115,22 @@ export class DatasetsService {
     return row ? { versionId: row.id, version: row.version, itemCount: row.itemCount } : null;
   }
 
-  /** A version's items in upload order, `batchSize` at a time (keyset pagination; never all at once). */
+  /**
+   * A version's items in upload order, `batchSize` at a time (keyset pagination; never all at
+   * once). The next batch is read while the caller works on this one.
+   */
   async *itemBatches(versionId: string, batchSize: number): AsyncGenerator<DatasetItemRow[]> {
-    let after = -1;
+    let next = this.repository.itemsAfter(versionId, -1, batchSize);
     for (;;) {
-      const rows = await this.repository.itemsAfter(versionId, after, batchSize);
+      const rows = await next;
       if (rows.length === 0) return;
-      after = rows[rows.length - 1].position;
+      const more = rows.length === batchSize;
+      if (more) {
+        next = this.repository.itemsAfter(versionId, rows[rows.length - 1].position, batchSize);
+        next.catch(() => undefined); // awaited on the next turn; never an unhandled rejection meanwhile
+      }
       yield rows.map(({ item_key, data }) => ({ item_key, data }));
-      if (rows.length < batchSize) return;
+      if (!more) return;
     }
   }
 
