@@ -15,6 +15,7 @@
  * Runs are handed to a counting no-op dispatcher, so execution does not compete with the measurement.
  * Environment: BENCH_REPEAT (default 3), BENCH_ITEMS (default 1000000: the large upload), BENCH_SMALL
  * (default 100000: the small upload), BENCH_LAUNCH_ITEMS (default 100000: the launched dataset),
+ * BENCH_ONLY (ndjson, csv or launch), BENCH_LIVE_HEAP=1 (also the live heap, sampled after full GCs),
  * BENCH_DATABASE_URL (an empty database instead of an embedded PostgreSQL).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
@@ -46,6 +47,9 @@ const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const LARGE = Math.max(1000, Number(process.env.BENCH_ITEMS ?? 1_000_000));
 const SMALL = Math.max(1000, Number(process.env.BENCH_SMALL ?? 100_000));
 const LAUNCH_ITEMS = Math.max(1000, Number(process.env.BENCH_LAUNCH_ITEMS ?? 100_000));
+const LIVE_HEAP = process.env.BENCH_LIVE_HEAP === '1';
+/** Which parts run: BENCH_ONLY=ndjson, csv or launch (default: all). */
+const ONLY = process.env.BENCH_ONLY ?? 'all';
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -154,22 +158,37 @@ function upload(
   });
 }
 
-/** Runs `work` while sampling RSS every 5 ms; answers its time and the peak RSS growth over the start. */
-async function measured<T>(work: () => Promise<T>): Promise<{ ms: number; rssGrowth: number; result: T }> {
+/**
+ * Runs `work` while sampling RSS every 5 ms and, with BENCH_LIVE_HEAP=1, the heap right after a full GC
+ * every 250 ms (live memory, garbage excluded; the GCs slow the work down); answers its time and the
+ * peak growths over the start.
+ */
+async function measured<T>(
+  work: () => Promise<T>,
+): Promise<{ ms: number; rssGrowth: number; liveGrowth: number | null; result: T }> {
   gc();
   const before = process.memoryUsage().rss;
+  const heapBefore = process.memoryUsage().heapUsed;
   let peak = before;
+  let peakLive = heapBefore;
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 5);
+  const live = LIVE_HEAP
+    ? setInterval(() => {
+        gc();
+        peakLive = Math.max(peakLive, process.memoryUsage().heapUsed);
+      }, 250)
+    : null;
   const start = process.hrtime.bigint();
   try {
     const result = await work();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     peak = Math.max(peak, process.memoryUsage().rss);
-    return { ms, rssGrowth: peak - before, result };
+    return { ms, rssGrowth: peak - before, liveGrowth: LIVE_HEAP ? peakLive - heapBefore : null, result };
   } finally {
     clearInterval(sampler);
+    if (live) clearInterval(live);
   }
 }
 
@@ -235,6 +254,7 @@ async function main(): Promise<void> {
     const uploads = async (format: 'ndjson' | 'csv', count: number): Promise<string> => {
       const times: number[] = [];
       const growth: number[] = [];
+      const liveGrowth: number[] = [];
       let last = '';
       for (let i = 0; i < REPEAT; i++) {
         const id = await newDataset();
@@ -243,13 +263,15 @@ async function main(): Promise<void> {
           throw new Error(`upload: ${m.result.status} ${JSON.stringify(m.result.body)}`);
         times.push(m.ms);
         growth.push(m.rssGrowth);
+        if (m.liveGrowth !== null) liveGrowth.push(m.liveGrowth);
         if (last) await api(base, 'DELETE', `/api/datasets/${last}`, token);
         last = id;
       }
       log(
         `upload ${format} of ${count.toLocaleString('en')} items: median ${fmt(median(times))} ` +
           `(${times.map((t) => t.toFixed(0)).join(', ')} ms), ${((count / median(times)) * 1000).toFixed(0)} items/s; ` +
-          `peak RSS growth median ${mb(median(growth))} (${growth.map(mb).join(', ')})`,
+          `peak RSS growth median ${mb(median(growth))} (${growth.map(mb).join(', ')})` +
+          (liveGrowth.length > 0 ? `; peak live heap growth median ${mb(median(liveGrowth))}` : ''),
       );
       return last;
     };
@@ -281,11 +303,15 @@ async function main(): Promise<void> {
       return median(times);
     };
 
-    await uploads('ndjson', SMALL);
-    const large = await uploads('ndjson', LARGE);
-    await uploads('csv', SMALL);
-    await uploads('csv', LARGE);
-    await api(base, 'DELETE', `/api/datasets/${large}`, token);
+    if (ONLY === 'all' || ONLY === 'ndjson') {
+      await uploads('ndjson', SMALL);
+      await api(base, 'DELETE', `/api/datasets/${await uploads('ndjson', LARGE)}`, token);
+    }
+    if (ONLY === 'all' || ONLY === 'csv') {
+      await uploads('csv', SMALL);
+      await api(base, 'DELETE', `/api/datasets/${await uploads('csv', LARGE)}`, token);
+    }
+    if (ONLY !== 'all' && ONLY !== 'launch') return;
 
     const prompt = 'Summarise this support ticket for the {{product}} team: {{ticket}}';
     const hundredK = await newDataset();
