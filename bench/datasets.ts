@@ -160,7 +160,7 @@ function upload(
 
 /**
  * Runs `work` while sampling RSS every 5 ms and, with BENCH_LIVE_HEAP=1, the heap right after a full GC
- * every 250 ms (live memory, garbage excluded; the GCs slow the work down); answers its time and the
+ * every 2 s (live memory, garbage excluded; the GCs slow the work down); answers its time and the
  * peak growths over the start.
  */
 async function measured<T>(
@@ -178,7 +178,7 @@ async function measured<T>(
     ? setInterval(() => {
         gc();
         peakLive = Math.max(peakLive, process.memoryUsage().heapUsed);
-      }, 250)
+      }, 2000)
     : null;
   const start = process.hrtime.bigint();
   try {
