@@ -47,6 +47,8 @@ const RUN_KEYS = [
   'cost_estimate',
   'cache_hit',
   'error',
+  'dataset_item_key',
+  'prompt_version',
 ];
 const ENTRY_KEYS = [
   'run_id',

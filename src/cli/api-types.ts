@@ -1268,6 +1268,18 @@ export interface components {
       items: components['schemas']['DatasetDto'][];
       total: number;
     };
+    DatasetRefDto: {
+      /**
+       * Format: uuid
+       * @example 7d2f0a64-2c5e-4b8a-9f13-0e6b1c4d5a97
+       */
+      id: string;
+      /**
+       * @description Omitted: the latest version when the experiment is created (or its config patched); the stored config always shows the pinned number
+       * @example 1
+       */
+      version?: number;
+    };
     DatasetVersionDto: {
       /**
        * @description Lowercase hex SHA-256 over the ordered items: per item, the canonical JSON (RFC 8785) of [item_key, data] and a newline. Equal item lists give equal hashes however they were uploaded.
@@ -1344,7 +1356,10 @@ export interface components {
        * @default true
        */
       cache?: boolean;
+      /** @description Instead of inputs: each item's data is a run's input_data, and runs carry dataset_item_key. Every {{var}} must be a key of every item (400 naming the first offending item keys). 404 for a dataset of another project */
+      dataset?: components['schemas']['DatasetRefDto'];
       /**
+       * @description Inline inputs; exactly one of inputs and dataset
        * @example [
        *       {
        *         "ticket": "My refund never arrived",
@@ -1352,7 +1367,7 @@ export interface components {
        *       }
        *     ]
        */
-      inputs: Record<string, never>[];
+      inputs?: Record<string, never>[];
       /**
        * @description "provider:model" ids known to the provider registry
        * @example [
@@ -1373,13 +1388,21 @@ export interface components {
        */
       params?: Record<string, never>;
       /**
-       * @description Templates; every {{var}} must exist in every input
+       * @description Templates, or {"ref": "<name>@<label or version>"} of the project's prompt registry. A ref is resolved when the experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}); the version's params merge under the experiment's params. Chat ({messages}) versions are not yet accepted. Every {{var}} must exist in every input (or dataset item)
        * @example [
        *       "Summarise: {{ticket}}",
-       *       "TL;DR of this ticket: {{ticket}}"
+       *       {
+       *         "ref": "summarise@production"
+       *       }
        *     ]
        */
-      prompts: string[];
+      prompts: (
+        | string
+        | {
+            /** @example summarise@production */
+            ref: string;
+          }
+      )[];
       /** @default 1 */
       repetitions?: number;
       /** @description A pipeline; the run's output is the last stage's */
@@ -1836,11 +1859,6 @@ export interface components {
     };
     RunDetailResponseDto: {
       /**
-       * @description Provider calls made for the run’s stages, retries included (0 for a cache hit); null before it ended.
-       * @example 1
-       */
-      attempts: number | null;
-      /**
        * @description Served from a completed run with the same hash and repetition (no provider call).
        * @example false
        */
@@ -1877,9 +1895,11 @@ export interface components {
        */
       cost_estimate: number | null;
       /**
-       * @description Milliseconds spent in provider calls: the sum of its stages’ durations, each the last attempt of its call (not waits for a concurrency slot or retry backoffs). A cache hit shows the duration of the run it copies.
-       * @example 1360
+       * @description The item_key of the dataset item the run came from (config.dataset); null for inline inputs.
+       * @example ticket-0042
        */
+      dataset_item_key: string | null;
+      /** @example 1360 */
       duration_ms: number | null;
       /** @example null */
       error: string | null;
@@ -1893,11 +1913,8 @@ export interface components {
        * @example 5f0c6a2e-8b1d-4c1e-9a57-2f7b0f0b8d11
        */
       id: string;
-      /**
-       * @description Milliseconds from dispatch (the run became pending) to its claim by a worker; null before a claim.
-       * @example 12
-       */
-      queue_ms: number | null;
+      /** @description The registry version of a {"ref": "name@label|version"} prompt, resolved at creation; null otherwise. */
+      prompt_version: components['schemas']['RunPromptVersionDto'] | null;
       /** @description Oldest first (created_at, then id). */
       scores: components['schemas']['ScoreResponseDto'][];
       /**
@@ -1931,12 +1948,18 @@ export interface components {
        */
       total: number;
     };
-    RunResponseDto: {
+    RunPromptVersionDto: {
+      /** @example summarise */
+      name: string;
       /**
-       * @description Provider calls made for the run’s stages, retries included (0 for a cache hit); null before it ended.
-       * @example 1
+       * Format: uuid
+       * @example 3c1a9e52-7f0b-4d8e-a1c3-5b2e9f6d7a10
        */
-      attempts: number | null;
+      prompt_id: string;
+      /** @example 3 */
+      version: number;
+    };
+    RunResponseDto: {
       /**
        * @description Served from a completed run with the same hash and repetition (no provider call).
        * @example false
@@ -1974,9 +1997,11 @@ export interface components {
        */
       cost_estimate: number | null;
       /**
-       * @description Milliseconds spent in provider calls: the sum of its stages’ durations, each the last attempt of its call (not waits for a concurrency slot or retry backoffs). A cache hit shows the duration of the run it copies.
-       * @example 1360
+       * @description The item_key of the dataset item the run came from (config.dataset); null for inline inputs.
+       * @example ticket-0042
        */
+      dataset_item_key: string | null;
+      /** @example 1360 */
       duration_ms: number | null;
       /** @example null */
       error: string | null;
@@ -1990,11 +2015,8 @@ export interface components {
        * @example 5f0c6a2e-8b1d-4c1e-9a57-2f7b0f0b8d11
        */
       id: string;
-      /**
-       * @description Milliseconds from dispatch (the run became pending) to its claim by a worker; null before a claim.
-       * @example 12
-       */
-      queue_ms: number | null;
+      /** @description The registry version of a {"ref": "name@label|version"} prompt, resolved at creation; null otherwise. */
+      prompt_version: components['schemas']['RunPromptVersionDto'] | null;
       /**
        * Format: date-time
        * @example 2026-04-07T08:24:56.120Z
@@ -2154,10 +2176,7 @@ export interface components {
     StageResultResponseDto: {
       /** Format: date-time */
       created_at: string;
-      /**
-       * @description Milliseconds of the provider call’s last attempt (not slot waits or retry backoffs).
-       * @example 1340
-       */
+      /** @example 1340 */
       duration_ms: number | null;
       /** @example null */
       error: string | null;

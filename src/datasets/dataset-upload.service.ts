@@ -8,6 +8,8 @@ import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { DatasetVersion } from './dataset-version.entity';
 import { DatasetsRepository } from './datasets.repository';
+import { toVersionDto } from './dataset.mapper';
+import { OutboxWriter } from '../outbox/outbox.writer';
 import { ContentHasher } from './item-key';
 import { ByteLimit, uploadTooLarge } from './upload/byte-limit';
 import { copyRowOfError } from './upload/copy-text';
@@ -34,6 +36,7 @@ export class DatasetUploadService {
 
   constructor(
     private readonly repository: DatasetsRepository,
+    private readonly outbox: OutboxWriter,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -81,7 +84,18 @@ export class DatasetUploadService {
         request.off('aborted', abort).off('error', abort);
       }
       if (encoder.itemCount === 0) throw invalid('the upload holds no items');
-      return tx.finish(versionId, version, previousCount + encoder.itemCount, hasher.digest());
+      const row = await tx.finish(versionId, version, previousCount + encoder.itemCount, hasher.digest());
+      // In the upload's transaction: the event commits with the version or not at all.
+      await this.outbox.append(
+        tx.manager,
+        tx.projectId,
+        'dataset.version_created',
+        { ...toVersionDto(row) },
+        {
+          link: { id: datasetId, href: `/api/datasets/${datasetId}` },
+        },
+      );
+      return row;
     });
     this.logger.log(
       `dataset ${datasetId} version ${created.version}: ${created.itemCount} items (${mode}, ${format}) in ${Date.now() - started} ms`,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { OutboxModule } from '../outbox/outbox.module';
 import { DatasetUploadService } from './dataset-upload.service';
 import { DatasetsController } from './datasets.controller';
 import { DatasetsRepository } from './datasets.repository';
@@ -9,6 +10,7 @@ import { DatasetsService } from './datasets.service';
  * into the database; experiments pin a version through `DatasetsService`.
  */
 @Module({
+  imports: [OutboxModule],
   controllers: [DatasetsController],
   providers: [DatasetsRepository, DatasetUploadService, DatasetsService],
   exports: [DatasetsService],

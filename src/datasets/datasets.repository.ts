@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type Writable } from 'stream';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import { conflict, ErrorCode, notFound } from '../common/domain-error';
 import { Dataset } from './dataset.entity';
 import { DatasetVersion } from './dataset-version.entity';
@@ -13,6 +13,10 @@ export const DATASET_NOT_FOUND = 'Dataset not found';
 export interface DatasetItemRow {
   item_key: string;
   data: Record<string, unknown>;
+}
+
+export interface DatasetItemAtRow extends DatasetItemRow {
+  position: number;
 }
 
 const DATASET_COLUMNS = `id, project_id AS "projectId", name, description, latest_version AS "latestVersion",
@@ -88,6 +92,50 @@ export class DatasetsRepository {
     );
   }
 
+  async findVersionById(versionId: string): Promise<DatasetVersion | null> {
+    const rows: DatasetVersion[] = await this.dataSource.query(
+      `SELECT ${VERSION_COLUMNS} FROM dataset_versions WHERE id = $1`,
+      [versionId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The next `limit` items after `afterPosition` in upload order: keyset pagination over the
+   * primary key (version_id, position), so each batch is an index range scan whatever its depth.
+   */
+  itemsAfter(versionId: string, afterPosition: number, limit: number): Promise<DatasetItemAtRow[]> {
+    return this.dataSource.query(
+      `SELECT position, item_key, data FROM dataset_items
+        WHERE version_id = $1 AND position > $2 ORDER BY position LIMIT $3`,
+      [versionId, afterPosition, limit],
+    );
+  }
+
+  /**
+   * The first `limit` items (upload order) lacking one of `keys` as a top-level key, with the keys
+   * each lacks, and how many items lack some: one pass over the version in SQL.
+   */
+  async itemsMissingKeys(
+    versionId: string,
+    keys: string[],
+    limit: number,
+  ): Promise<{ rows: Array<{ item_key: string; missing: string[] }>; total: number }> {
+    const rows: Array<{ item_key: string; missing: string[]; total: number }> = await this.dataSource.query(
+      `SELECT i.item_key, m.missing, count(*) OVER ()::int AS total
+         FROM dataset_items i
+         CROSS JOIN LATERAL (
+           SELECT array_agg(k.key ORDER BY k.ord) AS missing
+             FROM unnest($2::text[]) WITH ORDINALITY AS k(key, ord)
+            WHERE NOT (i.data ? k.key)) m
+        WHERE i.version_id = $1 AND NOT (i.data ?& $2::text[])
+        ORDER BY i.position
+        LIMIT $3`,
+      [versionId, keys, limit],
+    );
+    return { rows, total: rows[0]?.total ?? 0 };
+  }
+
   /**
    * Deletes the dataset, its versions and items. An experiment pinning one of its versions holds a
    * foreign key to it, so PostgreSQL refuses (23503) and this answers 409, race-free.
@@ -114,12 +162,13 @@ export class DatasetsRepository {
     const client = (await runner.connect()) as PoolClient;
     try {
       await runner.startTransaction();
-      const { rows: locked } = await client.query<{ latest_version: number | null }>(
-        `SELECT latest_version FROM datasets WHERE id = $1 FOR NO KEY UPDATE`,
+      const { rows: locked } = await client.query<{ latest_version: number | null; project_id: string }>(
+        `SELECT latest_version, project_id FROM datasets WHERE id = $1 FOR NO KEY UPDATE`,
         [datasetId],
       );
       if (locked.length === 0) throw notFound(DATASET_NOT_FOUND);
-      const result = await work(new DatasetUploadTransaction(client, datasetId), locked[0].latest_version);
+      const tx = new DatasetUploadTransaction(client, runner.manager, datasetId, locked[0].project_id);
+      const result = await work(tx, locked[0].latest_version);
       await runner.commitTransaction();
       return result;
     } catch (error) {
@@ -135,7 +184,10 @@ export class DatasetsRepository {
 export class DatasetUploadTransaction {
   constructor(
     private readonly client: PoolClient,
+    /** The same connection and transaction, for writers that take an EntityManager (the outbox). */
+    readonly manager: EntityManager,
     private readonly datasetId: string,
+    readonly projectId: string,
   ) {}
 
   async versionRow(version: number): Promise<DatasetVersion | null> {

@@ -6,16 +6,15 @@ import { type Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
 import { Dataset } from './dataset.entity';
-import { DatasetVersion } from './dataset-version.entity';
 import { DatasetUploadService, type UploadMode } from './dataset-upload.service';
-import { DATASET_NOT_FOUND, DatasetsRepository } from './datasets.repository';
+import { toVersionDto, toVersionSummary } from './dataset.mapper';
+import { DATASET_NOT_FOUND, type DatasetItemRow, DatasetsRepository } from './datasets.repository';
 import {
   type CreateDatasetDto,
   type DatasetDetailDto,
   type DatasetDto,
   type DatasetItemDto,
   type DatasetVersionDto,
-  type DatasetVersionSummaryDto,
 } from './dto/dataset.dto';
 
 export const DATASET_VERSION_NOT_FOUND = 'Dataset version not found';
@@ -31,20 +30,6 @@ export function toDatasetDto(d: Dataset): DatasetDto {
     created_at: d.createdAt.toISOString(),
   };
 }
-
-function toVersionSummary(v: DatasetVersion): DatasetVersionSummaryDto {
-  return {
-    version: v.version,
-    item_count: v.itemCount,
-    content_hash: v.contentHash,
-    created_at: v.createdAt.toISOString(),
-  };
-}
-
-export const toVersionDto = (v: DatasetVersion): DatasetVersionDto => ({
-  dataset_id: v.datasetId,
-  ...toVersionSummary(v),
-});
 
 /** Datasets of a project: who may see, upload and delete them, and their versions' items. */
 @Injectable()
@@ -108,4 +93,56 @@ export class DatasetsService {
     const items = offset < row.itemCount ? await this.repository.itemsPage(row.id, offset, limit) : [];
     return { items, total: row.itemCount };
   }
+
+  /**
+   * The version an experiment of `projectId` pins: `version`, or the latest when absent. A dataset
+   * of another project (or none) → 404 as any foreign id; a missing version → a problem for the 400.
+   */
+  async pinVersion(projectId: string, datasetId: string, version: number | null): Promise<PinnedVersion | string> {
+    const dataset = await this.repository.findById(datasetId);
+    if (!dataset || dataset.projectId !== projectId) throw notFound(DATASET_NOT_FOUND);
+    const wanted = version ?? dataset.latestVersion;
+    if (wanted === null)
+      return `config.dataset: dataset "${dataset.name}" has no version yet (upload items to POST /api/datasets/${datasetId}/versions first)`;
+    const row = await this.repository.findVersion(datasetId, wanted);
+    if (!row) return `config.dataset.version: dataset "${dataset.name}" has no version ${wanted}`;
+    return { versionId: row.id, version: row.version, itemCount: row.itemCount };
+  }
+
+  /** A pinned version by its id (experiments keep it), or null when it no longer exists. */
+  async pinnedVersion(versionId: string): Promise<PinnedVersion | null> {
+    const row = await this.repository.findVersionById(versionId);
+    return row ? { versionId: row.id, version: row.version, itemCount: row.itemCount } : null;
+  }
+
+  /**
+   * A version's items in upload order, `batchSize` at a time (keyset pagination; never all at
+   * once). The next batch is read while the caller works on this one.
+   */
+  async *itemBatches(versionId: string, batchSize: number): AsyncGenerator<DatasetItemRow[]> {
+    let next = this.repository.itemsAfter(versionId, -1, batchSize);
+    for (;;) {
+      const rows = await next;
+      if (rows.length === 0) return;
+      const more = rows.length === batchSize;
+      if (more) {
+        next = this.repository.itemsAfter(versionId, rows[rows.length - 1].position, batchSize);
+        next.catch(() => undefined); // awaited on the next turn; never an unhandled rejection meanwhile
+      }
+      yield rows.map(({ item_key, data }) => ({ item_key, data }));
+      if (!more) return;
+    }
+  }
+
+  /** Items lacking some of `keys` (the first `limit`, upload order) and how many do: checked in SQL. */
+  itemsMissingKeys(versionId: string, keys: string[], limit: number) {
+    return this.repository.itemsMissingKeys(versionId, keys, limit);
+  }
+}
+
+/** A dataset version pinned by an experiment. */
+export interface PinnedVersion {
+  versionId: string;
+  version: number;
+  itemCount: number;
 }

@@ -17,12 +17,40 @@ export interface RunConfig {
   cache?: boolean;
 }
 
-/** The experiment's grid (see API.md "Experiments"); kept as submitted. */
+/** The registry prompt version a run used (`RunResponse.prompt_version`). */
+export interface RunPromptVersion {
+  prompt_id: string;
+  name: string;
+  version: number;
+}
+
+/**
+ * A `{"ref": "name@label|version"}` prompt entry as stored: resolved when the experiment was
+ * created (or its config patched), so a later label move never changes it.
+ */
+export interface ResolvedPromptEntry extends RunPromptVersion {
+  ref: string;
+  template: string;
+  /** The version's params: merged under the experiment's params. */
+  params: Record<string, unknown>;
+}
+
+export type ExperimentPrompt = string | ResolvedPromptEntry;
+
+/** `config.dataset` as stored: the version is always pinned. */
+export interface DatasetRef {
+  id: string;
+  version: number;
+}
+
+/** The experiment's grid (see API.md "Experiments"); kept as submitted, refs and dataset version resolved. */
 export interface ExperimentConfig {
-  prompts: string[];
+  prompts: ExperimentPrompt[];
   models: string[];
   params?: Record<string, unknown>;
-  inputs: Record<string, unknown>[];
+  /** Exactly one of `inputs` and `dataset`. */
+  inputs?: Record<string, unknown>[];
+  dataset?: DatasetRef;
   stages?: StageConfig[] | null;
   repetitions?: number;
   cache?: boolean;

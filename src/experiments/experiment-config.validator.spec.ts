@@ -1,4 +1,4 @@
-import { validateExperimentConfig } from './experiment-config.validator';
+import { checkExperimentConfig, validateExperimentConfig } from './experiment-config.validator';
 
 const validateModel = (m: string): string | null =>
   m === 'mock:echo' || m === 'openai:gpt-4o-mini' ? null : `Unknown model "${m}"`;
@@ -160,5 +160,32 @@ describe('validateExperimentConfig', () => {
     expect(found).toHaveLength(51);
     expect(found[49]).toBe('config.inputs[0] lacks {{v49}} (used by config.prompts[0])');
     expect(found[50]).toBe(`… and ${10_000 * 40_000 - 50 + 1} more missing input variable(s)`);
+  });
+});
+
+describe('config.dataset', () => {
+  const ok = () => null;
+  const dataset = { id: '00000000-0000-4000-8000-000000000000' };
+  const grid = { prompts: ['S: {{ticket}}'], models: ['mock:echo'] };
+
+  it('stands in for inputs: exactly one of the two, and the variables are left to the SQL check', () => {
+    const checked = checkExperimentConfig({ ...grid, dataset }, ok);
+    expect(checked.problems).toEqual([]);
+    expect(checked.uses).toEqual([{ variable: 'ticket', usedBy: ['config.prompts[0]'] }]);
+    expect(validateExperimentConfig({ ...grid, dataset, inputs: [{ ticket: 'x' }] }, ok)).toEqual([
+      'config.inputs and config.dataset are both given: exactly one of the two is allowed',
+    ]);
+    expect(validateExperimentConfig(grid, ok)).toEqual([expect.stringMatching(/config\.inputs.*config\.dataset/)]);
+  });
+
+  it('names each malformed field', () => {
+    expect(validateExperimentConfig({ ...grid, dataset: { id: 'x', version: 1.5, other: 1 } }, ok)).toEqual([
+      'config.dataset.other is not allowed (allowed: id, version)',
+      'config.dataset.id must be a UUID',
+      'config.dataset.version must be a positive integer (omit it to pin the latest version)',
+    ]);
+    expect(validateExperimentConfig({ ...grid, dataset: 'x' }, ok)).toEqual([
+      'config.dataset must be an object {id, version?}',
+    ]);
   });
 });

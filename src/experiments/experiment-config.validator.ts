@@ -4,7 +4,9 @@ import { isPlainObject } from '../common/is-plain-object';
 export const MAX_REPETITIONS = 100;
 /** Stage names appear inside `{{stages.<name>.output}}`: no dots, braces or whitespace. */
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
-const CONFIG_KEYS = ['prompts', 'models', 'params', 'inputs', 'stages', 'repetitions', 'cache'];
+const CONFIG_KEYS = ['prompts', 'models', 'params', 'inputs', 'dataset', 'stages', 'repetitions', 'cache'];
+const DATASET_KEYS = ['id', 'version'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STAGE_KEYS = ['name', 'prompt', 'model', 'params'];
 /** A dataset of thousands of inputs could yield thousands of lines: the first ones say enough. */
 const MAX_VARIABLE_PROBLEMS = 50;
@@ -27,7 +29,7 @@ function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: str
 }
 
 /** A variable a prompt needs from every input, and which prompts need it. */
-interface VariableUse {
+export interface VariableUse {
   variable: string;
   usedBy: string[];
 }
@@ -38,8 +40,24 @@ interface VariableUse {
  * Pure apart from `validateModel` (the provider registry's check).
  */
 export function validateExperimentConfig(config: unknown, validateModel: ModelValidator): string[] {
+  return checkExperimentConfig(config, validateModel).problems;
+}
+
+/**
+ * As validateExperimentConfig, plus the input variables the prompts and stages need: with
+ * `config.dataset` the caller checks them against the version's items (in SQL, not in Node).
+ */
+export function checkExperimentConfig(
+  config: unknown,
+  validateModel: ModelValidator,
+): { problems: string[]; uses: VariableUse[] } {
   if (!isPlainObject(config))
-    return ['config must be an object with prompts, models, inputs and optional params, stages, repetitions, cache'];
+    return {
+      problems: [
+        'config must be an object with prompts, models, inputs (or dataset) and optional params, stages, repetitions, cache',
+      ],
+      uses: [],
+    };
   const problems = unknownKeys(config, CONFIG_KEYS, 'config');
   const uses = new Map<string, VariableUse>();
   const use = (variable: string, where: string) => {
@@ -53,7 +71,7 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
   append(problems, validateParams(config.params));
   append(problems, validateStages(config.stages, validateModel, use));
 
-  const { repetitions, cache, inputs } = config;
+  const { repetitions, cache, inputs, dataset } = config;
   if (
     repetitions !== undefined &&
     (typeof repetitions !== 'number' ||
@@ -65,14 +83,35 @@ export function validateExperimentConfig(config: unknown, validateModel: ModelVa
   }
   if (cache !== undefined && typeof cache !== 'boolean') problems.push('config.cache must be a boolean');
 
-  if (!Array.isArray(inputs) || inputs.length === 0) {
-    problems.push('config.inputs must be a non-empty list of objects (one per dataset row)');
+  if (inputs !== undefined && dataset !== undefined) {
+    problems.push('config.inputs and config.dataset are both given: exactly one of the two is allowed');
+  } else if (dataset !== undefined) {
+    append(problems, validateDatasetRef(dataset));
+  } else if (!Array.isArray(inputs) || inputs.length === 0) {
+    problems.push(
+      'config.inputs must be a non-empty list of objects (one per dataset row), or config.dataset must name a dataset: exactly one of the two',
+    );
   } else {
     inputs.forEach((input, i) => {
       if (!isPlainObject(input)) problems.push(`config.inputs[${i}] must be an object`);
     });
     append(problems, missingVariables(inputs, [...uses.values()]));
   }
+  return { problems, uses: [...uses.values()] };
+}
+
+/** `config.dataset`: `{id, version?}`; whether it exists in the project is the service's check. */
+function validateDatasetRef(dataset: unknown): string[] {
+  if (!isPlainObject(dataset)) return ['config.dataset must be an object {id, version?}'];
+  const problems = unknownKeys(dataset, DATASET_KEYS, 'config.dataset');
+  if (typeof dataset.id !== 'string' || !UUID.test(dataset.id)) problems.push('config.dataset.id must be a UUID');
+  const { version } = dataset;
+  if (
+    version !== undefined &&
+    version !== null &&
+    (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
+  )
+    problems.push('config.dataset.version must be a positive integer (omit it to pin the latest version)');
   return problems;
 }
 

@@ -21,7 +21,7 @@ export const EXPORT_FETCH_SIZE = 1000;
  */
 const EXPORT_SQL = `
   SELECT r.id, r.status, r.config->>'prompt' AS prompt, r.config->>'model' AS model, r.config->'params' AS params,
-         r.config->'input_data' AS input_data, r.repetition, r.output, r.tokens_in, r.tokens_out, r.cost_estimate::text AS cost_estimate,
+         r.dataset_item_key, r.config->'input_data' AS input_data, r.repetition, r.output, r.tokens_in, r.tokens_out, r.cost_estimate::text AS cost_estimate,
          r.duration_ms, r.cache_hit, r.error, sc.scores
     FROM runs r
     LEFT JOIN LATERAL (SELECT ${latestScoresOfRunSql('r.id')} AS scores) sc ON true
@@ -48,6 +48,7 @@ interface ExportRow {
   prompt: string;
   model: string;
   params: RunConfig['params'] | null;
+  dataset_item_key: string | null;
   input_data: RunConfig['input_data'] | null;
   repetition: number;
   output: string | null;
@@ -99,6 +100,7 @@ export function csvHeader(c: ExportColumns): string[] {
     'prompt',
     'model',
     ...c.params.map((p) => `param.${p}`),
+    'dataset_item_key',
     ...c.inputs.map((i) => `input.${i}`),
     ...(c.scalarInput ? ['input'] : []),
     'repetition',
@@ -210,6 +212,7 @@ function csvLine(row: ExportRow, c: ExportColumns, weights: Record<string, numbe
     row.prompt,
     row.model,
     ...c.params.map((p) => params[p]),
+    row.dataset_item_key,
     ...c.inputs.map((i) => inputObj[i]),
     ...(c.scalarInput ? [isObject(input) ? null : input] : []),
     row.repetition,
@@ -234,6 +237,7 @@ function jsonLine(row: ExportRow, weights: Record<string, number> | null): strin
       prompt: row.prompt,
       model: row.model,
       params: row.params ?? {},
+      dataset_item_key: row.dataset_item_key,
       input_data: row.input_data ?? null,
       repetition: row.repetition,
       output: row.output,

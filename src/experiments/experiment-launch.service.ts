@@ -23,7 +23,8 @@ import { Experiment } from './experiment.entity';
 import { ExperimentConfig } from '../domain/configs';
 import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentsService, EXPERIMENT_NOT_FOUND } from './experiments.service';
-import { countGrid, iterateGrid, RunCell } from './grid-expansion';
+import { countGrid, type GridItem, inlineItems, planCells, planGrid, RunCell } from './grid-expansion';
+import { DatasetsService } from '../datasets/datasets.service';
 import { estimateGridCost } from './launch-cost-estimate';
 import { RunIdGenerator } from './run-id';
 
@@ -36,11 +37,14 @@ export interface LaunchOptions {
   dispatchChunkSize?: number;
 }
 
+/** Dataset items read per batch at launch (keyset pagination): memory holds one batch, never the dataset. */
+const ITEM_BATCH_SIZE = 1000;
+
 /** What the launch wrote, so the runs can be dispatched after the commit. */
 interface Inserted {
   runIds: string[];
   planned: number;
-  config: ExperimentConfig;
+  estimated: number | null;
 }
 
 /** Launch (plan, insert in batches, dispatch), cancel and retry of an experiment's runs. */
@@ -61,6 +65,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     private readonly outbox: OutboxWriter,
     private readonly models: ProjectModels,
     private readonly runs: RunRepository,
+    private readonly datasets: DatasetsService,
     @Optional() @Inject(LAUNCH_OPTIONS) options: LaunchOptions | null = null,
   ) {
     this.insertBatchSize = options?.insertBatchSize ?? 5000;
@@ -81,8 +86,9 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     if (problems.length > 0) throw invalid(problems);
     if (dto.dry_run) {
       // A dry run answers what a launch would do, so it applies the same limit; it never writes.
-      const planned = this.checkLimit(experiment.config, limit);
-      const estimated = await this.projectEstimate(experiment.projectId, experiment.config);
+      const versionId = experiment.config.dataset ? experiment.datasetVersionId : null;
+      const planned = this.checkLimit(experiment.config, limit, await this.itemCount(versionId));
+      const estimated = await this.projectEstimate(experiment.projectId, experiment.config, versionId);
       return {
         runs_planned: planned,
         runs_created: 0,
@@ -100,7 +106,7 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     return {
       runs_planned: inserted.planned,
       runs_created: inserted.runIds.length,
-      estimated_cost: this.estimate(inserted.config),
+      estimated_cost: inserted.estimated,
     };
   }
 
@@ -110,10 +116,10 @@ export class ExperimentLaunchService implements OnModuleDestroy {
    * of that instant, so a PATCH racing the launch cannot make runs from a stale config.
    */
   private async insertRuns(em: EntityManager, experiment: Experiment, limit: number): Promise<Inserted> {
-    const { rows } = await runSql<{ config: ExperimentConfig }>(
+    const { rows } = await runSql<{ config: ExperimentConfig; dataset_version_id: string | null }>(
       em,
       `UPDATE experiments SET status = 'running', launched_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'draft' RETURNING config`,
+        WHERE id = $1 AND status = 'draft' RETURNING config, dataset_version_id`,
       [experiment.id],
     );
     if (rows.length === 0) {
@@ -124,9 +130,11 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       throw this.alreadyLaunched(current.rows[0].status);
     }
     const config = rows[0].config;
-    const planned = this.checkLimit(config, limit);
+    const versionId = config.dataset ? rows[0].dataset_version_id : null;
+    const planned = this.checkLimit(config, limit, await this.itemCount(versionId));
     const runIds: string[] = [];
     const ids = new RunIdGenerator();
+    const plan = planGrid(config);
     // One INSERT in flight while the next batch is built: PostgreSQL and Node work side by side.
     let inFlight: Promise<unknown> = Promise.resolve();
     let batch: unknown[] = [];
@@ -137,16 +145,38 @@ export class ExperimentLaunchService implements OnModuleDestroy {
       inFlight = this.runs.insertBatch(em, experiment.id, experiment.projectId, payload);
       inFlight.catch(() => undefined); // awaited at the next flush; never an unhandled rejection meanwhile
     };
-    for (const cell of iterateGrid(config)) {
-      const id = ids.next();
-      runIds.push(id);
-      batch.push(toRow(id, cell));
-      if (batch.length >= this.insertBatchSize) await flush();
+    let estimated: number | null = 0;
+    for await (const items of this.items(config, versionId)) {
+      for (const cell of planCells(plan, items)) {
+        const id = ids.next();
+        runIds.push(id);
+        batch.push(toRow(id, cell));
+        if (batch.length >= this.insertBatchSize) await flush();
+      }
+      estimated = addCost(estimated, this.estimate(config, items));
     }
     if (batch.length > 0) await flush();
     await inFlight;
     await appendExperimentEvent(this.outbox, em, experiment.projectId, experiment.id, 'experiment.launched');
-    return { runIds, planned, config };
+    return { runIds, planned, estimated: roundCost(estimated) };
+  }
+
+  /** The grid's input rows batch by batch: the inline inputs at once, a dataset version streamed. */
+  private async *items(config: ExperimentConfig, versionId: string | null): AsyncGenerator<GridItem[]> {
+    if (!config.dataset) {
+      yield inlineItems(config);
+      return;
+    }
+    if (versionId === null) throw notFound('Dataset version not found');
+    yield* this.datasets.itemBatches(versionId, ITEM_BATCH_SIZE);
+  }
+
+  /** The pinned version's item count (a dataset config); undefined for inline inputs. */
+  private async itemCount(versionId: string | null): Promise<number | undefined> {
+    if (versionId === null) return undefined;
+    const pinned = await this.datasets.pinnedVersion(versionId);
+    if (!pinned) throw notFound('Dataset version not found');
+    return pinned.itemCount;
   }
 
   /**
@@ -281,8 +311,8 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     await this.events.publish({ type: 'experiment.status', experiment_id: id, status });
   }
 
-  private checkLimit(config: ExperimentConfig, limit: number): number {
-    const planned = countGrid(config);
+  private checkLimit(config: ExperimentConfig, limit: number, itemCount: number | undefined): number {
+    const planned = countGrid(config, itemCount);
     if (planned > limit) {
       throw invalid(
         `The grid has ${planned} runs, over the limit of ${limit} (raise max_runs, at most 1,000,000, or shrink the grid)`,
@@ -292,16 +322,30 @@ export class ExperimentLaunchService implements OnModuleDestroy {
   }
 
   /** The grid's estimate priced in the project (connection prices first, then the price table). */
-  private async projectEstimate(projectId: string, config: ExperimentConfig): Promise<number | null> {
+  private async projectEstimate(
+    projectId: string,
+    config: ExperimentConfig,
+    versionId: string | null,
+  ): Promise<number | null> {
     const models = await this.models.checker(projectId);
-    return estimateGridCost(config, (model, tokensIn, tokensOut) => {
-      const price = models.price(model);
-      return price ? (tokensIn * price.input + tokensOut * price.output) / 1e6 : null;
-    });
+    let total: number | null = 0;
+    for await (const items of this.items(config, versionId)) {
+      total = addCost(
+        total,
+        estimateGridCost({ ...config, inputs: items.map((i) => i.data) }, (model, tokensIn, tokensOut) => {
+          const price = models.price(model);
+          return price ? (tokensIn * price.input + tokensOut * price.output) / 1e6 : null;
+        }),
+      );
+      if (total === null) break;
+    }
+    return roundCost(total);
   }
 
-  private estimate(config: ExperimentConfig): number | null {
-    return estimateGridCost(config, (model, tokensIn, tokensOut) => this.prices.cost(model, tokensIn, tokensOut));
+  private estimate(config: ExperimentConfig, items: GridItem[]): number | null {
+    return estimateGridCost({ ...config, inputs: items.map((i) => i.data) }, (model, tokensIn, tokensOut) =>
+      this.prices.cost(model, tokensIn, tokensOut),
+    );
   }
 
   private alreadyLaunched(status: ExperimentStatus) {
@@ -316,5 +360,14 @@ function toRow(id: string, cell: RunCell): Record<string, unknown> {
     config_hash: cell.configHash,
     repetition: cell.repetition,
     use_cache: cell.useCache,
+    dataset_item_key: cell.datasetItemKey,
+    prompt_version: cell.promptVersion,
   };
 }
+
+/** Sums batch estimates; unknown (null) stays unknown. */
+function addCost(total: number | null, more: number | null): number | null {
+  return total === null || more === null ? null : total + more;
+}
+
+const roundCost = (total: number | null): number | null => (total === null ? null : Math.round(total * 1e10) / 1e10);

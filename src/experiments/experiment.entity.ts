@@ -72,4 +72,8 @@ export class Experiment {
   /** Why it ended early: `budget_exhausted`; null otherwise. */
   @Column({ name: 'stop_reason', type: 'varchar', length: 32, nullable: true })
   stopReason: string | null;
+
+  /** The pinned dataset version of `config.dataset` (a foreign key: a dataset in use cannot be deleted). */
+  @Column({ name: 'dataset_version_id', type: 'uuid', nullable: true })
+  datasetVersionId: string | null;
 }

@@ -1,4 +1,7 @@
 import { OutboxModule } from '../outbox/outbox.module';
+import { DatasetsModule } from '../datasets/datasets.module';
+import { PromptsModule } from '../prompts/prompts.module';
+import { ExperimentConfigResolver } from './experiment-config.resolver';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { User } from '../auth/user.entity';
@@ -25,9 +28,17 @@ import { ExperimentsService } from './experiments.service';
     EventsModule,
     OutboxModule,
     RunRepositoryModule,
+    DatasetsModule,
+    PromptsModule,
   ],
   controllers: [ExperimentsController],
-  providers: [ExperimentsService, ExperimentLaunchService, ExperimentExportService, ExperimentEventsService],
+  providers: [
+    ExperimentsService,
+    ExperimentConfigResolver,
+    ExperimentLaunchService,
+    ExperimentExportService,
+    ExperimentEventsService,
+  ],
   exports: [ExperimentsService],
 })
 export class ExperimentsModule {}

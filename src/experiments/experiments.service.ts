@@ -20,7 +20,9 @@ import {
   UpdateExperimentDto,
 } from './dto/experiment.dto';
 import { RescoreResultDto } from './dto/launch.dto';
-import { validateExperimentConfig } from './experiment-config.validator';
+import { checkExperimentConfig } from './experiment-config.validator';
+import { ExperimentConfigResolver, type ResolvedConfig } from './experiment-config.resolver';
+import { validatorView } from './experiment-prompts';
 import { Experiment } from './experiment.entity';
 import { ExperimentConfig, ScoringConfig } from '../domain/configs';
 import { ExperimentStatus } from '../domain/statuses';
@@ -58,6 +60,7 @@ export class ExperimentsService {
     private readonly scoring: ScoringService,
     private readonly models: ProjectModels,
     private readonly runs: RunRepository,
+    private readonly resolver: ExperimentConfigResolver,
   ) {}
 
   /** The experiment if the caller has `role` in its project: 404 for non-members, 403 for a lower role. */
@@ -69,20 +72,23 @@ export class ExperimentsService {
   }
 
   /**
-   * Every problem of a config and a scoring config, each naming its field (models resolve in the
-   * project); under a budget every model, judges included, needs a price.
+   * Every problem of a config (stored form: references resolved) and a scoring config, each naming
+   * its field (models resolve in the project); under a budget every model, judges included, needs
+   * a price. With `datasetVersionId` the items of that version are checked for every variable (SQL).
    */
   async validate(
     projectId: string,
     config: unknown,
     scoringConfig: unknown,
     budgetUsd: number | null = null,
+    datasetVersionId: string | null = null,
   ): Promise<string[]> {
     const models = await this.models.checker(projectId);
-    const problems = [
-      ...validateExperimentConfig(config, (model) => models.validate(model)),
-      ...this.scoring.validateScoringConfig(scoringConfig ?? null),
-    ];
+    const checked = checkExperimentConfig(validatorView(config), (model) => models.validate(model));
+    const problems = [...checked.problems, ...this.scoring.validateScoringConfig(scoringConfig ?? null)];
+    if (datasetVersionId !== null && checked.problems.length === 0) {
+      problems.push(...(await this.resolver.missingItemVariables(datasetVersionId, checked.uses)));
+    }
     if (budgetUsd !== null && problems.length === 0) {
       for (const model of modelsOf(config, scoringConfig)) {
         if (!models.price(model))
@@ -94,19 +100,46 @@ export class ExperimentsService {
     return problems;
   }
 
+  /** Resolves a submitted config's references and lists every problem of the result. */
+  private async resolveAndValidate(
+    projectId: string,
+    config: unknown,
+    scoringConfig: unknown,
+    budgetUsd: number | null,
+  ): Promise<{ resolved: ResolvedConfig; problems: string[] }> {
+    const resolved = await this.resolver.resolve(projectId, config);
+    const problems = [
+      ...resolved.problems,
+      ...(await this.validate(
+        projectId,
+        resolved.config,
+        scoringConfig,
+        budgetUsd,
+        resolved.problems.length === 0 ? resolved.datasetVersionId : null,
+      )),
+    ];
+    return { resolved, problems };
+  }
+
   async create(principal: Principal, dto: CreateExperimentDto): Promise<ExperimentDto> {
     const projectId = await this.targetProject(principal, dto.project_id);
     await this.access.require(principal, projectId, ProjectRole.Editor, 'Project not found');
-    const problems = await this.validate(projectId, dto.config, dto.scoring_config, dto.budget_usd ?? null);
+    const { resolved, problems } = await this.resolveAndValidate(
+      projectId,
+      dto.config,
+      dto.scoring_config,
+      dto.budget_usd ?? null,
+    );
     if (problems.length > 0) throw invalid(problems);
     const saved = await this.experiments.save(
       this.experiments.create({
         projectId,
         name: dto.name,
         description: dto.description ?? null,
-        config: dto.config as unknown as ExperimentConfig,
+        config: resolved.config as ExperimentConfig,
         scoringConfig: (dto.scoring_config ?? null) as ScoringConfig | null,
         budgetUsd: dto.budget_usd ?? null,
+        datasetVersionId: resolved.datasetVersionId,
       }),
     );
     return toExperimentDto(saved);
@@ -148,29 +181,40 @@ export class ExperimentsService {
     const experiment = await this.findAccessible(principal, id, ProjectRole.Editor);
     const changesConfig = dto.config !== undefined;
     if (changesConfig && experiment.status !== ExperimentStatus.Draft) throw this.frozen(experiment.status);
-    const problems = [
-      ...(changesConfig
-        ? validateExperimentConfig(dto.config, (await this.models.checker(experiment.projectId)).validate)
-        : []),
-      ...(dto.scoring_config !== undefined ? this.scoring.validateScoringConfig(dto.scoring_config) : []),
-    ];
     const budget = dto.budget_usd !== undefined ? dto.budget_usd : experiment.budgetUsd;
-    if (problems.length === 0 && budget !== null && (dto.budget_usd !== undefined || changesConfig)) {
-      problems.push(
-        ...(await this.validate(
-          experiment.projectId,
-          dto.config ?? experiment.config,
-          dto.scoring_config !== undefined ? dto.scoring_config : experiment.scoringConfig,
-          budget,
-        )),
+    let resolved: ResolvedConfig | null = null;
+    const problems: string[] = [];
+    if (changesConfig) {
+      const checked = await this.resolveAndValidate(
+        experiment.projectId,
+        dto.config,
+        dto.scoring_config !== undefined ? dto.scoring_config : experiment.scoringConfig,
+        budget,
       );
+      resolved = checked.resolved;
+      problems.push(...checked.problems);
+    } else {
+      if (dto.scoring_config !== undefined) problems.push(...this.scoring.validateScoringConfig(dto.scoring_config));
+      if (problems.length === 0 && budget !== null && dto.budget_usd !== undefined) {
+        problems.push(
+          ...(await this.validate(
+            experiment.projectId,
+            experiment.config,
+            dto.scoring_config !== undefined ? dto.scoring_config : experiment.scoringConfig,
+            budget,
+          )),
+        );
+      }
     }
     if (problems.length > 0) throw invalid(problems);
 
     const set: Record<string, unknown> = {};
     if (dto.name !== undefined) set.name = dto.name;
     if (dto.description !== undefined) set.description = dto.description;
-    if (changesConfig) set.config = dto.config;
+    if (resolved) {
+      set.config = resolved.config;
+      set.datasetVersionId = resolved.datasetVersionId;
+    }
     if (dto.scoring_config !== undefined) set.scoringConfig = dto.scoring_config;
     if (dto.budget_usd !== undefined) set.budgetUsd = dto.budget_usd;
     if (Object.keys(set).length === 0) return toExperimentDto(experiment);

@@ -105,3 +105,47 @@ describe('expandGrid', () => {
     expect(it.next().value?.config.params).toEqual({ seed: 0 });
   });
 });
+
+describe('grids over dataset items and registry prompts', () => {
+  const ref = {
+    ref: 'summarise@production',
+    prompt_id: '3c1a9e52-7f0b-4d8e-a1c3-5b2e9f6d7a10',
+    name: 'summarise',
+    version: 3,
+    template: 'R {{x}}',
+    params: { max_tokens: 16, seed: 7 },
+  };
+  const config: ExperimentConfig = {
+    prompts: [ref, 'A {{x}}'],
+    models: ['mock:echo'],
+    params: { temperature: [0, 1], max_tokens: 64 },
+    dataset: { id: '00000000-0000-4000-8000-000000000000', version: 2 },
+    repetitions: 2,
+  };
+  const items = [
+    { item_key: 'k1', data: { x: 1 } },
+    { item_key: 'k2', data: { x: 2 } },
+  ];
+
+  it('runs the resolved template with its params under the experiment params, carrying key and version', () => {
+    const cells = Array.from(iterateGrid(config, items));
+    expect(cells).toHaveLength(countGrid(config, items.length));
+    expect(cells).toHaveLength(2 * 2 * 2 * 2);
+    const fromRef = cells.filter((c) => c.promptVersion !== null);
+    expect(fromRef).toHaveLength(8);
+    for (const cell of fromRef) {
+      expect(cell.config.prompt).toBe('R {{x}}');
+      expect(cell.promptVersion).toEqual({ prompt_id: ref.prompt_id, name: 'summarise', version: 3 });
+      expect(cell.config.params).toEqual({ max_tokens: 64, seed: 7, temperature: cell.config.params!.temperature });
+    }
+    for (const cell of cells) {
+      expect(cell.datasetItemKey).toBe(`k${(cell.config.input_data as { x: number }).x}`);
+      expect(cell.configHash).toBe(computeConfigHash(cell.config));
+    }
+    expect(cells.filter((c) => c.promptVersion === null).every((c) => c.config.params!.seed === undefined)).toBe(true);
+  });
+
+  it('inline inputs have no item key', () => {
+    expect(expandGrid(base).every((c) => c.datasetItemKey === null && c.promptVersion === null)).toBe(true);
+  });
+});

@@ -1,7 +1,8 @@
 import { createHash } from 'crypto';
 import { canonicalJson } from '../domain/canonical-json';
-import { type RunConfig } from '../domain/configs';
-import { type ExperimentConfig } from '../domain/configs';
+import { type ExperimentConfig, type RunConfig, type RunPromptVersion } from '../domain/configs';
+import { isPlainObject } from '../common/is-plain-object';
+import { promptText } from './experiment-prompts';
 
 type Scalar = string | number | boolean | null;
 
@@ -11,6 +12,16 @@ export interface RunCell {
   configHash: string;
   repetition: number;
   useCache: boolean;
+  /** The dataset item the run comes from; null for inline inputs. */
+  datasetItemKey: string | null;
+  /** The registry version of a `{"ref"}` prompt; null for a prompt written inline. */
+  promptVersion: RunPromptVersion | null;
+}
+
+/** One input row of the grid: a dataset item (with its key) or an inline input (key null). */
+export interface GridItem {
+  item_key: string | null;
+  data: Record<string, unknown>;
 }
 
 /** The sweep axes (list-valued params), keys sorted so the order never depends on the JSON. */
@@ -48,10 +59,22 @@ export function paramCombinations(params: Record<string, unknown> | undefined): 
   );
 }
 
-/** How many runs the grid holds, without building it (the launch limit is checked with this). */
-export function countGrid(config: ExperimentConfig): number {
+/**
+ * How many runs the grid holds, without building it (the launch limit is checked with this).
+ * `itemCount`: the pinned dataset version's items when the config names a dataset.
+ */
+export function countGrid(config: ExperimentConfig, itemCount = config.inputs?.length ?? 0): number {
   const sweeps = sweepAxes(config.params).reduce((n, [, values]) => n * values.length, 1);
-  return config.prompts.length * config.models.length * sweeps * config.inputs.length * (config.repetitions ?? 1);
+  return config.prompts.length * config.models.length * sweeps * itemCount * (config.repetitions ?? 1);
+}
+
+/** Keys sorted, so the stored JSON reads the same whatever the declaration order. */
+function sortedKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 /**
@@ -67,43 +90,102 @@ function hashParts(input: string, model: string, params: string, prompt: string)
     .digest('hex');
 }
 
+/** What every batch of items shares: prompts, models and params canonicalised once. */
+export interface GridPlan {
+  prompts: Array<{
+    text: string;
+    canon: string;
+    version: RunPromptVersion | null;
+    /** Per sweep combination: the params (the version's under the experiment's) and their canonical JSON. */
+    params: Array<{ params: Record<string, Scalar>; canon: string }>;
+  }>;
+  models: Array<{ model: string; canon: string }>;
+  repetitions: number;
+  stages: RunConfig['stages'];
+  useCache: boolean;
+}
+
+export function planGrid(config: ExperimentConfig): GridPlan {
+  const combos = paramCombinations(config.params);
+  const combosCanon = combos.map((c) => canonicalJson(c));
+  return {
+    prompts: config.prompts.map((entry, i) => {
+      const text = promptText(entry, i);
+      if (typeof entry === 'string' || !isPlainObject(entry.params) || Object.keys(entry.params).length === 0) {
+        const version = typeof entry === 'string' ? null : versionOf(entry);
+        return {
+          text,
+          canon: canonicalJson(text),
+          version,
+          params: combos.map((p, c) => ({ params: p, canon: combosCanon[c] })),
+        };
+      }
+      const base = entry.params as Record<string, Scalar>;
+      return {
+        text,
+        canon: canonicalJson(text),
+        version: versionOf(entry),
+        params: combos.map((p) => {
+          const merged = sortedKeys({ ...base, ...p });
+          return { params: merged, canon: canonicalJson(merged) };
+        }),
+      };
+    }),
+    models: config.models.map((model) => ({ model, canon: canonicalJson(model) })),
+    repetitions: config.repetitions ?? 1,
+    stages: config.stages && config.stages.length > 0 ? config.stages : null,
+    useCache: config.cache !== false,
+  };
+}
+
+const versionOf = (e: RunPromptVersion): RunPromptVersion => ({
+  prompt_id: e.prompt_id,
+  name: e.name,
+  version: e.version,
+});
+
 /**
- * The grid cell by cell, in a deterministic order: prompts × models × sweep combinations
- * (keys sorted) × inputs × repetitions, the last varying fastest. Lazy, so a launch can insert a
+ * The cells of a batch of items, in a deterministic order: prompts × models × sweep combinations
+ * (keys sorted) × items × repetitions, the last varying fastest. Lazy, so a launch can insert a
  * large grid batch by batch. The config hash leaves the repetition out, so it is computed once
  * per repetition group.
  */
-export function* iterateGrid(config: ExperimentConfig): Generator<RunCell> {
-  const combos = paramCombinations(config.params);
-  const repetitions = config.repetitions ?? 1;
-  const stages = config.stages && config.stages.length > 0 ? config.stages : null;
-  const useCache = config.cache !== false;
-  const canon = {
-    prompts: config.prompts.map((p) => canonicalJson(p)),
-    models: config.models.map((m) => canonicalJson(m)),
-    combos: combos.map((c) => canonicalJson(c)),
-    inputs: config.inputs.map((i) => canonicalJson(i ?? '')),
-  };
-  for (let p = 0; p < config.prompts.length; p++) {
-    const prompt = config.prompts[p];
-    for (let m = 0; m < config.models.length; m++) {
-      const model = config.models[m];
-      for (let c = 0; c < combos.length; c++) {
-        const params = combos[c];
-        for (let i = 0; i < config.inputs.length; i++) {
-          const input_data = config.inputs[i];
-          const configHash = hashParts(canon.inputs[i], canon.models[m], canon.combos[c], canon.prompts[p]);
-          for (let repetition = 0; repetition < repetitions; repetition++) {
-            const runConfig: RunConfig = { prompt, model, params, input_data };
-            if (stages) runConfig.stages = stages;
+export function* planCells(plan: GridPlan, items: GridItem[]): Generator<RunCell> {
+  const inputsCanon = items.map((i) => canonicalJson(i.data ?? ''));
+  for (const prompt of plan.prompts) {
+    for (const { model, canon: modelCanon } of plan.models) {
+      for (const { params, canon: paramsCanon } of prompt.params) {
+        for (let i = 0; i < items.length; i++) {
+          const input_data = items[i].data;
+          const configHash = hashParts(inputsCanon[i], modelCanon, paramsCanon, prompt.canon);
+          for (let repetition = 0; repetition < plan.repetitions; repetition++) {
+            const runConfig: RunConfig = { prompt: prompt.text, model, params, input_data };
+            if (plan.stages) runConfig.stages = plan.stages;
             runConfig.repetition = repetition;
-            if (!useCache) runConfig.cache = false;
-            yield { config: runConfig, configHash, repetition, useCache };
+            if (!plan.useCache) runConfig.cache = false;
+            yield {
+              config: runConfig,
+              configHash,
+              repetition,
+              useCache: plan.useCache,
+              datasetItemKey: items[i].item_key,
+              promptVersion: prompt.version,
+            };
           }
         }
       }
     }
   }
+}
+
+/** The inline inputs of a config as grid items (no dataset keys). */
+export function inlineItems(config: ExperimentConfig): GridItem[] {
+  return (config.inputs ?? []).map((data) => ({ item_key: null, data }));
+}
+
+/** The whole grid of an inline-inputs config (or of `items`), cell by cell. */
+export function* iterateGrid(config: ExperimentConfig, items: GridItem[] = inlineItems(config)): Generator<RunCell> {
+  yield* planCells(planGrid(config), items);
 }
 
 /** The whole grid as an array (tests, small grids). */

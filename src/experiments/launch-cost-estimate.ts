@@ -2,6 +2,7 @@ import { countWords } from '../domain/words';
 import { type ExperimentConfig } from '../domain/configs';
 import { paramCombinations } from './grid-expansion';
 import { fillInputVariables, stageOutputRef, templateVariables } from '../domain/template';
+import { promptText } from './experiment-prompts';
 
 /**
  * How a launch estimates its cost before anything runs (documented in the OpenAPI description):
@@ -45,9 +46,10 @@ export function estimateGridCost(config: ExperimentConfig, cost: CostFn): number
       .map(stageOutputRef)
       .filter((r): r is string => r !== null),
   );
+  const prompts = config.prompts.map(promptText);
   let total = 0;
-  for (const input of config.inputs) {
-    const promptTokens = config.prompts.map((p) => estimateTokensIn(fillInputVariables(p, input)));
+  for (const input of config.inputs ?? []) {
+    const promptTokens = prompts.map((p) => estimateTokensIn(fillInputVariables(p, input)));
     const stageTokens = stages.map((s) =>
       estimateTokensIn(fillInputVariables(s.prompt, input).replace(/\{\{[^{}]*\}\}/g, ' ')),
     );
@@ -73,7 +75,7 @@ export function estimateGridCost(config: ExperimentConfig, cost: CostFn): number
           pipeline += c;
           stageOut.set(stages[s].name, tokensOut);
         }
-        total += pipeline * config.prompts.length;
+        total += pipeline * prompts.length;
       }
     }
   }

@@ -264,11 +264,8 @@ ORDER BY a.input, a.repetition`;
 
 /** A run's input_data (`""` when absent, as in config_hash); `r` is the alias of the runs table. */
 const inputData = (r: string): string => `coalesce(${r}.config -> 'input_data', '""'::jsonb)`;
-/**
- * The dataset item key of a run, shown in regressions; null until runs carry `dataset_item_key`
- * (then: `${r}.dataset_item_key`), and Node derives it from input_data as datasets do.
- */
-const datasetItemKey = (_r: string): string => `NULL::text`;
+/** The dataset item key of a run (null for inline inputs), shown in regressions; Node derives one from input_data otherwise. */
+const datasetItemKey = (r: string): string => `${r}.dataset_item_key`;
 /**
  * What pairs a run with a run of another experiment: its dataset item, else its input_data
  * (API.md, "Comparing experiments"). md5 of the jsonb text (which PostgreSQL normalises) keeps

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { OutboxModule } from '../outbox/outbox.module';
 import { PromptsController } from './prompts.controller';
 import { PromptsRepository } from './prompts.repository';
 import { PromptsService } from './prompts.service';
@@ -8,6 +9,7 @@ import { PromptsService } from './prompts.service';
  * `{"ref": "name@label|version"}` through `PromptsService` when they are created.
  */
 @Module({
+  imports: [OutboxModule],
   controllers: [PromptsController],
   providers: [PromptsRepository, PromptsService],
   exports: [PromptsService],

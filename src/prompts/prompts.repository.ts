@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import { conflict, ErrorCode } from '../common/domain-error';
 import { Prompt } from './prompt.entity';
 import { type VersionSelector, LATEST } from './prompt-ref';
@@ -124,16 +124,30 @@ export class PromptsRepository {
    * as the last committed move left it, so concurrent moves queue up and each one reports the
    * move before it: none is lost. Null when the version does not exist.
    */
-  async moveLabel(promptId: string, label: string, version: number): Promise<LabelMove | null> {
-    const rows: { version: number; previous_version: number | null }[] = await this.dataSource.query(
-      `INSERT INTO prompt_labels (prompt_id, label, version, previous_version)
-       SELECT $1, $2, $3, NULL
-        WHERE EXISTS (SELECT 1 FROM prompt_versions WHERE prompt_id = $1 AND version = $3)
-       ON CONFLICT (prompt_id, label) DO UPDATE
-          SET previous_version = prompt_labels.version, version = EXCLUDED.version, updated_at = now()
-       RETURNING version, previous_version`,
-      [promptId, label, version],
-    );
-    return rows[0] ? { label, version: rows[0].version, previousVersion: rows[0].previous_version } : null;
+  /**
+   * Moves a label in one statement (the upsert returns the previous version atomically); `also`
+   * runs in the same transaction with the move (the outbox event commits with it).
+   */
+  async moveLabel(
+    promptId: string,
+    label: string,
+    version: number,
+    also: (manager: EntityManager, move: LabelMove) => Promise<unknown> = () => Promise.resolve(),
+  ): Promise<LabelMove | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows: { version: number; previous_version: number | null }[] = await manager.query(
+        `INSERT INTO prompt_labels (prompt_id, label, version, previous_version)
+         SELECT $1, $2, $3, NULL
+          WHERE EXISTS (SELECT 1 FROM prompt_versions WHERE prompt_id = $1 AND version = $3)
+         ON CONFLICT (prompt_id, label) DO UPDATE
+            SET previous_version = prompt_labels.version, version = EXCLUDED.version, updated_at = now()
+         RETURNING version, previous_version`,
+        [promptId, label, version],
+      );
+      if (!rows[0]) return null;
+      const move = { label, version: rows[0].version, previousVersion: rows[0].previous_version };
+      await also(manager, move);
+      return move;
+    });
   }
 }

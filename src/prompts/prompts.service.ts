@@ -17,6 +17,7 @@ import { LABEL, LATEST, parsePromptRef } from './prompt-ref';
 import { promptTemplateProblems, type PromptTemplate } from './prompt-template';
 import { PromptVersion } from './prompt-version.entity';
 import { PromptsRepository } from './prompts.repository';
+import { OutboxWriter } from '../outbox/outbox.writer';
 
 export const PROMPT_NOT_FOUND = 'Prompt not found';
 export const PROMPT_VERSION_NOT_FOUND = 'Prompt version not found';
@@ -60,6 +61,7 @@ export class PromptsService {
   constructor(
     private readonly repository: PromptsRepository,
     private readonly access: AccessPolicy,
+    private readonly outbox: OutboxWriter,
   ) {}
 
   private async findAccessible(principal: Principal, id: string, role: ProjectRole): Promise<Prompt> {
@@ -104,12 +106,26 @@ export class PromptsService {
   }
 
   async moveLabel(principal: Principal, id: string, label: string, version: number): Promise<LabelMoveDto> {
-    await this.findAccessible(principal, id, ProjectRole.Editor);
+    const prompt = await this.findAccessible(principal, id, ProjectRole.Editor);
     if (label === LATEST) throw invalid(`"${LATEST}" always means the newest version; it cannot be moved`);
     if (!LABEL.test(label)) {
       throw invalid('label must be 1-40 characters of a-z, 0-9 and "-", and not only digits (those name versions)');
     }
-    const moved = await this.repository.moveLabel(id, label, version);
+    const moved = await this.repository.moveLabel(id, label, version, (manager, move) =>
+      this.outbox.append(
+        manager,
+        prompt.projectId,
+        'prompt.label_moved',
+        {
+          prompt_id: id,
+          name: prompt.name,
+          label: move.label,
+          version: move.version,
+          previous_version: move.previousVersion,
+        },
+        { link: { id, href: `/api/prompts/${id}` } },
+      ),
+    );
     if (!moved) throw invalid(`version ${version} does not exist for this prompt`);
     return { label: moved.label, version: moved.version, previous_version: moved.previousVersion };
   }

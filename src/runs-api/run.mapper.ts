@@ -7,7 +7,7 @@ import {
   type StageResultResponseDto,
 } from './dto/run.response.dto';
 import { type Run } from '../runs/run.entity';
-import { type RunConfig } from '../domain/configs';
+import { type RunConfig, type RunPromptVersion } from '../domain/configs';
 import { type RunStatus } from '../domain/statuses';
 import { type StageResult } from '../runs/stage-result.entity';
 
@@ -33,11 +33,14 @@ export interface RunRow {
   cost_estimate: string | number | null;
   cache_hit: boolean;
   error: string | null;
+  dataset_item_key?: string | null;
+  prompt_version?: RunPromptVersion | null;
 }
 
 /** Columns of `runs r` that make a RunRow; used by raw SQL so both paths map identically. */
 export const RUN_ROW_COLUMNS = `r.id, r.experiment_id, r.config_hash, r.config, r.status, r.started_at, r.completed_at,
-  r.duration_ms, r.queue_ms, r.attempts, r.tokens_in, r.tokens_out, r.cost_estimate, r.cache_hit, r.error`;
+  r.duration_ms, r.queue_ms, r.attempts, r.tokens_in, r.tokens_out, r.cost_estimate, r.cache_hit, r.error,
+  r.dataset_item_key, r.prompt_version`;
 
 export function runRowToResponse(row: RunRow): RunResponseDto {
   return {
@@ -56,6 +59,8 @@ export function runRowToResponse(row: RunRow): RunResponseDto {
     cost_estimate: num(row.cost_estimate),
     cache_hit: row.cache_hit ?? false,
     error: row.error ?? null,
+    dataset_item_key: row.dataset_item_key ?? null,
+    prompt_version: row.prompt_version ?? null,
   };
 }
 
@@ -76,6 +81,8 @@ export function runToResponse(run: Run): RunResponseDto {
     cost_estimate: run.costEstimate,
     cache_hit: run.cacheHit,
     error: run.error,
+    dataset_item_key: run.datasetItemKey,
+    prompt_version: run.promptVersion,
   });
 }
 

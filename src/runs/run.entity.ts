@@ -9,13 +9,14 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { numericTransformer } from '../common/numeric.transformer';
-import { type RunConfig } from '../domain/configs';
+import { type RunConfig, type RunPromptVersion } from '../domain/configs';
 import { RunStatus } from '../domain/statuses';
 
 @Entity('runs')
 @Index('idx_runs_experiment_status', ['experimentId', 'status'])
 @Index('idx_runs_project', ['projectId'])
 @Index('idx_runs_status_lease', ['status', 'leaseExpiresAt'])
+@Index('idx_runs_experiment_dataset_item', ['experimentId', 'datasetItemKey'])
 export class Run {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -118,4 +119,12 @@ export class Run {
   /** Errors of scorers that threw, by scorer name: they never fail the run. */
   @Column({ name: 'scoring_errors', type: 'jsonb', nullable: true })
   scoringErrors: Record<string, string> | null;
+
+  /** The dataset item a launched run came from (`config.dataset`); null for inline inputs. */
+  @Column({ name: 'dataset_item_key', type: 'text', nullable: true })
+  datasetItemKey: string | null;
+
+  /** The registry prompt version (`{"ref"}` prompts) the run used: `{prompt_id, name, version}`. */
+  @Column({ name: 'prompt_version', type: 'jsonb', nullable: true })
+  promptVersion: RunPromptVersion | null;
 }

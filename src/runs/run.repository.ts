@@ -169,6 +169,10 @@ export interface NewRun {
   config_hash: string;
   repetition: number;
   use_cache: boolean;
+  /** The dataset item the run's input_data came from; absent for inline inputs. */
+  dataset_item_key?: string | null;
+  /** `{prompt_id, name, version}` of a registry prompt the run's prompt came from; absent otherwise. */
+  prompt_version?: unknown;
 }
 
 /** A run whose lease expired, as the sweeper handed it on: pending again, or failed for good. */
@@ -185,9 +189,10 @@ export interface ExpiredRun {
  * by the caller, so nothing needs RETURNING) and PostgreSQL unpacks them with jsonb_to_recordset.
  */
 const INSERT_BATCH_SQL = `
-  INSERT INTO runs (id, experiment_id, project_id, config, config_hash, repetition, use_cache)
-  SELECT r.id, $1, $2, r.config, r.config_hash, r.repetition, r.use_cache
-    FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, config jsonb, config_hash char(64), repetition int, use_cache boolean)`;
+  INSERT INTO runs (id, experiment_id, project_id, config, config_hash, repetition, use_cache, dataset_item_key, prompt_version)
+  SELECT r.id, $1, $2, r.config, r.config_hash, r.repetition, r.use_cache, r.dataset_item_key, r.prompt_version
+    FROM jsonb_to_recordset($3::jsonb)
+      AS r(id uuid, config jsonb, config_hash char(64), repetition int, use_cache boolean, dataset_item_key text, prompt_version jsonb)`;
 
 /** The one meaning of "cancelled" for a run: ended now, lease cleared (single run, experiment, budget alike). */
 const CANCEL_SET = `status = 'cancelled', completed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL`;

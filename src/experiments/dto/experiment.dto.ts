@@ -33,13 +33,40 @@ export class StageConfigDto {
   params?: Record<string, unknown>;
 }
 
+/** `config.dataset`: a dataset of the experiment's project, a version pinned at creation. */
+export class DatasetRefDto {
+  @ApiProperty({ format: 'uuid', example: '7d2f0a64-2c5e-4b8a-9f13-0e6b1c4d5a97' })
+  id: string;
+  @ApiPropertyOptional({
+    minimum: 1,
+    example: 1,
+    description:
+      'Omitted: the latest version when the experiment is created (or its config patched); the stored config always shows the pinned number',
+  })
+  version?: number;
+}
+
 export class ExperimentConfigDto {
   @ApiProperty({
-    type: [String],
-    example: ['Summarise: {{ticket}}', 'TL;DR of this ticket: {{ticket}}'],
-    description: 'Templates; every {{var}} must exist in every input',
+    type: 'array',
+    items: {
+      oneOf: [
+        { type: 'string' },
+        {
+          type: 'object',
+          properties: { ref: { type: 'string', example: 'summarise@production' } },
+          required: ['ref'],
+        },
+      ],
+    },
+    example: ['Summarise: {{ticket}}', { ref: 'summarise@production' }],
+    description:
+      'Templates, or {"ref": "<name>@<label or version>"} of the project\'s prompt registry. A ref is resolved when the ' +
+      'experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}); ' +
+      "the version's params merge under the experiment's params. Chat ({messages}) versions are not yet accepted. " +
+      'Every {{var}} must exist in every input (or dataset item)',
   })
-  prompts: string[];
+  prompts: Array<string | Record<string, unknown>>;
   @ApiProperty({
     type: [String],
     example: ['openai:gpt-4o-mini', 'mock:echo'],
@@ -51,12 +78,20 @@ export class ExperimentConfigDto {
     description: 'A list value is a sweep axis (non-empty, distinct scalars), a scalar is fixed',
   })
   params?: Record<string, unknown>;
-  @ApiProperty({
+  @ApiPropertyOptional({
     type: 'array',
     items: { type: 'object' },
     example: [{ ticket: 'My refund never arrived', expected: 'refund' }],
+    description: 'Inline inputs; exactly one of inputs and dataset',
   })
-  inputs: Record<string, unknown>[];
+  inputs?: Record<string, unknown>[];
+  @ApiPropertyOptional({
+    type: DatasetRefDto,
+    description:
+      "Instead of inputs: each item's data is a run's input_data, and runs carry dataset_item_key. Every {{var}} must " +
+      'be a key of every item (400 naming the first offending item keys). 404 for a dataset of another project',
+  })
+  dataset?: DatasetRefDto;
   @ApiPropertyOptional({
     type: [StageConfigDto],
     nullable: true,

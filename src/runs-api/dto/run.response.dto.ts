@@ -10,6 +10,13 @@ const EXAMPLE_CONFIG = {
   input_data: { ticket: 'My order arrived broken, I want a refund.' },
 };
 
+/** The registry prompt version a run used (`{"ref": "name@label"}` prompts). */
+export class RunPromptVersionDto {
+  @ApiProperty({ format: 'uuid', example: '3c1a9e52-7f0b-4d8e-a1c3-5b2e9f6d7a10' }) prompt_id: string;
+  @ApiProperty({ example: 'summarise' }) name: string;
+  @ApiProperty({ example: 3 }) version: number;
+}
+
 /** The reference's `RunResponse`, field for field. */
 export class RunResponseDto {
   @ApiProperty({ format: 'uuid', example: '5f0c6a2e-8b1d-4c1e-9a57-2f7b0f0b8d11' }) id: string;
@@ -64,6 +71,20 @@ export class RunResponseDto {
   })
   cache_hit: boolean;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The item_key of the dataset item the run came from (config.dataset); null for inline inputs.',
+    example: 'ticket-0042',
+  })
+  dataset_item_key: string | null;
+  @ApiProperty({
+    type: RunPromptVersionDto,
+    nullable: true,
+    description:
+      'The registry version of a {"ref": "name@label|version"} prompt, resolved at creation; null otherwise.',
+  })
+  prompt_version: RunPromptVersionDto | null;
 }
 
 export class RunListResponseDto {
