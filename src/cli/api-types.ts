@@ -225,11 +225,31 @@ export interface paths {
     };
     /**
      * Server-sent events (viewer)
-     * @description First `experiment.progress` (current counters), then one event per run state change (`run.status`), score (`run.scored`), progress and experiment status, each as `event: <type>` + `data: <json>`; heartbeat comments every 15 s. The stream ends after the experiment ends (`experiment.status` completed or cancelled).
+     * @description First `experiment.progress` (current counters), then one event per run state change (`run.status`), score (`run.scored`), progress and experiment status, each as `id: <id>` + `event: <type>` + `data: <json>`; heartbeat comments every 15 s. The stream ends after the experiment ends (`experiment.status` completed or cancelled). Reconnecting with `Last-Event-ID` (or `?last_event_id=`) resumes after that event, without the first snapshot; when the server no longer has the events after it, the stream starts over with the snapshot. Authorization: a bearer token, or `?ticket=` from POST /api/experiments/{id}/events/ticket.
      */
     get: operations['ExperimentsController_eventStream'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/experiments/{id}/events/ticket': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A short-lived ticket for the event stream, for browsers (viewer)
+     * @description EventSource cannot set headers: pass the ticket as `?ticket=` to this experiment's events. Valid for `expires_in` seconds, for this experiment only; the stream it opens keeps running past the expiry.
+     */
+    post: operations['ExperimentsController_eventsTicket'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1337,6 +1357,18 @@ export interface components {
     DeliveryAttemptListDto: {
       items: components['schemas']['DeliveryAttemptDto'][];
       total: number;
+    };
+    EventsTicketDto: {
+      /**
+       * @description Seconds the ticket stays valid for opening the stream
+       * @example 60
+       */
+      expires_in: number;
+      /**
+       * @description Opens GET /api/experiments/{id}/events?ticket=… (this experiment only) without an Authorization header, for EventSource. A secret: valid until it expires (so EventSource can reconnect), not logged by the server.
+       * @example sset_eyJlIjoi….Qm9x…
+       */
+      ticket: string;
     };
     ExperimentConfigDto: {
       /**
@@ -3056,8 +3088,16 @@ export interface operations {
   };
   ExperimentsController_eventStream: {
     parameters: {
-      query?: never;
-      header?: never;
+      query?: {
+        /** @description Like the Last-Event-ID header */
+        last_event_id?: unknown;
+        /** @description From POST /api/experiments/{id}/events/ticket */
+        ticket?: unknown;
+      };
+      header?: {
+        /** @description The `id` of the last event received */
+        'Last-Event-ID'?: string;
+      };
       path: {
         id: string;
       };
@@ -3071,6 +3111,34 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description Experiment not found (or not in a project of the caller) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  ExperimentsController_eventsTicket: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EventsTicketDto'];
+        };
       };
       /** @description Experiment not found (or not in a project of the caller) */
       404: {
