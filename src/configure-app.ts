@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import typeIs from 'type-is';
 import { jsonOnlyMiddleware, RAW_BODY_ROUTES } from './common/json-only';
 import { requestIdMiddleware } from './common/request-id';
+import { accessLogMiddleware } from './common/access-log';
 import { APP_CONFIG } from './config/app-config.module';
 import { type AppConfig } from './config/configuration';
 import { isDatasetUpload, UPLOAD_PATH } from './datasets/upload/upload-format';
@@ -20,6 +21,7 @@ export function configureApp(app: INestApplication): OpenAPIObject {
   const express = app as NestExpressApplication;
   const config = app.get<AppConfig>(APP_CONFIG);
   app.use(requestIdMiddleware);
+  app.use(accessLogMiddleware);
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins,

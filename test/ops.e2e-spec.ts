@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import request from 'supertest';
 import { SseTicketService } from '../src/auth/sse-ticket.service';
+import { AppLogger } from '../src/common/app-logger';
 import { compareEventIds } from '../src/events/event-log';
 import { createTestApp, type TestApp } from './support/app';
 import { createExecutionContext, type ExecutionContext } from './support/execution-context';
@@ -229,3 +230,78 @@ function sseSuite(mode: 'embedded' | 'redis'): void {
 
 sseSuite('embedded');
 sseSuite('redis');
+
+describe('JSON logs (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('writes JSON lines with request_id (and run_id, experiment_id where known), never a token or ticket', async () => {
+    const user = await registerUser(t.http);
+    const out: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    t.app.useLogger(new AppLogger({ format: 'json', levels: ['error', 'warn', 'log', 'debug'], colors: false }));
+    let experimentId: string;
+    try {
+      await request(t.http).get('/api/health').set('X-Request-Id', 'log-probe-1').expect(200);
+      const created = await request(t.http)
+        .post('/api/experiments')
+        .set(bearer(user.token))
+        .send({ name: 'logs', config: { prompts: ['Echo {{n}}'], models: ['mock:echo'], inputs: [{ n: '1' }] } });
+      expect(created.status).toBe(201);
+      experimentId = (created.body as { id: string }).id;
+      await request(t.http)
+        .post(`/api/experiments/${experimentId}/launch`)
+        .set(bearer(user.token))
+        .set('X-Request-Id', 'log-probe-2')
+        .send({})
+        .expect(202);
+      await waitFor(
+        async () =>
+          (
+            (await request(t.http).get(`/api/experiments/${experimentId}`).set(bearer(user.token))).body as {
+              status: string;
+            }
+          ).status === 'completed',
+        { what: 'the experiment to complete' },
+      );
+      await request(t.http).get(`/api/experiments/${experimentId}/events?ticket=sset_not-a-real-ticket-42`).expect(401);
+    } finally {
+      write.mockRestore();
+      t.app.useLogger(['error', 'warn']);
+    }
+    const text = out.join('');
+    const lines = text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'log',
+        context: 'HTTP',
+        request_id: 'log-probe-1',
+        route: '/api/health',
+        status: 200,
+        message: expect.stringMatching(/^GET \/api\/health 200 /),
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({ request_id: 'log-probe-2', experiment_id: experimentId!, status: 202 }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({ context: 'RunExecutor', run_id: expect.any(String), experiment_id: experimentId! }),
+    );
+    expect(lines).toContainEqual(expect.objectContaining({ route: '/api/experiments/:id/events', status: 401 }));
+    expect(text).not.toContain(user.token);
+    expect(text).not.toContain('not-a-real-ticket-42');
+  });
+});
