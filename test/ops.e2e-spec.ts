@@ -231,7 +231,7 @@ function sseSuite(mode: 'embedded' | 'redis'): void {
 sseSuite('embedded');
 sseSuite('redis');
 
-describe('JSON logs (e2e)', () => {
+describe('JSON logs and the OpenAPI document (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
@@ -303,5 +303,53 @@ describe('JSON logs (e2e)', () => {
     expect(lines).toContainEqual(expect.objectContaining({ route: '/api/experiments/:id/events', status: 401 }));
     expect(text).not.toContain(user.token);
     expect(text).not.toContain('not-a-real-ticket-42');
+  });
+
+  it('documents whole-body request examples that succeed as sent (ids of earlier answers filled in), and free-form objects', async () => {
+    const user = await registerUser(t.http);
+    const doc = (await request(t.http).get('/docs-json').expect(200)).body as {
+      paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { examples?: unknown }> } }>>;
+      components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }> };
+    };
+    const examplesOf = (path: string, method: string): Array<[string, Record<string, unknown>]> => {
+      const examples = doc.paths[path][method].requestBody?.content?.['application/json']?.examples as
+        Record<string, { value: Record<string, unknown> }> | undefined;
+      return Object.entries(examples ?? {}).map(([name, example]) => [name, example.value]);
+    };
+    const experiments = examplesOf('/api/experiments', 'post');
+    expect(experiments.map(([name]) => name)).toEqual(['grid', 'pipeline']);
+    let experimentId = '';
+    for (const [name, body] of experiments) {
+      const res = await request(t.http).post('/api/experiments').set(bearer(user.token)).send(body);
+      expect([name, res.status, res.body]).toEqual([
+        name,
+        201,
+        expect.objectContaining({ project_id: user.projectId }),
+      ]);
+      const id = (res.body as { id: string }).id;
+      experimentId ||= id;
+      await request(t.http).post(`/api/experiments/${id}/launch`).set(bearer(user.token)).send({}).expect(202);
+      await waitFor(
+        async () =>
+          ((await request(t.http).get(`/api/experiments/${id}`).set(bearer(user.token))).body as { status: string })
+            .status === 'completed',
+        { what: `the ${name} example to complete` },
+      );
+    }
+    const runs = examplesOf('/api/runs', 'post');
+    expect(runs).toHaveLength(1);
+    for (const [, body] of runs) {
+      const res = await request(t.http)
+        .post('/api/runs')
+        .set(bearer(user.token))
+        .send({ ...body, experiment_id: experimentId });
+      expect([res.status, res.body]).toEqual([201, expect.objectContaining({ status: 'pending' })]);
+    }
+    // Free-form objects take any key (generated clients would otherwise type them Record<string, never>).
+    const config = doc.components.schemas.ExperimentConfigDto.properties ?? {};
+    expect(config.params).toMatchObject({ type: 'object', additionalProperties: true });
+    expect(config.inputs).toMatchObject({ items: { type: 'object', additionalProperties: true } });
+    expect(JSON.stringify(doc.components.schemas.ExperimentConfigDto)).not.toMatch(/openai:/);
+    expect(doc.components.schemas.GateResultDto.properties?.comparison.additionalProperties).toBeUndefined();
   });
 });

@@ -976,7 +976,9 @@ export interface components {
       /** @description 95th percentile duration (continuous percentile). */
       p95_duration_ms: number | null;
       /** @description Scalar params of the cell ({} when none); null when not grouped on params */
-      params: Record<string, never> | null;
+      params: {
+        [key: string]: unknown;
+      } | null;
       /** @description Share of runs whose value ≥ pass_threshold. */
       pass_rate: number;
       /** @description null when not grouped on prompt */
@@ -1037,7 +1039,9 @@ export interface components {
        *       }
        *     }
        */
-      prices: Record<string, never>;
+      prices: {
+        [key: string]: unknown;
+      };
       /** Format: uuid */
       project_id: string;
       rpm_limit: number | null;
@@ -1069,7 +1073,9 @@ export interface components {
        *       "OpenAI-Organization": "org-123"
        *     }
        */
-      headers?: Record<string, never>;
+      headers?: {
+        [key: string]: unknown;
+      };
       /**
        * @description openai: any OpenAI-compatible endpoint
        * @example openai
@@ -1099,7 +1105,9 @@ export interface components {
        *       }
        *     }
        */
-      prices?: Record<string, never>;
+      prices?: {
+        [key: string]: unknown;
+      };
       /**
        * @description Calls per 60-second window across every worker process
        * @example 500
@@ -1142,7 +1150,7 @@ export interface components {
       name: string;
       /**
        * Format: uuid
-       * @description Defaults to the caller's personal project (an API key: its project)
+       * @description The project to create it in (GET /api/projects lists yours; you need the editor role). Omit it to use the caller's personal project (created at registration, `default_project_id`); an API key always uses its own project.
        */
       project_id?: string;
       scoring_config?: components['schemas']['ScoringConfigDto'] | null;
@@ -1170,7 +1178,9 @@ export interface components {
        *       "max_tokens": 256
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description A string (one user message) or {"messages": [{role, content}, …]}; {{var}} placeholders allowed
        * @example {
@@ -1192,6 +1202,7 @@ export interface components {
       config: components['schemas']['AdHocRunConfigDto'];
       /**
        * Format: uuid
+       * @description An experiment you can edit (the run is grouped with its runs); GET /api/experiments lists yours
        * @example 0b7e3c0e-1d7a-4f43-9a1e-6a8f5d2c4b90
        */
       experiment_id: string;
@@ -1271,7 +1282,9 @@ export interface components {
        *       "expected": "refund"
        *     }
        */
-      data: Record<string, never>;
+      data: {
+        [key: string]: unknown;
+      };
       /**
        * @description The item's string field `id` where present, otherwise the SHA-256 hex of its canonical JSON
        * @example t-1001
@@ -1384,11 +1397,12 @@ export interface components {
        *       }
        *     ]
        */
-      inputs: Record<string, never>[];
+      inputs: {
+        [key: string]: unknown;
+      }[];
       /**
-       * @description "provider:model" ids known to the provider registry
+       * @description "provider:model" ids known to the provider registry (GET /api/models); mock:echo needs no key, others need their provider configured
        * @example [
-       *       "openai:gpt-4o-mini",
        *       "mock:echo"
        *     ]
        */
@@ -1403,7 +1417,9 @@ export interface components {
        *       "max_tokens": 256
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description Templates; every {{var}} must exist in every input
        * @example [
@@ -1414,7 +1430,22 @@ export interface components {
       prompts: string[];
       /** @default 1 */
       repetitions?: number;
-      /** @description A pipeline; the run's output is the last stage's */
+      /**
+       * @description A pipeline; the run's output is the last stage's
+       * @example [
+       *       {
+       *         "name": "draft",
+       *         "prompt": "Summarise: {{ticket}}"
+       *       },
+       *       {
+       *         "name": "critique",
+       *         "prompt": "Critique this summary: {{stages.draft.output}}",
+       *         "params": {
+       *           "temperature": 0
+       *         }
+       *       }
+       *     ]
+       */
       stages?: components['schemas']['StageConfigDto'][] | null;
     };
     ExperimentDetailDto: {
@@ -1805,7 +1836,9 @@ export interface components {
        *       "temperature": 0.2
        *     }
        */
-      params: Record<string, never>;
+      params: {
+        [key: string]: unknown;
+      };
       /** Format: uuid */
       prompt_id: string;
       /**
@@ -1846,7 +1879,9 @@ export interface components {
        *       "ticket": "My order is late"
        *     }
        */
-      input_data: Record<string, never>;
+      input_data: {
+        [key: string]: unknown;
+      };
       /** @description The dataset item key of the pair's input; for inline inputs the SHA-256 hex of the canonical JSON of input_data (what a dataset item without an `id` gets). */
       item_key: string;
       /** @description The candidate run's output. */
@@ -2024,7 +2059,9 @@ export interface components {
        *       "case_sensitive": false
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description One of the types listed by GET /api/scorers
        * @example contains
@@ -2119,7 +2156,9 @@ export interface components {
        *       "has_refund": 1
        *     }
        */
-      weights?: Record<string, never>;
+      weights?: {
+        [key: string]: unknown;
+      };
     };
     SpendDto: {
       /**
@@ -2150,7 +2189,9 @@ export interface components {
        *       "temperature": 0
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description May use input variables and {{stages.<name>.output}} of earlier stages
        * @example Critique this summary: {{stages.draft.output}}
@@ -2209,7 +2250,9 @@ export interface components {
        *       "OpenAI-Organization": "org-123"
        *     }
        */
-      headers?: Record<string, never> | null;
+      headers?: {
+        [key: string]: unknown;
+      } | null;
       /** @example 8 */
       max_concurrency?: number | null;
       /**
@@ -2224,7 +2267,9 @@ export interface components {
        *       }
        *     }
        */
-      prices?: Record<string, never> | null;
+      prices?: {
+        [key: string]: unknown;
+      } | null;
       /** @example 500 */
       rpm_limit?: number | null;
       /** @example 200000 */
@@ -2687,7 +2732,9 @@ export interface operations {
          *     }
          */
         'application/json': {
-          items?: Record<string, never>[];
+          items?: {
+            [key: string]: unknown;
+          }[];
         };
         /**
          * @example {"id": "t-1001", "ticket": "My refund never arrived", "expected": "refund"}

@@ -3,6 +3,7 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiHeader,
@@ -20,6 +21,7 @@ import { CurrentPrincipal, Principal } from '../common/principal';
 import { Page } from '../common/pagination.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import {
+  CREATE_EXPERIMENT_EXAMPLES,
   CreateExperimentDto,
   ExperimentDetailDto,
   ExperimentDto,
@@ -58,6 +60,7 @@ export class ExperimentsController {
     summary:
       "Create a draft experiment (editor). project_id defaults to the caller's personal project, or an API key's project",
   })
+  @ApiBody({ type: CreateExperimentDto, examples: CREATE_EXPERIMENT_EXAMPLES })
   @ApiCreatedResponse({ type: ExperimentDto })
   @ApiBadRequestResponse({
     description: 'Every problem of the body, config and scoring_config, each naming its field or input index',
