@@ -352,4 +352,29 @@ describe('JSON logs and the OpenAPI document (e2e)', () => {
     expect(JSON.stringify(doc.components.schemas.ExperimentConfigDto)).not.toMatch(/openai:/);
     expect(doc.components.schemas.GateResultDto.properties?.comparison.additionalProperties).toBeUndefined();
   });
+
+  it('marks exactly the public operations with security: [] and declares every tag', async () => {
+    const doc = (await request(t.http).get('/docs-json').expect(200)).body as {
+      paths: Record<string, Record<string, { security?: unknown[]; tags?: string[] }>>;
+      tags: Array<{ name: string }>;
+    };
+    const declared = doc.tags.map((tag) => tag.name);
+    const publicOps: string[] = [];
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(operation.security).toBeDefined();
+        for (const tag of operation.tags ?? []) expect(declared).toContain(tag);
+        const url = path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000');
+        const res = await (request(t.http) as unknown as Record<string, (u: string) => request.Test>)
+          [method](url)
+          .set('Content-Type', 'application/json')
+          .send('{}');
+        const isPublic = operation.security?.length === 0;
+        if (isPublic) publicOps.push(`${method} ${path}`);
+        // The guard answers 401 before anything else for a guarded route.
+        expect([`${method} ${path}`, res.status === 401]).toEqual([`${method} ${path}`, !isPublic]);
+      }
+    }
+    expect(publicOps.sort()).toEqual(['get /api/health', 'post /api/auth/login', 'post /api/auth/register']);
+  });
 });

@@ -10,6 +10,28 @@ export function markFreeFormObjects(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'] as const;
+
+/**
+ * Operations without a security requirement are the @Public() ones (every guarded controller
+ * declares @ApiBearerAuth; a test checks both ways against the live guard): say so with
+ * `security: []`. Declares every tag the operations use, in order of first use.
+ */
+export function declarePublicOperationsAndTags(document: OpenAPIObject): OpenAPIObject {
+  const tags: string[] = [];
+  for (const item of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.security ??= [];
+      for (const tag of operation.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
+    }
+  }
+  const declared = new Set((document.tags ?? []).map((tag) => tag.name));
+  document.tags = [...(document.tags ?? []), ...tags.filter((tag) => !declared.has(tag)).map((name) => ({ name }))];
+  return document;
+}
+
 function visit(node: unknown): void {
   if (Array.isArray(node)) {
     node.forEach(visit);
