@@ -9,6 +9,8 @@ import { isRunEvent, RUN_EVENTS_CHANNEL, RunEvent } from './run-event';
 
 /** Redis stream of one experiment's events (distributed mode), kept for resumption. */
 export const eventLogKey = (experimentId: string): string => `promptlooper:events:${experimentId}`;
+/** A valid id that no log holds: resuming from it always starts over with the snapshot. */
+const UNKNOWN_POSITION = '0-1';
 /** An experiment's log expires this long after its last event. */
 const EVENT_LOG_TTL_MS = 24 * 3600_000;
 /**
@@ -89,11 +91,19 @@ export class RunEventsService implements OnModuleDestroy {
     }).pipe(filter((entry) => entry.event.experiment_id === experimentId));
   }
 
-  /** The id of the experiment's latest event (a zero position when it has none). */
+  /**
+   * The id of the experiment's latest event (a zero position when it has none). Never throws: with
+   * Redis unreachable it is `0-1`, a position no log holds (a client resuming from it gets the snapshot).
+   */
   async position(experimentId: string): Promise<string> {
     if (!this.distributed) return this.memoryLog.position(experimentId);
-    const [latest] = await this.redisPublisher().xrevrange(eventLogKey(experimentId), '+', '-', 'COUNT', 1);
-    return latest?.[0] ?? '0-0';
+    try {
+      const [latest] = await this.redisPublisher().xrevrange(eventLogKey(experimentId), '+', '-', 'COUNT', 1);
+      return latest?.[0] ?? '0-0';
+    } catch (error) {
+      this.logger.warn(`event log of experiment ${experimentId} unavailable: ${(error as Error).message}`);
+      return UNKNOWN_POSITION;
+    }
   }
 
   /**
@@ -104,6 +114,15 @@ export class RunEventsService implements OnModuleDestroy {
   async since(experimentId: string, lastId: string): Promise<SequencedEvent[] | null> {
     if (!EVENT_ID.test(lastId)) return null;
     if (!this.distributed) return this.memoryLog.since(experimentId, lastId);
+    try {
+      return await this.redisSince(experimentId, lastId);
+    } catch (error) {
+      this.logger.warn(`event log of experiment ${experimentId} unavailable: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  private async redisSince(experimentId: string, lastId: string): Promise<SequencedEvent[] | null> {
     const client = this.redisPublisher();
     const key = eventLogKey(experimentId);
     if (lastId === '0-0') {
