@@ -6,7 +6,7 @@ import typeIs from 'type-is';
 import { jsonOnlyMiddleware, RAW_BODY_ROUTES } from './common/json-only';
 import { requestIdMiddleware } from './common/request-id';
 import { accessLogMiddleware } from './common/access-log';
-import { declarePublicOperationsAndTags, markFreeFormObjects } from './common/openapi-fixups';
+import { declarePublicOperationsAndTags, documentErrorBodies, markFreeFormObjects } from './common/openapi-fixups';
 import { APP_CONFIG } from './config/app-config.module';
 import { type AppConfig } from './config/configuration';
 import { isDatasetUpload, UPLOAD_PATH } from './datasets/upload/upload-format';
@@ -77,5 +77,6 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or pl_ API key' })
     .build();
-  return declarePublicOperationsAndTags(markFreeFormObjects(SwaggerModule.createDocument(app, config)));
+  const document = markFreeFormObjects(SwaggerModule.createDocument(app, config));
+  return documentErrorBodies(declarePublicOperationsAndTags(document));
 }

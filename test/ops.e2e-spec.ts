@@ -376,5 +376,18 @@ describe('JSON logs and the OpenAPI document (e2e)', () => {
       }
     }
     expect(publicOps.sort()).toEqual(['get /api/health', 'post /api/auth/login', 'post /api/auth/register']);
+    // Every error answer documents the error body.
+    const responses = Object.values(doc.paths).flatMap((operations) =>
+      Object.values(operations).flatMap((operation) =>
+        Object.entries((operation as { responses: Record<string, { content?: unknown }> }).responses),
+      ),
+    );
+    const errors = responses.filter(([code]) => Number(code) >= 400);
+    expect(errors.length).toBeGreaterThan(50);
+    for (const [, response] of errors) {
+      expect(response.content).toEqual({
+        'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } },
+      });
+    }
   });
 });

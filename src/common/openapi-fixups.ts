@@ -56,3 +56,36 @@ function visit(node: unknown): void {
     else if (key !== 'example' && key !== 'examples') visit(value);
   }
 }
+
+/** The body of every error answer (the exception filter's shape). */
+const ERROR_SCHEMA = {
+  type: 'object',
+  properties: {
+    statusCode: { type: 'integer', example: 400 },
+    message: {
+      description: 'What went wrong; a list when several fields are invalid (each names its field)',
+      oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+      example: ['config.models[0]: unknown model "nope:model"'],
+    },
+    error: { type: 'string', description: 'The HTTP reason phrase', example: 'Bad Request' },
+    request_id: { type: 'string', description: 'On 500 only: the X-Request-Id the server logged the error with' },
+  },
+  required: ['statusCode', 'message', 'error'],
+};
+
+/** Gives every documented 4xx/5xx answer without a body schema the common error body. */
+export function documentErrorBodies(document: OpenAPIObject): OpenAPIObject {
+  document.components ??= {};
+  document.components.schemas = { ...document.components.schemas, ErrorResponseDto: ERROR_SCHEMA as never };
+  for (const item of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      for (const [code, response] of Object.entries(item[method]?.responses ?? {})) {
+        const answer = response as { content?: unknown; $ref?: string };
+        if (Number(code) >= 400 && answer.$ref === undefined && answer.content === undefined) {
+          answer.content = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } };
+        }
+      }
+    }
+  }
+  return document;
+}
