@@ -77,9 +77,12 @@ export class RunExecutor implements OnModuleDestroy {
     return this.active.size;
   }
 
-  /** Every log line written while a run executes carries its `run_id` and `experiment_id`. */
+  /**
+   * Every log line written while a run executes carries its `run_id` and `experiment_id`, and no
+   * `request_id`: an inline dispatcher may execute it in the async context of another run's request.
+   */
   execute(runId: string, options: ExecuteOptions = {}): Promise<RunOutcome> {
-    return withLogFields({ run_id: runId }, () => this.executeRun(runId, options));
+    return withLogFields({ request_id: undefined, run_id: runId }, () => this.executeRun(runId, options));
   }
 
   private async executeRun(runId: string, options: ExecuteOptions): Promise<RunOutcome> {
