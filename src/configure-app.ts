@@ -5,6 +5,8 @@ import helmet from 'helmet';
 import typeIs from 'type-is';
 import { jsonOnlyMiddleware, RAW_BODY_ROUTES } from './common/json-only';
 import { requestIdMiddleware } from './common/request-id';
+import { accessLogMiddleware } from './common/access-log';
+import { declarePublicOperationsAndTags, documentErrorBodies, markFreeFormObjects } from './common/openapi-fixups';
 import { APP_CONFIG } from './config/app-config.module';
 import { type AppConfig } from './config/configuration';
 import { isDatasetUpload, UPLOAD_PATH } from './datasets/upload/upload-format';
@@ -20,6 +22,7 @@ export function configureApp(app: INestApplication): OpenAPIObject {
   const express = app as NestExpressApplication;
   const config = app.get<AppConfig>(APP_CONFIG);
   app.use(requestIdMiddleware);
+  app.use(accessLogMiddleware);
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins,
@@ -74,5 +77,6 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or pl_ API key' })
     .build();
-  return SwaggerModule.createDocument(app, config);
+  const document = markFreeFormObjects(SwaggerModule.createDocument(app, config));
+  return documentErrorBodies(declarePublicOperationsAndTags(document));
 }

@@ -5,6 +5,7 @@ import { type NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { ConfigValidationError, loadConfigFromProcessEnv, logLevels } from './config/configuration';
 import { configureApp } from './configure-app';
+import { AppLogger } from './common/app-logger';
 import { StartupError } from './database/embedded-postgres';
 import { prepareRuntime } from './database/runtime';
 import { type AddressInfo } from 'net';
@@ -12,11 +13,15 @@ import { type AddressInfo } from 'net';
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
   const started = Date.now();
-  const runtime = await prepareRuntime(loadConfigFromProcessEnv());
+  const env = loadConfigFromProcessEnv();
+  // From the first line on (the embedded PostgreSQL logs before Nest starts).
+  const appLogger = new AppLogger({ format: env.logFormat, levels: logLevels(env.logLevel), colors: env.logColors });
+  Logger.overrideLogger(appLogger);
+  const runtime = await prepareRuntime(env);
   const { config } = runtime;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
-    logger: logLevels(config.logLevel),
+    logger: appLogger,
   });
   configureApp(app);
   let closing = false;

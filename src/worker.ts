@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AppLogger } from './common/app-logger';
 import { retryWhileDatabaseUnavailable } from './common/infrastructure-errors';
 import { ConfigValidationError, loadConfigFromProcessEnv, logLevels } from './config/configuration';
 import { migrateDatabase } from './database/runtime';
@@ -21,6 +22,12 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('Worker');
   const started = Date.now();
   const config = loadConfigFromProcessEnv({ requireDatabaseUrl: true });
+  const appLogger = new AppLogger({
+    format: config.logFormat,
+    levels: logLevels(config.logLevel),
+    colors: config.logColors,
+  });
+  Logger.overrideLogger(appLogger);
   if (!config.redisUrl) {
     throw new ConfigValidationError(
       '"REDIS_URL" is required for a worker (without Redis, runs execute inside the API process)',
@@ -39,7 +46,7 @@ async function bootstrap(): Promise<void> {
           imports: [WorkerModule.forRoot(config), WebhooksModule.forRoot(config, { worker: true })],
         },
         // Throw instead of exiting, so that an outage during start-up is retried.
-        { logger: logLevels(config.logLevel), abortOnError: false },
+        { logger: appLogger, abortOnError: false },
       ),
     logger,
     { maxDelayMs: 15_000 },

@@ -741,7 +741,9 @@ describe('experiments (e2e)', () => {
           polls.push(p);
           return p.status === 'completed';
         },
-        { what: 'experiment completed', intervalMs: 20 },
+        // Earlier tests cancelled thousands of queued runs: in embedded mode each still costs the
+        // inline queue a (no-op) claim before these runs get a slot, which takes a while on a loaded machine.
+        { what: 'experiment completed', intervalMs: 20, timeoutMs: 50_000 },
       );
     });
     afterAll(() => stream.close());

@@ -6,16 +6,21 @@ import { DependencyUnavailableError, isDatabaseUnavailable } from '../common/inf
 import { IS_PUBLIC_KEY } from '../common/public.decorator';
 import { API_KEY_PREFIX, ApiKeysService } from '../projects/api-keys.service';
 import { Principal } from '../common/principal';
+import { AuthService } from './auth.service';
+import { ACCEPTS_SSE_TICKET, SseTicketService } from './sse-ticket.service';
 
 /**
  * Global guard: every route needs `Authorization: Bearer <token>` unless marked @Public().
- * A token starting with `pl_` is a project API key; anything else must be a valid JWT.
+ * A token starting with `pl_` is a project API key; anything else must be a valid JWT. Routes marked
+ * @AcceptsSseTicket() also take `?ticket=` (SseTicketService) when no Authorization header is sent.
  */
 @Injectable()
 export class GlobalAuthGuard extends AuthGuard('jwt') {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly tickets: SseTicketService,
+    private readonly auth: AuthService,
   ) {
     super();
   }
@@ -28,6 +33,15 @@ export class GlobalAuthGuard extends AuthGuard('jwt') {
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<Request & { user?: Principal }>();
     const header = request.headers.authorization ?? '';
+    const ticket = request.query?.ticket;
+    if (
+      !header &&
+      typeof ticket === 'string' &&
+      this.reflector.get<boolean>(ACCEPTS_SSE_TICKET, context.getHandler())
+    ) {
+      request.user = await this.fromTicket(ticket, String(request.params?.id ?? ''));
+      return true;
+    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new UnauthorizedException('Missing bearer token');
     const token = match[1];
@@ -38,6 +52,18 @@ export class GlobalAuthGuard extends AuthGuard('jwt') {
       return true;
     }
     return (await super.canActivate(context)) as boolean;
+  }
+
+  /** The ticket's principal, if it is still a valid one (user not deleted, API key not revoked). */
+  private async fromTicket(ticket: string, experimentId: string): Promise<Principal> {
+    const principal = this.tickets.verify(ticket, experimentId);
+    const valid =
+      principal !== null &&
+      (principal.kind === 'user'
+        ? await this.auth.userExists(principal.userId)
+        : await this.apiKeys.isActive(principal.apiKeyId));
+    if (!valid) throw new UnauthorizedException('Invalid or expired ticket');
+    return principal;
   }
 
   override handleRequest<T>(err: unknown, user: T): T {

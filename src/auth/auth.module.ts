@@ -11,6 +11,7 @@ import { AuthController } from './auth.controller';
 import { GlobalAuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
+import { SseTicketService } from './sse-ticket.service';
 import { User } from './user.entity';
 import { UsersDirectory } from './users-directory';
 
@@ -38,9 +39,10 @@ import { UsersDirectory } from './users-directory';
   providers: [
     AuthService,
     JwtStrategy,
+    SseTicketService,
     { provide: APP_GUARD, useClass: GlobalAuthGuard },
     { provide: UserDirectory, useClass: UsersDirectory },
   ],
-  exports: [AuthService, UserDirectory],
+  exports: [AuthService, UserDirectory, SseTicketService],
 })
 export class AuthModule {}

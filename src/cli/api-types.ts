@@ -225,11 +225,31 @@ export interface paths {
     };
     /**
      * Server-sent events (viewer)
-     * @description First `experiment.progress` (current counters), then one event per run state change (`run.status`), score (`run.scored`), progress and experiment status, each as `event: <type>` + `data: <json>`; heartbeat comments every 15 s. The stream ends after the experiment ends (`experiment.status` completed or cancelled).
+     * @description First `experiment.progress` (current counters), then one event per run state change (`run.status`), score (`run.scored`), progress and experiment status, each as `id: <id>` + `event: <type>` + `data: <json>`; heartbeat comments every 15 s. The stream ends after the experiment ends (`experiment.status` completed or cancelled). Reconnecting with `Last-Event-ID` (or `?last_event_id=`) resumes after that event, without the first snapshot; when the server no longer has the events after it, the stream starts over with the snapshot. Authorization: a bearer token, or `?ticket=` from POST /api/experiments/{id}/events/ticket.
      */
     get: operations['ExperimentsController_eventStream'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/experiments/{id}/events/ticket': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A short-lived ticket for the event stream, for browsers (viewer)
+     * @description EventSource cannot set headers: pass the ticket as `?ticket=` to this experiment's events. Valid for `expires_in` seconds, for this experiment only; the stream it opens keeps running past the expiry.
+     */
+    post: operations['ExperimentsController_eventsTicket'];
     delete?: never;
     options?: never;
     head?: never;
@@ -956,7 +976,9 @@ export interface components {
       /** @description 95th percentile duration (continuous percentile). */
       p95_duration_ms: number | null;
       /** @description Scalar params of the cell ({} when none); null when not grouped on params */
-      params: Record<string, never> | null;
+      params: {
+        [key: string]: unknown;
+      } | null;
       /** @description Share of runs whose value ≥ pass_threshold. */
       pass_rate: number;
       /** @description null when not grouped on prompt */
@@ -1017,7 +1039,9 @@ export interface components {
        *       }
        *     }
        */
-      prices: Record<string, never>;
+      prices: {
+        [key: string]: unknown;
+      };
       /** Format: uuid */
       project_id: string;
       rpm_limit: number | null;
@@ -1049,7 +1073,9 @@ export interface components {
        *       "OpenAI-Organization": "org-123"
        *     }
        */
-      headers?: Record<string, never>;
+      headers?: {
+        [key: string]: unknown;
+      };
       /**
        * @description openai: any OpenAI-compatible endpoint
        * @example openai
@@ -1079,7 +1105,9 @@ export interface components {
        *       }
        *     }
        */
-      prices?: Record<string, never>;
+      prices?: {
+        [key: string]: unknown;
+      };
       /**
        * @description Calls per 60-second window across every worker process
        * @example 500
@@ -1122,7 +1150,7 @@ export interface components {
       name: string;
       /**
        * Format: uuid
-       * @description Defaults to the caller's personal project (an API key: its project)
+       * @description The project to create it in (GET /api/projects lists yours; you need the editor role). Omit it to use the caller's personal project (created at registration, `default_project_id`); an API key always uses its own project.
        */
       project_id?: string;
       scoring_config?: components['schemas']['ScoringConfigDto'] | null;
@@ -1150,7 +1178,9 @@ export interface components {
        *       "max_tokens": 256
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description A string (one user message) or {"messages": [{role, content}, …]}; {{var}} placeholders allowed
        * @example {
@@ -1172,6 +1202,7 @@ export interface components {
       config: components['schemas']['AdHocRunConfigDto'];
       /**
        * Format: uuid
+       * @description An experiment you can edit (the run is grouped with its runs); GET /api/experiments lists yours
        * @example 0b7e3c0e-1d7a-4f43-9a1e-6a8f5d2c4b90
        */
       experiment_id: string;
@@ -1251,7 +1282,9 @@ export interface components {
        *       "expected": "refund"
        *     }
        */
-      data: Record<string, never>;
+      data: {
+        [key: string]: unknown;
+      };
       /**
        * @description The item's string field `id` where present, otherwise the SHA-256 hex of its canonical JSON
        * @example t-1001
@@ -1350,6 +1383,36 @@ export interface components {
       items: components['schemas']['DeliveryAttemptDto'][];
       total: number;
     };
+    ErrorResponseDto: {
+      /**
+       * @description The HTTP reason phrase
+       * @example Bad Request
+       */
+      error: string;
+      /**
+       * @description What went wrong; a list when several fields are invalid (each names its field)
+       * @example [
+       *       "config.models[0]: unknown model \"nope:model\""
+       *     ]
+       */
+      message: string | string[];
+      /** @description On 500 only: the X-Request-Id the server logged the error with */
+      request_id?: string;
+      /** @example 400 */
+      statusCode: number;
+    };
+    EventsTicketDto: {
+      /**
+       * @description Seconds the ticket stays valid for opening the stream
+       * @example 60
+       */
+      expires_in: number;
+      /**
+       * @description Opens GET /api/experiments/{id}/events?ticket=… (this experiment only) without an Authorization header, for EventSource. A secret: valid until it expires (so EventSource can reconnect), not logged by the server.
+       * @example sset_eyJlIjoi….Qm9x…
+       */
+      ticket: string;
+    };
     ExperimentConfigDto: {
       /**
        * @description false: never serve these runs from the cache (outside the config hash)
@@ -1367,11 +1430,12 @@ export interface components {
        *       }
        *     ]
        */
-      inputs?: Record<string, never>[];
+      inputs?: {
+        [key: string]: unknown;
+      }[];
       /**
-       * @description "provider:model" ids known to the provider registry
+       * @description "provider:model" ids known to the provider registry (GET /api/models); mock:echo needs no key, others need their provider configured
        * @example [
-       *       "openai:gpt-4o-mini",
        *       "mock:echo"
        *     ]
        */
@@ -1386,7 +1450,9 @@ export interface components {
        *       "max_tokens": 256
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description Templates, or {"ref": "<name>@<label or version>"} of the project's prompt registry. A ref is resolved when the experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}); the version's params merge under the experiment's params. Chat ({messages}) versions are not yet accepted. Every {{var}} must exist in every input (or dataset item)
        * @example [
@@ -1405,7 +1471,22 @@ export interface components {
       )[];
       /** @default 1 */
       repetitions?: number;
-      /** @description A pipeline; the run's output is the last stage's */
+      /**
+       * @description A pipeline; the run's output is the last stage's
+       * @example [
+       *       {
+       *         "name": "draft",
+       *         "prompt": "Summarise: {{ticket}}"
+       *       },
+       *       {
+       *         "name": "critique",
+       *         "prompt": "Critique this summary: {{stages.draft.output}}",
+       *         "params": {
+       *           "temperature": 0
+       *         }
+       *       }
+       *     ]
+       */
       stages?: components['schemas']['StageConfigDto'][] | null;
     };
     ExperimentDetailDto: {
@@ -1796,7 +1877,9 @@ export interface components {
        *       "temperature": 0.2
        *     }
        */
-      params: Record<string, never>;
+      params: {
+        [key: string]: unknown;
+      };
       /** Format: uuid */
       prompt_id: string;
       /**
@@ -1837,7 +1920,9 @@ export interface components {
        *       "ticket": "My order is late"
        *     }
        */
-      input_data: Record<string, never>;
+      input_data: {
+        [key: string]: unknown;
+      };
       /** @description The dataset item key of the pair's input; for inline inputs the SHA-256 hex of the canonical JSON of input_data (what a dataset item without an `id` gets). */
       item_key: string;
       /** @description The candidate run's output. */
@@ -1858,6 +1943,11 @@ export interface components {
       runs_requeued: number;
     };
     RunDetailResponseDto: {
+      /**
+       * @description Provider calls made for the run’s stages, retries included (0 for a cache hit); null before it ended.
+       * @example 1
+       */
+      attempts: number | null;
       /**
        * @description Served from a completed run with the same hash and repetition (no provider call).
        * @example false
@@ -1899,7 +1989,10 @@ export interface components {
        * @example ticket-0042
        */
       dataset_item_key: string | null;
-      /** @example 1360 */
+      /**
+       * @description Milliseconds spent in provider calls: the sum of its stages’ durations, each the last attempt of its call (not waits for a concurrency slot or retry backoffs). A cache hit shows the duration of the run it copies.
+       * @example 1360
+       */
       duration_ms: number | null;
       /** @example null */
       error: string | null;
@@ -1915,6 +2008,11 @@ export interface components {
       id: string;
       /** @description The registry version of a {"ref": "name@label|version"} prompt, resolved at creation; null otherwise. */
       prompt_version: components['schemas']['RunPromptVersionDto'] | null;
+      /**
+       * @description Milliseconds from dispatch (the run became pending) to its claim by a worker; null before a claim.
+       * @example 12
+       */
+      queue_ms: number | null;
       /** @description Oldest first (created_at, then id). */
       scores: components['schemas']['ScoreResponseDto'][];
       /**
@@ -1961,6 +2059,11 @@ export interface components {
     };
     RunResponseDto: {
       /**
+       * @description Provider calls made for the run’s stages, retries included (0 for a cache hit); null before it ended.
+       * @example 1
+       */
+      attempts: number | null;
+      /**
        * @description Served from a completed run with the same hash and repetition (no provider call).
        * @example false
        */
@@ -2001,7 +2104,10 @@ export interface components {
        * @example ticket-0042
        */
       dataset_item_key: string | null;
-      /** @example 1360 */
+      /**
+       * @description Milliseconds spent in provider calls: the sum of its stages’ durations, each the last attempt of its call (not waits for a concurrency slot or retry backoffs). A cache hit shows the duration of the run it copies.
+       * @example 1360
+       */
       duration_ms: number | null;
       /** @example null */
       error: string | null;
@@ -2017,6 +2123,11 @@ export interface components {
       id: string;
       /** @description The registry version of a {"ref": "name@label|version"} prompt, resolved at creation; null otherwise. */
       prompt_version: components['schemas']['RunPromptVersionDto'] | null;
+      /**
+       * @description Milliseconds from dispatch (the run became pending) to its claim by a worker; null before a claim.
+       * @example 12
+       */
+      queue_ms: number | null;
       /**
        * Format: date-time
        * @example 2026-04-07T08:24:56.120Z
@@ -2040,7 +2151,9 @@ export interface components {
        *       "case_sensitive": false
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description One of the types listed by GET /api/scorers
        * @example contains
@@ -2135,7 +2248,9 @@ export interface components {
        *       "has_refund": 1
        *     }
        */
-      weights?: Record<string, never>;
+      weights?: {
+        [key: string]: unknown;
+      };
     };
     SpendDto: {
       /**
@@ -2166,7 +2281,9 @@ export interface components {
        *       "temperature": 0
        *     }
        */
-      params?: Record<string, never>;
+      params?: {
+        [key: string]: unknown;
+      };
       /**
        * @description May use input variables and {{stages.<name>.output}} of earlier stages
        * @example Critique this summary: {{stages.draft.output}}
@@ -2176,7 +2293,10 @@ export interface components {
     StageResultResponseDto: {
       /** Format: date-time */
       created_at: string;
-      /** @example 1340 */
+      /**
+       * @description Milliseconds of the provider call’s last attempt (not slot waits or retry backoffs).
+       * @example 1340
+       */
       duration_ms: number | null;
       /** @example null */
       error: string | null;
@@ -2225,7 +2345,9 @@ export interface components {
        *       "OpenAI-Organization": "org-123"
        *     }
        */
-      headers?: Record<string, never> | null;
+      headers?: {
+        [key: string]: unknown;
+      } | null;
       /** @example 8 */
       max_concurrency?: number | null;
       /**
@@ -2240,7 +2362,9 @@ export interface components {
        *       }
        *     }
        */
-      prices?: Record<string, never> | null;
+      prices?: {
+        [key: string]: unknown;
+      } | null;
       /** @example 500 */
       rpm_limit?: number | null;
       /** @example 200000 */
@@ -2399,14 +2523,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Rate limited */
       429: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2432,14 +2560,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Called with an API key: keys have no user profile */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2470,14 +2602,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Rate limited */
       429: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2504,28 +2640,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Managing connections needs the owner role */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" / "Connection not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2558,28 +2702,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Managing connections needs the owner role */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" / "Connection not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2607,21 +2759,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create and upload; owners delete */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Dataset not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2648,28 +2806,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create and upload; owners delete */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Dataset not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description An experiment uses one of its versions */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2703,7 +2869,9 @@ export interface operations {
          *     }
          */
         'application/json': {
-          items?: Record<string, never>[];
+          items?: {
+            [key: string]: unknown;
+          }[];
         };
         /**
          * @example {"id": "t-1001", "ticket": "My refund never arrived", "expected": "refund"}
@@ -2733,42 +2901,54 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create and upload; owners delete */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Dataset not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description The body exceeds DATASET_UPLOAD_MAX_BYTES */
       413: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Content-Type is not NDJSON, CSV or JSON, or not UTF-8 */
       415: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2800,21 +2980,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create and upload; owners delete */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Dataset not found" or "Dataset version not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2846,7 +3032,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2876,14 +3064,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found (or not in a project of the caller) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2911,7 +3103,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2937,7 +3131,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -2969,14 +3165,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description config changed after launch */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3004,14 +3204,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not launched, or already completed */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3046,14 +3250,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found, or no configuration of it matches a or b. */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3091,21 +3299,33 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Either experiment not found (or not readable by the caller), or no configuration matches a or b. */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
   ExperimentsController_eventStream: {
     parameters: {
-      query?: never;
-      header?: never;
+      query?: {
+        /** @description Like the Last-Event-ID header */
+        last_event_id?: unknown;
+        /** @description From POST /api/experiments/{id}/events/ticket */
+        ticket?: unknown;
+      };
+      header?: {
+        /** @description The `id` of the last event received */
+        'Last-Event-ID'?: string;
+      };
       path: {
         id: string;
       };
@@ -3125,7 +3345,39 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+    };
+  };
+  ExperimentsController_eventsTicket: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EventsTicketDto'];
+        };
+      };
+      /** @description Experiment not found (or not in a project of the caller) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3154,14 +3406,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found (or not in a project of the caller) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3193,21 +3449,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Either experiment not found (or not readable by the caller). */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description The candidate or the baseline experiment has not ended (draft or running). */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3239,21 +3501,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found (or not in a project of the caller) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Already launched */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3290,14 +3558,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found (or not in a project of the caller). */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3325,7 +3597,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3353,14 +3627,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not launched */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3386,7 +3664,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3412,7 +3692,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3438,28 +3720,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Member without the needed role (owner for members and API keys), or an API key where a user is needed */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3490,28 +3780,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Member without the needed role (owner for members and API keys), or an API key where a user is needed */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3540,28 +3838,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Member without the needed role (owner for members and API keys), or an API key where a user is needed */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3594,28 +3900,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Member without the needed role (owner for members and API keys), or an API key where a user is needed */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3643,28 +3957,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Member without the needed role (owner for members and API keys), or an API key where a user is needed */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3697,28 +4019,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Member without the needed role (owner for members and API keys), or an API key where a user is needed */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3747,28 +4077,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Managing connections needs the owner role */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" / "Connection not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3801,35 +4139,45 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Managing connections needs the owner role */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" / "Connection not found" for projects the caller is not a member of */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description A connection with that name exists in the project */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3860,21 +4208,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create and upload; owners delete */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3906,35 +4260,45 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create and upload; owners delete */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" (or not a project of the caller) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description A dataset with this name exists in the project */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -3965,28 +4329,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create prompts and versions and move labels */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4018,35 +4390,45 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create prompts and versions and move labels */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Project not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description A prompt with this name exists in the project */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4078,28 +4460,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4132,28 +4522,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4181,28 +4579,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create prompts and versions and move labels */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Prompt not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4235,28 +4641,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create prompts and versions and move labels */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Prompt not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4288,28 +4702,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create prompts and versions and move labels */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Prompt not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4338,28 +4760,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewers read; editors create prompts and versions and move labels */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Prompt not found" or "Prompt version not found" */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4395,21 +4825,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid or expired token. */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found (unknown, or of a project you are not in). */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4440,28 +4876,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid or expired token. */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewer of the project. */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found. */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4489,21 +4933,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid or expired token. */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Run not found. */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4532,35 +4982,45 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid or expired token. */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewer of the project. */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Run not found. */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Run already finished (completed, failed or cancelled). */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4592,28 +5052,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid or expired token. */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Viewer of the project. */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Run not found. */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4643,21 +5111,27 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid or expired token. */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Experiment not found. */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4683,7 +5157,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4712,28 +5188,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4760,28 +5244,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4814,28 +5306,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4867,28 +5367,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4918,35 +5426,45 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description The subscription is disabled, or the delivery is being sent right now */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -4975,28 +5493,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };
@@ -5025,28 +5551,36 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Missing, invalid, expired or revoked token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
       /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
       };
     };
   };

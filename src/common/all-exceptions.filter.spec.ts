@@ -17,7 +17,7 @@ function host(headers: Record<string, string> = {}) {
     },
     end: jest.fn(),
   };
-  const request = { method: 'GET', url: '/api/x', headers };
+  const request = { method: 'GET', url: '/api/x?ticket=sset_secret', path: '/api/x', headers };
   const h = {
     switchToHttp: () => ({ getResponse: () => response, getRequest: () => request }),
   } as unknown as ArgumentsHost;
@@ -98,6 +98,7 @@ describe('AllExceptionsFilter', () => {
     expect(errorLog).toHaveBeenCalledTimes(1);
     expect(String(errorLog.mock.calls[0][0])).toContain('req-123');
     expect(String(errorLog.mock.calls[0][0])).toContain('secret internals');
+    expect(String(errorLog.mock.calls[0][0])).not.toContain('sset_secret');
   });
 
   it('makes up a request id when the client sent none', () => {

@@ -102,7 +102,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const requestId = requestIdOf(request);
     this.logger.error(
-      `request ${requestId} ${request.method} ${request.url} failed: ${(exception as Error)?.message ?? exception}`,
+      `request ${requestId} ${request.method} ${request.path} failed: ${(exception as Error)?.message ?? exception}`,
       (exception as Error)?.stack,
     );
     return {

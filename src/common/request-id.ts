@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
 import { type NextFunction, type Request, type Response } from 'express';
+import { withLogFields } from './log-context';
 
 /** An incoming X-Request-Id is kept only when it is a short, log-safe token; otherwise one is generated. */
 export const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -18,8 +19,12 @@ export function requestIdOf(request: Request): string {
   return id;
 }
 
-/** Sets `X-Request-Id` on every response (errors, 404s and rejections of the middlewares after it included). */
+/**
+ * Sets `X-Request-Id` on every response (errors, 404s and rejections of the middlewares after it
+ * included), and puts it on every log line written while the request is handled.
+ */
 export function requestIdMiddleware(request: Request, response: Response, next: NextFunction): void {
-  response.setHeader('X-Request-Id', requestIdOf(request));
-  next();
+  const id = requestIdOf(request);
+  response.setHeader('X-Request-Id', id);
+  withLogFields({ request_id: id }, next);
 }

@@ -69,4 +69,11 @@ describe('loadConfig', () => {
     ]);
     expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/"CORS_ORIGINS" must be a comma list of origins/);
   });
+
+  it('takes LOG_FORMAT json or text, defaulting to json when stdout is not a terminal', () => {
+    expect(loadConfig({ LOG_FORMAT: 'text' }).logFormat).toBe('text');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({}).logFormat).toBe(process.stdout.isTTY ? 'text' : 'json');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/"LOG_FORMAT" must be one of \[json, text\]/);
+  });
 });

@@ -30,6 +30,10 @@ export interface AppConfig {
   authThrottleTtlMs: number;
   bcryptRounds: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** JSON lines, or text (coloured only on a terminal). */
+  logFormat: 'json' | 'text';
+  /** stdout is a terminal (text logs get colours). */
+  logColors: boolean;
   webhooks: WebhooksConfig;
   providers: {
     openaiBaseUrl: string | null;
@@ -97,6 +101,7 @@ interface ValidatedEnv {
   AUTH_THROTTLE_TTL_MS: number;
   BCRYPT_ROUNDS: number;
   LOG_LEVEL: AppConfig['logLevel'];
+  LOG_FORMAT?: AppConfig['logFormat'];
   OPENAI_BASE_URL?: string;
   OPENAI_API_KEY?: string;
   ANTHROPIC_BASE_URL?: string;
@@ -179,6 +184,7 @@ export const envSchema = Joi.object<ValidatedEnv, true>({
   AUTH_THROTTLE_TTL_MS: Joi.number().integer().min(1000).default(60000),
   BCRYPT_ROUNDS: Joi.number().integer().min(4).max(15).default(10),
   LOG_LEVEL: Joi.string().valid('error', 'warn', 'log', 'debug', 'verbose').default('log'),
+  LOG_FORMAT: Joi.string().valid('json', 'text'),
   WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(1000).default(16),
   WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(10000),
   WEBHOOK_RETRY_BASE_MS: Joi.number().integer().min(1).default(5000),
@@ -268,6 +274,9 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
     authThrottleTtlMs: value.AUTH_THROTTLE_TTL_MS,
     bcryptRounds: value.BCRYPT_ROUNDS,
     logLevel: value.LOG_LEVEL,
+    // JSON for log collectors, text for a person at a terminal.
+    logFormat: value.LOG_FORMAT ?? (process.stdout.isTTY ? 'text' : 'json'),
+    logColors: Boolean(process.stdout.isTTY),
     webhooks: {
       concurrency: value.WEBHOOK_CONCURRENCY,
       timeoutMs: value.WEBHOOK_TIMEOUT_MS,

@@ -1,21 +1,43 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
-import { defer, filter, Observable, Subject } from 'rxjs';
+import { defer, filter, map, Observable, Subject } from 'rxjs';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { closeRedisClient, createRedisClient } from './redis-client';
+import { EVENT_ID, EVENT_LOG_MAX_ENTRIES, InMemoryEventLog, type SequencedEvent } from './event-log';
 import { isRunEvent, RUN_EVENTS_CHANNEL, RunEvent } from './run-event';
+
+/** Redis stream of one experiment's events (distributed mode), kept for resumption. */
+export const eventLogKey = (experimentId: string): string => `promptlooper:events:${experimentId}`;
+/** A valid id that no log holds: resuming from it always starts over with the snapshot. */
+const UNKNOWN_POSITION = '0-1';
+/** An experiment's log expires this long after its last event. */
+const EVENT_LOG_TTL_MS = 24 * 3600_000;
+/**
+ * Appends to the experiment's stream and publishes `<id>\n<json>` in one atomic step, so every
+ * subscriber receives events in the order of their ids (two separate commands from two processes
+ * could be published out of order, and a client resuming after the later one would lose the other).
+ */
+const APPEND_AND_PUBLISH = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], id .. '\\n' .. ARGV[1])
+return id`;
 
 /**
  * Run and experiment events for the SSE stream. Embedded mode: an in-process Subject. Distributed
  * mode: every process publishes to one Redis pub/sub channel and each process that streams
  * subscribes to it, so an API process holding an SSE connection sees the events of any worker.
  * Events are best-effort notifications (PostgreSQL holds the truth): publish never throws.
+ *
+ * Every event gets an id, increasing per experiment across processes (see event-log.ts), and each
+ * experiment's recent events are kept (Redis stream / memory) so a client can resume after an id.
  */
 @Injectable()
 export class RunEventsService implements OnModuleDestroy {
   private readonly logger = new Logger(RunEventsService.name);
-  private readonly events = new Subject<RunEvent>();
+  private readonly events = new Subject<SequencedEvent>();
+  private readonly memoryLog = new InMemoryEventLog();
   private publisher: Redis | null = null;
   private subscriber: Redis | null = null;
   private subscription: Promise<void> | null = null;
@@ -32,12 +54,20 @@ export class RunEventsService implements OnModuleDestroy {
   async publish(event: RunEvent): Promise<void> {
     if (this.closed) return;
     if (!this.distributed) {
-      this.events.next(event);
+      this.events.next(this.memoryLog.append(event));
       return;
     }
     try {
       // Local streams receive it back through the subscription, like every other process.
-      await this.redisPublisher().publish(RUN_EVENTS_CHANNEL, JSON.stringify(event));
+      await this.redisPublisher().eval(
+        APPEND_AND_PUBLISH,
+        1,
+        eventLogKey(event.experiment_id),
+        JSON.stringify(event),
+        EVENT_LOG_MAX_ENTRIES,
+        EVENT_LOG_TTL_MS,
+        RUN_EVENTS_CHANNEL,
+      );
     } catch (error) {
       this.logger.warn(
         `event ${event.type} of experiment ${event.experiment_id} not published: ${(error as Error).message}`,
@@ -50,10 +80,66 @@ export class RunEventsService implements OnModuleDestroy {
    * await `ensureSubscribed()` first when no event may be missed. Completes on shutdown.
    */
   stream(experimentId: string): Observable<RunEvent> {
+    return this.sequenced(experimentId).pipe(map((entry) => entry.event));
+  }
+
+  /** Like stream(), with each event's id. */
+  sequenced(experimentId: string): Observable<SequencedEvent> {
     return defer(() => {
       if (this.distributed) void this.ensureSubscribed().catch(() => undefined);
       return this.events;
-    }).pipe(filter((event) => event.experiment_id === experimentId));
+    }).pipe(filter((entry) => entry.event.experiment_id === experimentId));
+  }
+
+  /**
+   * The id of the experiment's latest event (a zero position when it has none). Never throws: with
+   * Redis unreachable it is `0-1`, a position no log holds (a client resuming from it gets the snapshot).
+   */
+  async position(experimentId: string): Promise<string> {
+    if (!this.distributed) return this.memoryLog.position(experimentId);
+    try {
+      const [latest] = await this.redisPublisher().xrevrange(eventLogKey(experimentId), '+', '-', 'COUNT', 1);
+      return latest?.[0] ?? '0-0';
+    } catch (error) {
+      this.logger.warn(`event log of experiment ${experimentId} unavailable: ${(error as Error).message}`);
+      return UNKNOWN_POSITION;
+    }
+  }
+
+  /**
+   * The experiment's events after `lastId` (an id of its stream or its zero position), or null
+   * when they cannot all be given: an id that is not (or no longer) in its log, of another
+   * experiment or an earlier embedded process, or a log trimmed since.
+   */
+  async since(experimentId: string, lastId: string): Promise<SequencedEvent[] | null> {
+    if (!EVENT_ID.test(lastId)) return null;
+    if (!this.distributed) return this.memoryLog.since(experimentId, lastId);
+    try {
+      return await this.redisSince(experimentId, lastId);
+    } catch (error) {
+      this.logger.warn(`event log of experiment ${experimentId} unavailable: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  private async redisSince(experimentId: string, lastId: string): Promise<SequencedEvent[] | null> {
+    const client = this.redisPublisher();
+    const key = eventLogKey(experimentId);
+    if (lastId === '0-0') {
+      // MAXLEN ~ keeps at least that many entries: fewer means nothing was ever trimmed.
+      if ((await client.xlen(key)) >= EVENT_LOG_MAX_ENTRIES) return null;
+    }
+    const entries = await client.xrange(key, lastId, '+');
+    if (lastId !== '0-0') {
+      if (entries[0]?.[0] !== lastId) return null;
+      entries.shift();
+    }
+    const events: SequencedEvent[] = [];
+    for (const [id, fields] of entries) {
+      const event = parseEvent(fields[1]);
+      if (event) events.push({ id, event });
+    }
+    return events;
   }
 
   /** Resolves once this process receives the Redis channel (immediately in embedded mode). */
@@ -84,17 +170,23 @@ export class RunEventsService implements OnModuleDestroy {
   }
 
   private receive(message: string): void {
-    let event: unknown;
-    try {
-      event = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (isRunEvent(event)) this.events.next(event);
+    const newline = message.indexOf('\n');
+    const id = message.slice(0, newline);
+    const event = newline > 0 && EVENT_ID.test(id) ? parseEvent(message.slice(newline + 1)) : null;
+    if (event) this.events.next({ id, event });
   }
 
   private redisPublisher(): Redis {
     this.publisher ??= createRedisClient(this.config.redisUrl as string, this.logger, 'events-publisher');
     return this.publisher;
+  }
+}
+
+function parseEvent(json: string | undefined): RunEvent | null {
+  try {
+    const event: unknown = JSON.parse(json ?? '');
+    return isRunEvent(event) ? event : null;
+  } catch {
+    return null;
   }
 }

@@ -1,3 +1,4 @@
+import { addLogFields, withLogFields } from '../common/log-context';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -78,10 +79,19 @@ export class RunExecutor implements OnModuleDestroy {
     return this.active.size;
   }
 
-  async execute(runId: string, options: ExecuteOptions = {}): Promise<RunOutcome> {
+  /**
+   * Every log line written while a run executes carries its `run_id` and `experiment_id`, and no
+   * `request_id`: an inline dispatcher may execute it in the async context of another run's request.
+   */
+  execute(runId: string, options: ExecuteOptions = {}): Promise<RunOutcome> {
+    return withLogFields({ request_id: undefined, run_id: runId }, () => this.executeRun(runId, options));
+  }
+
+  private async executeRun(runId: string, options: ExecuteOptions): Promise<RunOutcome> {
     if (this.shuttingDown) return { kind: 'retry', error: 'worker shutting down' };
     const owner = nextLeaseOwner();
     const run = await this.store.claim(runId, owner, this.config.leaseMs);
+    if (run) addLogFields({ experiment_id: run.experimentId });
     if (!run) {
       this.logger.debug(`run ${runId}: not pending, delivery ignored`);
       return { kind: 'skipped' };

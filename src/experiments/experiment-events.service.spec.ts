@@ -1,9 +1,10 @@
 import { EventEmitter } from 'events';
 import { type Response } from 'express';
-import { filter, Subject } from 'rxjs';
+import { filter, map, Subject } from 'rxjs';
 import { type Principal } from '../common/principal';
 import { type RunEvent } from '../events/run-event';
 import { type RunEventsService } from '../events/run-events.service';
+import { type SseTicketService } from '../auth/sse-ticket.service';
 import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentEventsService } from './experiment-events.service';
 import { type ExperimentsService } from './experiments.service';
@@ -44,9 +45,9 @@ class FakeResponse extends EventEmitter {
   /** Parsed events, in order. */
   events(): Array<{ event: string; data: RunEvent }> {
     return this.chunks
-      .filter((c) => c.startsWith('event: '))
+      .filter((c) => c.startsWith('id: '))
       .map((c) => {
-        const [eventLine, dataLine] = c.split('\n');
+        const [, eventLine, dataLine] = c.split('\n');
         return { event: eventLine.slice(7), data: JSON.parse(dataLine.slice(6)) };
       });
   }
@@ -74,14 +75,20 @@ function setup(opts: { status?: ExperimentStatus | null; heartbeatMs?: number } 
       return Promise.resolve(progress(completed));
     }),
   } as unknown as ExperimentsService;
+  let seq = 0;
   const runEvents = {
     ensureSubscribed: jest.fn(() => Promise.resolve()),
-    stream: (experimentId: string) => {
+    position: jest.fn(() => Promise.resolve(`1-${seq}`)),
+    since: jest.fn(() => Promise.resolve(null)),
+    sequenced: (experimentId: string) => {
       subscribers++;
-      return subject.pipe(filter((e) => e.experiment_id === experimentId));
+      return subject.pipe(
+        map((event) => ({ id: `1-${++seq}`, event })),
+        filter((e) => e.event.experiment_id === experimentId),
+      );
     },
   } as unknown as RunEventsService;
-  const service = new ExperimentEventsService(experiments, runEvents, {
+  const service = new ExperimentEventsService(experiments, runEvents, {} as SseTicketService, {
     heartbeatMs: opts.heartbeatMs ?? 60_000,
     endGraceMs: 5,
   });

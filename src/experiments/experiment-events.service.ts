@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Response } from 'express';
 import { Subscription } from 'rxjs';
+import { SseTicketService } from '../auth/sse-ticket.service';
 import { Principal } from '../common/principal';
+import { compareEventIds, type SequencedEvent } from '../events/event-log';
 import { RunEvent } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
 import { ProjectRole } from '../projects/membership.entity';
@@ -28,11 +30,17 @@ const isEnd = (event: RunEvent): boolean =>
 
 /**
  * GET /api/experiments/:id/events as server-sent events. Each event is
- * `event: <type>\ndata: <json>\n\n` (the JSON carries `type` too): first `experiment.progress`
+ * `id: <id>\nevent: <type>\ndata: <json>\n\n` (the JSON carries `type` too): first `experiment.progress`
  * with the current counts, then every event RunEventsService delivers for the experiment (run
  * state changes, scores, progress and status, from this or — through Redis — any other process),
  * heartbeat comments, and at the end the final `experiment.progress` and the
  * `experiment.status` (completed or cancelled) after which the server closes the stream.
+ *
+ * Ids are the positions of the experiment's event log (RunEventsService): a client that sends
+ * `Last-Event-ID` gets the events after that one, in order, without the snapshot; when they cannot
+ * all be given (unknown or trimmed position) it gets the snapshot as on a first connection. The
+ * snapshot and the events the server makes up itself (final progress, a status found by polling)
+ * carry the id of the last real event before them, so resuming from them loses nothing.
  */
 @Injectable()
 export class ExperimentEventsService {
@@ -43,17 +51,25 @@ export class ExperimentEventsService {
   constructor(
     private readonly experiments: ExperimentsService,
     private readonly runEvents: RunEventsService,
+    private readonly tickets: SseTicketService,
     @Optional() @Inject(SSE_OPTIONS) options: SseOptions | null = null,
   ) {
     this.heartbeatMs = options?.heartbeatMs ?? 15_000;
     this.endGraceMs = options?.endGraceMs ?? 250;
   }
 
+  /** A ticket for this experiment's stream, for a viewer. */
+  async ticket(principal: Principal, id: string): Promise<{ ticket: string; expires_in: number }> {
+    await this.experiments.findAccessible(principal, id, ProjectRole.Viewer);
+    return this.tickets.issue(principal, id);
+  }
+
   /** Checks access (viewer) before anything is written, so refusals are plain JSON errors. */
-  async stream(principal: Principal, id: string, res: Response): Promise<void> {
+  async stream(principal: Principal, id: string, res: Response, lastEventId: string | null = null): Promise<void> {
     await this.experiments.findAccessible(principal, id, ProjectRole.Viewer);
     await new ExperimentEventStream(
       id,
+      lastEventId,
       res,
       this.experiments,
       this.runEvents,
@@ -69,13 +85,16 @@ class ExperimentEventStream {
   private closed = false;
   private ending = false;
   /** Events that arrive while the initial state is read; null once it is sent. */
-  private buffer: RunEvent[] | null = [];
+  private buffer: SequencedEvent[] | null = [];
+  /** The id of the last event sent (real or carried by a made-up one). */
+  private position = '0-0';
   private subscription: Subscription | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly id: string,
+    private readonly lastEventId: string | null,
     private readonly res: Response,
     private readonly experiments: ExperimentsService,
     private readonly runEvents: RunEventsService,
@@ -106,8 +125,8 @@ class ExperimentEventStream {
       );
     }
     if (this.closed) return;
-    this.subscription = this.runEvents.stream(id).subscribe({
-      next: (event) => (this.buffer ? this.buffer.push(event) : this.onEvent(event)),
+    this.subscription = this.runEvents.sequenced(id).subscribe({
+      next: (entry) => (this.buffer ? this.buffer.push(entry) : this.onEvent(entry)),
       error: (error: unknown) => {
         this.logger.warn(`event stream of experiment ${id} failed: ${(error as Error)?.message ?? error}`);
         this.close();
@@ -117,11 +136,22 @@ class ExperimentEventStream {
     });
 
     try {
-      const [status, progress] = await Promise.all([this.experiments.status(id), this.experiments.progress(id)]);
-      this.write({ type: 'experiment.progress', experiment_id: id, status: status ?? undefined, progress });
+      const replay = this.lastEventId === null ? null : await this.runEvents.since(id, this.lastEventId);
+      let status: ExperimentStatus | null;
+      if (replay !== null) {
+        this.position = this.lastEventId as string;
+        for (const entry of replay) this.onEvent(entry);
+        status = await this.experiments.status(id);
+      } else {
+        // The position first: events after it are sent below, those up to it are in the counts.
+        this.position = await this.runEvents.position(id);
+        let progress;
+        [status, progress] = await Promise.all([this.experiments.status(id), this.experiments.progress(id)]);
+        this.write({ type: 'experiment.progress', experiment_id: id, status: status ?? undefined, progress });
+      }
       const buffered = this.buffer ?? [];
       this.buffer = null;
-      for (const event of buffered) this.onEvent(event);
+      for (const entry of buffered) this.onEvent(entry);
       if (this.closed || this.ending) return;
       if (status === null || ENDED.includes(status)) {
         this.write({
@@ -139,7 +169,10 @@ class ExperimentEventStream {
     }
   }
 
-  private onEvent(event: RunEvent): void {
+  /** Events at or before the position were sent already (replayed, or counted in the snapshot). */
+  private onEvent({ id, event }: SequencedEvent): void {
+    if (compareEventIds(id, this.position) <= 0) return;
+    this.position = id;
     if (isEnd(event)) this.end(event);
     else this.write(event);
   }
@@ -189,7 +222,7 @@ class ExperimentEventStream {
 
   private write(event: RunEvent): void {
     if (this.closed) return;
-    this.res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    this.res.write(`id: ${this.position}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   }
 
   private close(): void {

@@ -1,22 +1,27 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiHeader,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import { Response } from 'express';
+import { AcceptsSseTicket } from '../auth/sse-ticket.service';
 import { CurrentPrincipal, Principal } from '../common/principal';
 import { Page } from '../common/pagination.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import {
+  CREATE_EXPERIMENT_EXAMPLES,
   CreateExperimentDto,
   ExperimentDetailDto,
   ExperimentDto,
@@ -26,6 +31,7 @@ import {
 } from './dto/experiment.dto';
 import {
   CancelResultDto,
+  EventsTicketDto,
   ExportQueryDto,
   LaunchExperimentDto,
   LaunchResultDto,
@@ -54,6 +60,7 @@ export class ExperimentsController {
     summary:
       "Create a draft experiment (editor). project_id defaults to the caller's personal project, or an API key's project",
   })
+  @ApiBody({ type: CreateExperimentDto, examples: CREATE_EXPERIMENT_EXAMPLES })
   @ApiCreatedResponse({ type: ExperimentDto })
   @ApiBadRequestResponse({
     description: 'Every problem of the body, config and scoring_config, each naming its field or input index',
@@ -156,22 +163,45 @@ export class ExperimentsController {
     return this.experiments.rescore(principal, id);
   }
 
+  @Post(':id/events/ticket')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'A short-lived ticket for the event stream, for browsers (viewer)',
+    description:
+      "EventSource cannot set headers: pass the ticket as `?ticket=` to this experiment's events. Valid for " +
+      '`expires_in` seconds, for this experiment only; the stream it opens keeps running past the expiry.',
+  })
+  @ApiCreatedResponse({ type: EventsTicketDto })
+  eventsTicket(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string): Promise<EventsTicketDto> {
+    return this.events.ticket(principal, id);
+  }
+
   @Get(':id/events')
+  @AcceptsSseTicket()
   @ApiOperation({
     summary: 'Server-sent events (viewer)',
     description:
       'First `experiment.progress` (current counters), then one event per run state change (`run.status`), score ' +
-      '(`run.scored`), progress and experiment status, each as `event: <type>` + `data: <json>`; heartbeat comments ' +
-      'every 15 s. The stream ends after the experiment ends (`experiment.status` completed or cancelled).',
+      '(`run.scored`), progress and experiment status, each as `id: <id>` + `event: <type>` + `data: <json>`; heartbeat ' +
+      'comments every 15 s. The stream ends after the experiment ends (`experiment.status` completed or cancelled). ' +
+      'Reconnecting with `Last-Event-ID` (or `?last_event_id=`) resumes after that event, without the first ' +
+      'snapshot; when the server no longer has the events after it, the stream starts over with the snapshot. ' +
+      'Authorization: a bearer token, or `?ticket=` from POST /api/experiments/{id}/events/ticket.',
   })
   @ApiProduces('text/event-stream')
+  @ApiQuery({ name: 'ticket', required: false, description: 'From POST /api/experiments/{id}/events/ticket' })
+  @ApiQuery({ name: 'last_event_id', required: false, description: 'Like the Last-Event-ID header' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The `id` of the last event received' })
   @ApiOkResponse({ description: 'text/event-stream' })
   async eventStream(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidPipe) id: string,
+    @Headers('last-event-id') lastEventIdHeader: string | undefined,
+    @Query('last_event_id') lastEventIdQuery: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    await this.events.stream(principal, id, res);
+    const lastEventId = lastEventIdHeader ?? (typeof lastEventIdQuery === 'string' ? lastEventIdQuery : null);
+    await this.events.stream(principal, id, res, lastEventId || null);
   }
 
   @Get(':id/export')

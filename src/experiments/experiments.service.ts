@@ -1,3 +1,4 @@
+import { addLogFields } from '../common/log-context';
 import { Injectable } from '@nestjs/common';
 import { runSql } from '../database/sql';
 import { RunRepository } from '../runs/run.repository';
@@ -68,6 +69,7 @@ export class ExperimentsService {
     const experiment = await this.experiments.findOne({ where: { id } });
     if (!experiment) throw notFound(EXPERIMENT_NOT_FOUND);
     await this.access.require(principal, experiment.projectId, role, EXPERIMENT_NOT_FOUND);
+    addLogFields({ experiment_id: id });
     return experiment;
   }
 

@@ -60,6 +60,11 @@ export class ApiKeysService {
     }
   }
 
+  /** True while the key exists and is not revoked. */
+  isActive(keyId: string): Promise<boolean> {
+    return this.keys.exists({ where: { id: keyId, revokedAt: IsNull() } });
+  }
+
   /** The active key for a presented secret, or null. Revocation takes effect on the next request. */
   async authenticate(presented: string): Promise<ApiKey | null> {
     const row = await this.keys.findOne({ where: { keyHash: hashKey(presented), revokedAt: IsNull() } });

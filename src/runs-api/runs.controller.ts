@@ -3,6 +3,7 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
@@ -14,7 +15,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal } from '../common/principal';
 import { UuidPipe } from '../common/uuid.pipe';
-import { CreateRunDto } from './dto/create-run.dto';
+import { CREATE_RUN_EXAMPLES, CreateRunDto } from './dto/create-run.dto';
 import { ListRunsQueryDto } from './dto/list-runs.query.dto';
 import { LeaderboardResponseDto, RunLeaderboardQueryDto } from './dto/run-leaderboard.dto';
 import { RunDetailResponseDto, RunListResponseDto, RunResponseDto } from './dto/run.response.dto';
@@ -72,6 +73,7 @@ export class RunsController {
 
   @Post()
   @ApiOperation({ summary: 'Create an ad-hoc run (editor); dispatched once the pending row is committed' })
+  @ApiBody({ type: CreateRunDto, examples: CREATE_RUN_EXAMPLES })
   @ApiCreatedResponse({ type: RunResponseDto, description: 'The run, `status: "pending"`.' })
   @ApiBadRequestResponse({ description: 'Invalid body or config (every offending field listed), unknown model.' })
   @ApiForbiddenResponse({ description: 'Viewer of the project.' })

@@ -69,8 +69,10 @@ export class ExperimentConfigDto {
   prompts: Array<string | Record<string, unknown>>;
   @ApiProperty({
     type: [String],
-    example: ['openai:gpt-4o-mini', 'mock:echo'],
-    description: '"provider:model" ids known to the provider registry',
+    example: ['mock:echo'],
+    description:
+      '"provider:model" ids known to the provider registry (GET /api/models); mock:echo needs no key, others need ' +
+      'their provider configured',
   })
   models: string[];
   @ApiPropertyOptional({
@@ -96,6 +98,10 @@ export class ExperimentConfigDto {
     type: [StageConfigDto],
     nullable: true,
     description: "A pipeline; the run's output is the last stage's",
+    example: [
+      { name: 'draft', prompt: 'Summarise: {{ticket}}' },
+      { name: 'critique', prompt: 'Critique this summary: {{stages.draft.output}}', params: { temperature: 0 } },
+    ],
   })
   stages?: StageConfigDto[] | null;
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 1 })
@@ -119,6 +125,47 @@ export class ScoringConfigDto {
   weights?: Record<string, number>;
 }
 
+/** Whole-body examples of POST /api/experiments: each succeeds as is on a fresh server (mock:echo, no key). */
+export const CREATE_EXPERIMENT_EXAMPLES = {
+  grid: {
+    summary: '2 prompts × 2 temperatures × 2 inputs on mock:echo, scored',
+    description:
+      'No project_id: the experiment goes to your personal project. Launch it with POST /api/experiments/{id}/launch.',
+    value: {
+      name: 'summarise-support-tickets',
+      description: 'Which prompt and temperature keep the word refund',
+      config: {
+        prompts: ['Summarise: {{ticket}}', 'TL;DR of this ticket: {{ticket}}'],
+        models: ['mock:echo'],
+        params: { temperature: [0, 0.7] },
+        inputs: [
+          { ticket: 'My refund never arrived', expected: 'refund' },
+          { ticket: 'The parcel came broken, I want a refund', expected: 'refund' },
+        ],
+      },
+      scoring_config: {
+        scorers: [{ name: 'has_refund', type: 'contains', params: { value: 'refund', case_sensitive: false } }],
+        weights: { has_refund: 1 },
+      },
+    },
+  },
+  pipeline: {
+    summary: "A two-stage pipeline: the second stage reads the first one's output",
+    value: {
+      name: 'draft-then-critique',
+      config: {
+        prompts: ['Summarise: {{ticket}}'],
+        models: ['mock:echo'],
+        inputs: [{ ticket: 'My refund never arrived' }],
+        stages: [
+          { name: 'draft', prompt: 'Summarise: {{ticket}}' },
+          { name: 'critique', prompt: 'Critique this summary: {{stages.draft.output}}' },
+        ],
+      },
+    },
+  },
+};
+
 export class CreateExperimentDto {
   @ApiProperty({ maxLength: 200, example: 'summarise-support-tickets' })
   @IsString()
@@ -134,7 +181,9 @@ export class CreateExperimentDto {
 
   @ApiPropertyOptional({
     format: 'uuid',
-    description: "Defaults to the caller's personal project (an API key: its project)",
+    description:
+      "The project to create it in (GET /api/projects lists yours; you need the editor role). Omit it to use the caller's " +
+      'personal project (created at registration, `default_project_id`); an API key always uses its own project.',
   })
   @IsOptional()
   @IsUUID()

@@ -67,3 +67,16 @@ export class ExportQueryDto {
   @IsIn(EXPORT_FORMATS, { message: 'format must be one of: csv, jsonl' })
   format?: ExportFormat;
 }
+
+export class EventsTicketDto {
+  @ApiProperty({
+    description:
+      'Opens GET /api/experiments/{id}/events?ticket=… (this experiment only) without an Authorization header, ' +
+      'for EventSource. A secret: valid until it expires (so EventSource can reconnect), not logged by the server.',
+    example: 'sset_eyJlIjoi….Qm9x…',
+  })
+  ticket: string;
+
+  @ApiProperty({ description: 'Seconds the ticket stays valid for opening the stream', example: 60 })
+  expires_in: number;
+}

@@ -103,8 +103,32 @@ export class AdHocRunConfigDto {
   cache?: boolean;
 }
 
+/**
+ * Whole-body example of POST /api/runs. `experiment_id` must be the id of an experiment of yours:
+ * the placeholder is replaced by one (e.g. the `id` answered by the POST /api/experiments example).
+ */
+export const CREATE_RUN_EXAMPLES = {
+  adHoc: {
+    summary: 'One mock:echo run in an experiment of yours',
+    description: 'Replace experiment_id with the id of one of your experiments (POST /api/experiments answers one).',
+    value: {
+      experiment_id: '0b7e3c0e-1d7a-4f43-9a1e-6a8f5d2c4b90',
+      config: {
+        prompt: 'Summarise: {{ticket}}',
+        model: 'mock:echo',
+        params: { temperature: 0 },
+        input_data: { ticket: 'My order arrived broken, I want a refund.' },
+      },
+    },
+  },
+};
+
 export class CreateRunDto {
-  @ApiProperty({ format: 'uuid', example: '0b7e3c0e-1d7a-4f43-9a1e-6a8f5d2c4b90' })
+  @ApiProperty({
+    format: 'uuid',
+    example: '0b7e3c0e-1d7a-4f43-9a1e-6a8f5d2c4b90',
+    description: 'An experiment you can edit (the run is grouped with its runs); GET /api/experiments lists yours',
+  })
   @IsUUID()
   experiment_id: string;
 
