@@ -1,16 +1,21 @@
+import { type Prompt } from './prompt';
+
 /** One stage of a multi-stage prompt (`config.stages[i]`). */
 export interface StageConfig {
   name: string;
-  prompt: string;
+  prompt: Prompt;
   model?: string;
   params?: Record<string, unknown>;
 }
 
-/** One grid cell: scalars only. `repetition` and `cache` are outside the config hash. */
+/**
+ * One grid cell: one value per param (a scalar, or a structured field such as `tools` taken
+ * literally). `repetition` and `cache` are outside the config hash.
+ */
 export interface RunConfig {
-  prompt: string;
+  prompt: Prompt;
   model: string;
-  params?: Record<string, string | number | boolean | null>;
+  params?: Record<string, unknown>;
   input_data?: Record<string, unknown> | string;
   stages?: StageConfig[] | null;
   repetition?: number;
@@ -19,7 +24,7 @@ export interface RunConfig {
 
 /** The experiment's grid (see API.md "Experiments"); kept as submitted. */
 export interface ExperimentConfig {
-  prompts: string[];
+  prompts: Prompt[];
   models: string[];
   params?: Record<string, unknown>;
   inputs: Record<string, unknown>[];

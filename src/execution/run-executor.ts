@@ -4,14 +4,15 @@ import { AppConfig } from '../config/configuration';
 import { RunEventsService } from '../events/run-events.service';
 import { LlmClient } from '../providers/llm-client';
 import { BUDGET_EXHAUSTED_ERROR, ExperimentBudgets } from '../experiments/experiment-budgets';
-import { ProviderError, userMessage } from '../providers/llm.types';
+import { ProviderError } from '../providers/llm.types';
+import { promptAsText } from '../domain/prompt';
 import { BudgetExhaustedError } from '../providers/spend-ledger';
 import { RunStatus } from '../domain/statuses';
 import { ScoringService } from '../scoring/scoring.service';
 import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
 import { nextLeaseOwner } from './lease-owner';
 import { ClaimedRun, RunStore, RunTotals, StageRecord } from './run-store';
-import { planStages, PlannedStage, renderPrompt, TemplateError } from './stage-plan';
+import { planStages, PlannedStage, renderStageMessages, StageAnswer, TemplateError } from './stage-plan';
 
 export interface ExecuteOptions {
   /**
@@ -146,17 +147,18 @@ export class RunExecutor implements OnModuleDestroy {
       if (!(await this.store.renew(run.id, owner, this.config.leaseMs))) return this.abandoned(run.id);
     }
     const stages = planStages(run.config);
-    const outputs = new Map<string, string>();
+    const answers = new Map<string, StageAnswer>();
     for (const stage of stages) {
       // Cooperative cancellation: between stages, re-check that the run is still ours (and extend the lease).
       if (stage.index > 0 && !(await this.store.renew(run.id, owner, this.config.leaseMs)))
         return this.abandoned(run.id);
       if (signal.aborted) throw signal.reason;
-      const prompt = renderPrompt(stage.template, run.config.input_data, outputs);
+      const messages = renderStageMessages(stage.template, run.config.input_data, answers);
+      const prompt = promptAsText(stage.template, messages);
       progress.current = { stage, prompt };
       const result = await this.llm.complete({
         model: stage.model,
-        messages: userMessage(prompt),
+        messages,
         params: stage.params,
         callKey: `${run.id}:${stage.index}`,
         signal,
@@ -176,7 +178,7 @@ export class RunExecutor implements OnModuleDestroy {
         error: null,
       });
       progress.current = null;
-      outputs.set(stage.name, result.output);
+      answers.set(stage.name, { output: result.output, toolCalls: result.toolCalls });
     }
     const last = progress.records[progress.records.length - 1];
     const totals = { ...sumStages(progress.records), output: last.output, durationMs: elapsed(started) };

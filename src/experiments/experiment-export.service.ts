@@ -20,7 +20,7 @@ export const EXPORT_FETCH_SIZE = 1000;
  * (time-ordered ids, see run-id.ts).
  */
 const EXPORT_SQL = `
-  SELECT r.id, r.status, r.config->>'prompt' AS prompt, r.config->>'model' AS model, r.config->'params' AS params,
+  SELECT r.id, r.status, r.config->'prompt' AS prompt, r.config->>'model' AS model, r.config->'params' AS params,
          r.config->'input_data' AS input_data, r.repetition, r.output, r.tokens_in, r.tokens_out, r.cost_estimate::text AS cost_estimate,
          r.duration_ms, r.cache_hit, r.error, sc.scores
     FROM runs r
@@ -45,7 +45,8 @@ const COLUMNS_SQL = `
 interface ExportRow {
   id: string;
   status: string;
-  prompt: string;
+  /** A string, or the {messages} object (CSV: its JSON text). */
+  prompt: unknown;
   model: string;
   params: RunConfig['params'] | null;
   input_data: RunConfig['input_data'] | null;

@@ -2,8 +2,10 @@ import { createHash } from 'crypto';
 import { canonicalJson } from '../domain/canonical-json';
 import { type RunConfig } from '../domain/configs';
 import { type ExperimentConfig } from '../domain/configs';
+import { paramAxis } from '../domain/params';
 
-type Scalar = string | number | boolean | null;
+/** One param value of a cell: a scalar, or a structured value (`tools`, `response_format`, …) taken literally. */
+type Value = unknown;
 
 /** One cell of the grid: the run config to insert and its cache key parts. */
 export interface RunCell {
@@ -13,28 +15,36 @@ export interface RunCell {
   useCache: boolean;
 }
 
-/** The sweep axes (list-valued params), keys sorted so the order never depends on the JSON. */
-function sweepAxes(params: Record<string, unknown> | undefined): Array<[string, Scalar[]]> {
-  return Object.keys(params ?? {})
-    .sort()
-    .filter((k) => Array.isArray(params![k]))
-    .map((k) => [k, params![k] as Scalar[]]);
+/**
+ * The sweep axes (plain lists on non-literal keys, and `{"$sweep": [...]}` on any key; see
+ * domain/params.ts), keys sorted so the order never depends on the JSON.
+ */
+function sweepAxes(params: Record<string, unknown> | undefined): Array<[string, Value[]]> {
+  const axes: Array<[string, Value[]]> = [];
+  for (const k of Object.keys(params ?? {}).sort()) {
+    const axis = paramAxis(k, params![k]);
+    if (axis.kind === 'sweep') axes.push([k, axis.values]);
+  }
+  return axes;
 }
 
-function fixedParams(params: Record<string, unknown> | undefined): Record<string, Scalar> {
-  const fixed: Record<string, Scalar> = {};
-  for (const k of Object.keys(params ?? {}).sort()) if (!Array.isArray(params![k])) fixed[k] = params![k] as Scalar;
+function fixedParams(params: Record<string, unknown> | undefined): Record<string, Value> {
+  const fixed: Record<string, Value> = {};
+  for (const k of Object.keys(params ?? {}).sort()) {
+    const axis = paramAxis(k, params![k]);
+    if (axis.kind === 'fixed') fixed[k] = axis.value;
+  }
   return fixed;
 }
 
 /**
- * Every sweep combination as a full scalar params object (fixed params included), the last
- * sorted key varying fastest. No sweep axis → one combination.
+ * Every sweep combination as a full params object (fixed params included), one value per key,
+ * the last sorted key varying fastest. No sweep axis → one combination.
  */
-export function paramCombinations(params: Record<string, unknown> | undefined): Array<Record<string, Scalar>> {
-  let combos: Array<Record<string, Scalar>> = [fixedParams(params)];
+export function paramCombinations(params: Record<string, unknown> | undefined): Array<Record<string, Value>> {
+  let combos: Array<Record<string, Value>> = [fixedParams(params)];
   for (const [key, values] of sweepAxes(params)) {
-    const next: Array<Record<string, Scalar>> = [];
+    const next: Array<Record<string, Value>> = [];
     for (const combo of combos) for (const value of values) next.push({ ...combo, [key]: value });
     combos = next;
   }

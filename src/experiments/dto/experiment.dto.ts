@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination.dto';
 import { ExperimentStatus } from '../../domain/statuses';
+import { PROMPT_SCHEMA } from '../../common/prompt-schema';
 
 /** Documentation of `config` only: the service validates it (every problem in one 400). */
 export class StageConfigDto {
@@ -23,32 +24,55 @@ export class StageConfigDto {
   })
   name: string;
   @ApiProperty({
+    ...PROMPT_SCHEMA,
     example: 'Critique this summary: {{stages.draft.output}}',
-    description: 'May use input variables and {{stages.<name>.output}} of earlier stages',
+    description:
+      'A string or {"messages": [...]}; may use input variables, and {{stages.<name>.output}} or {{stages.<name>.tool_calls}} (JSON) of earlier stages',
   })
-  prompt: string;
+  prompt: unknown;
   @ApiPropertyOptional({ example: 'mock:echo', description: "Defaults to the run's model" })
   model?: string;
-  @ApiPropertyOptional({ description: "Scalars only, merged over the run's params", example: { temperature: 0 } })
+  @ApiPropertyOptional({
+    description: "Merged over the run's params, taken literally (not swept)",
+    example: { temperature: 0 },
+  })
   params?: Record<string, unknown>;
 }
 
 export class ExperimentConfigDto {
   @ApiProperty({
-    type: [String],
-    example: ['Summarise: {{ticket}}', 'TL;DR of this ticket: {{ticket}}'],
-    description: 'Templates; every {{var}} must exist in every input',
+    type: 'array',
+    items: PROMPT_SCHEMA,
+    example: [
+      'Summarise: {{ticket}}',
+      {
+        messages: [
+          { role: 'system', content: 'You are a support agent. Answer in one sentence.' },
+          { role: 'user', content: 'TL;DR of this ticket: {{ticket}}' },
+        ],
+      },
+    ],
+    description:
+      'Templates: a string (one user message) or {"messages": [{role: system|user|assistant|tool, content, tool_call_id?, tool_calls?}]}; every {{var}} in every message must exist in every input. A run keeps its prompt in this shape (inside the config hash).',
   })
-  prompts: string[];
+  prompts: unknown[];
   @ApiProperty({
     type: [String],
-    example: ['openai:gpt-4o-mini', 'mock:echo'],
-    description: '"provider:model" ids known to the provider registry',
+    example: ['mock:echo'],
+    description:
+      '"provider:model" ids known to the provider registry or the project connections; a model without usable credentials, or that cannot honour a param or message, is a 400',
   })
   models: string[];
   @ApiPropertyOptional({
-    example: { temperature: [0, 0.7], max_tokens: 256 },
-    description: 'A list value is a sweep axis (non-empty, distinct scalars), a scalar is fixed',
+    example: {
+      temperature: [0, 0.7],
+      max_tokens: 256,
+      seed: { $sweep: [1, 2] },
+      response_format: { type: 'json_object' },
+      mock_tool_calls: [{ name: 'refund', arguments: { order_id: 'A-17' } }],
+    },
+    description:
+      'A list value is a sweep axis (non-empty, distinct values), anything else is fixed. The structured request fields tools, tool_choice, response_format, stop, seed (and mock_tool_calls) are taken literally, lists too; {"$sweep": [v1, v2, ...]} sweeps any param explicitly. Each run carries one value per param.',
   })
   params?: Record<string, unknown>;
   @ApiProperty({

@@ -54,7 +54,8 @@ export class StageResultResponseDto {
   @ApiProperty({ example: 'summarise' }) stage_name: string;
   @ApiProperty({ example: 0 }) stage_index: number;
   @ApiProperty({
-    description: 'The rendered prompt sent to the model.',
+    description:
+      'The rendered prompt sent to the model: the text of a string prompt, or the JSON text of the rendered messages of a {messages} prompt.',
     example: 'Summarise: My order arrived broken, I want a refund.',
   })
   prompt: string;
