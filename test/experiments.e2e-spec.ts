@@ -148,7 +148,8 @@ describe('experiments (e2e)', () => {
     // A short lease: executions of cancelled runs notice within a second and free their slot.
     t = await createTestApp({
       listen: true,
-      env: { PROVIDER_MAX_ATTEMPTS: String(PROVIDER_ATTEMPTS), RUN_LEASE_MS: '3000' },
+      // The dry-run estimates price openai: models; a key makes them usable (they are never called).
+      env: { PROVIDER_MAX_ATTEMPTS: String(PROVIDER_ATTEMPTS), RUN_LEASE_MS: '3000', OPENAI_API_KEY: 'sk-unused' },
     });
     baseUrl = await t.app.getUrl();
     alice = await registerUser(t.http, { name: 'Alice' });

@@ -7,7 +7,7 @@ import { conflict, invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
-import { ProjectModels } from '../providers/project-models';
+import { type ProjectModelChecker, ProjectModels } from '../providers/project-models';
 import { ScoringService } from '../scoring/scoring.service';
 import {
   CreateExperimentDto,
@@ -19,6 +19,7 @@ import {
 } from './dto/experiment.dto';
 import { RescoreResultDto } from './dto/launch.dto';
 import { validateExperimentConfig } from './experiment-config.validator';
+import { experimentCallSites, unsupportedProblems } from './provider-checks';
 import { Experiment } from './experiment.entity';
 import { ExperimentConfig, ScoringConfig } from '../domain/configs';
 import { ExperimentStatus } from '../domain/statuses';
@@ -67,7 +68,8 @@ export class ExperimentsService {
 
   /**
    * Every problem of a config and a scoring config, each naming its field (models resolve in the
-   * project); under a budget every model, judges included, needs a price.
+   * project); then what the providers cannot do: a field a model cannot honour, a model without
+   * usable credentials (judges included); under a budget every model, judges included, needs a price.
    */
   async validate(
     projectId: string,
@@ -80,7 +82,9 @@ export class ExperimentsService {
       ...validateExperimentConfig(config, (model) => models.validate(model)),
       ...this.scoring.validateScoringConfig(scoringConfig ?? null),
     ];
-    if (budgetUsd !== null && problems.length === 0) {
+    if (problems.length > 0) return problems;
+    problems.push(...providerProblems(config, scoringConfig, models));
+    if (budgetUsd !== null) {
       for (const model of modelsOf(config, scoringConfig)) {
         if (!models.price(model))
           problems.push(
@@ -145,12 +149,20 @@ export class ExperimentsService {
     const experiment = await this.findAccessible(principal, id, ProjectRole.Editor);
     const changesConfig = dto.config !== undefined;
     if (changesConfig && experiment.status !== ExperimentStatus.Draft) throw this.frozen(experiment.status);
+    const models = await this.models.checker(experiment.projectId);
     const problems = [
-      ...(changesConfig
-        ? validateExperimentConfig(dto.config, (await this.models.checker(experiment.projectId)).validate)
-        : []),
+      ...(changesConfig ? validateExperimentConfig(dto.config, models.validate) : []),
       ...(dto.scoring_config !== undefined ? this.scoring.validateScoringConfig(dto.scoring_config) : []),
     ];
+    if (problems.length === 0 && (changesConfig || dto.scoring_config !== undefined)) {
+      problems.push(
+        ...providerProblems(
+          dto.config ?? experiment.config,
+          dto.scoring_config !== undefined ? dto.scoring_config : experiment.scoringConfig,
+          models,
+        ),
+      );
+    }
     const budget = dto.budget_usd !== undefined ? dto.budget_usd : experiment.budgetUsd;
     if (problems.length === 0 && budget !== null && (dto.budget_usd !== undefined || changesConfig)) {
       problems.push(
@@ -224,6 +236,19 @@ export class ExperimentsService {
       `config cannot change once the experiment is launched (status: ${status}); scoring_config, name and description still can`,
     );
   }
+}
+
+/**
+ * What the providers cannot do for a (valid) config: fields a model cannot honour, naming model and
+ * field, and models whose provider has no usable credentials, naming what to set.
+ */
+function providerProblems(config: unknown, scoringConfig: unknown, models: ProjectModelChecker): string[] {
+  const problems = unsupportedProblems(experimentCallSites(config as ExperimentConfig), models);
+  for (const model of modelsOf(config, scoringConfig)) {
+    const missing = models.credentials(model);
+    if (missing) problems.push(`model "${model}" has no usable credentials: set ${missing}`);
+  }
+  return problems;
 }
 
 /** Every model an experiment may call: grid models, stage models and llm_judge models. */

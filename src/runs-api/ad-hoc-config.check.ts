@@ -1,6 +1,8 @@
 import { singleCallParamProblems } from '../domain/params';
 import { promptProblems, promptTexts } from '../domain/prompt';
 import { isStageReference, stageReferenceProblems, templateVariables } from '../domain/template';
+import { type CallSite, unsupportedProblems } from '../experiments/provider-checks';
+import { type ProjectModelChecker } from '../providers/project-models';
 import { type AdHocRunConfigDto } from './dto/create-run.dto';
 
 /** Answers null when a `provider:model` id can run, else a message naming the problem. */
@@ -49,5 +51,41 @@ export function adHocConfigProblems(config: AdHocRunConfigDto, validateModel: Mo
     problems.push(...singleCallParamProblems(stage.params, `${at}.params`, ONE_CELL));
     earlier.add(stage.name);
   });
+  return problems;
+}
+
+/**
+ * For a config adHocConfigProblems accepts: the fields its models cannot honour (naming model and
+ * field) and models without usable credentials (naming what to set), as for experiments.
+ */
+export function adHocProviderProblems(config: AdHocRunConfigDto, models: ProjectModelChecker): string[] {
+  const params = config.params ?? {};
+  const stages = config.stages ?? [];
+  const sites: CallSite[] =
+    stages.length === 0
+      ? [
+          {
+            model: config.model,
+            prompt: config.prompt,
+            params,
+            promptAt: 'config.prompt',
+            paramsAt: () => 'config.params',
+          },
+        ]
+      : stages.map((stage, i) => {
+          const own = stage.params ?? {};
+          return {
+            model: stage.model ?? config.model,
+            prompt: stage.prompt,
+            params: { ...params, ...own },
+            promptAt: `config.stages[${i}].prompt`,
+            paramsAt: (key: string) => (key in own ? `config.stages[${i}].params` : 'config.params'),
+          };
+        });
+  const problems = unsupportedProblems(sites, models);
+  for (const model of new Set(sites.map((s) => s.model))) {
+    const missing = models.credentials(model);
+    if (missing) problems.push(`model "${model}" has no usable credentials: set ${missing}`);
+  }
   return problems;
 }
