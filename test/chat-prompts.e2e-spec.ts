@@ -1,5 +1,7 @@
 import { createHash } from 'crypto';
 import request from 'supertest';
+import { type RunEvent } from '../src/events/run-event';
+import { RunEventsService } from '../src/events/run-events.service';
 import { createTestApp, type TestApp } from './support/app';
 import { bearer, registerUser, type TestUser } from './support/factories';
 import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
@@ -259,5 +261,172 @@ describe('chat prompts, tools and structured output (e2e)', () => {
     expect(adHoc.body.message).toEqual([
       expect.stringMatching(/^model "openai:gpt-4o-mini" has no usable credentials/),
     ]);
+  });
+
+  it('stores mock_tool_calls on the stage result, scores them with tool_call, and exports them', async () => {
+    const calls = [{ name: 'refund', arguments: { order_id: 'A-17', amount: 20 } }];
+    const { id, runs } = await runExperiment(
+      {
+        prompts: [chatPrompt],
+        models: ['mock:echo'],
+        params: { tools: [refundTool], mock_tool_calls: calls },
+        inputs: [{ ticket: 'refund A-17' }],
+      },
+      {
+        scorers: [
+          { name: 'called_refund', type: 'tool_call', params: { name: 'refund', arguments: { order_id: 'A-17' } } },
+          {
+            name: 'exact_other',
+            type: 'tool_call',
+            params: { name: 'refund', arguments: { order_id: 'B' }, match: 'exact' },
+          },
+        ],
+      },
+    );
+    const [run] = runs;
+    expect(run.stage_results).toEqual([
+      expect.objectContaining({
+        finish_reason: 'tool_calls',
+        tool_calls: [{ id: 'call_0', name: 'refund', arguments: { order_id: 'A-17', amount: 20 } }],
+      }),
+    ]);
+    const scores = Object.fromEntries(
+      run.scores.map((sc: { scorer_name: string; value: number }) => [sc.scorer_name, sc.value]),
+    );
+    expect(scores).toEqual({ called_refund: 1, exact_other: 0 });
+    const jsonl = await request(t.http)
+      .get(`/api/experiments/${id}/export?format=jsonl`)
+      .set(bearer(user.token))
+      .buffer(true);
+    expect(JSON.parse(jsonl.text.trim())).toMatchObject({
+      prompt: chatPrompt,
+      params: { mock_tool_calls: calls, tools: [refundTool] },
+      finish_reason: 'tool_calls',
+      tool_calls: [{ id: 'call_0', name: 'refund', arguments: { order_id: 'A-17', amount: 20 } }],
+    });
+    const csv = await request(t.http)
+      .get(`/api/experiments/${id}/export?format=csv`)
+      .set(bearer(user.token))
+      .buffer(true);
+    const [header, row] = csv.text.trim().split('\r\n');
+    expect(header.split(',')).toContain('tool_calls');
+    expect(row).toContain('"[{""id"":""call_0"",""name"":""refund""');
+    expect(row).toContain('"{""messages"":[{""role"":""system""');
+  });
+
+  it("passes a stage's tool calls to the next stage as JSON ({{stages.<name>.tool_calls}})", async () => {
+    const { runs } = await runExperiment({
+      prompts: ['unused'],
+      models: ['mock:echo'],
+      stages: [
+        {
+          name: 'pick',
+          prompt: 'Pick a tool for {{ticket}}',
+          params: { mock_tool_calls: [{ name: 'lookup', arguments: { q: 1 } }] },
+        },
+        {
+          name: 'act',
+          prompt: { messages: [system, { role: 'user', content: 'Run: {{stages.pick.tool_calls}}' }] },
+        },
+      ],
+      inputs: [{ ticket: 't' }],
+    });
+    const [run] = runs;
+    expect(run.status).toBe('completed');
+    expect(run.stage_results.map((r: any) => [r.stage_name, r.finish_reason])).toEqual([
+      ['pick', 'tool_calls'],
+      ['act', 'stop'],
+    ]);
+    expect(run.stage_results[1].tool_calls).toBeNull();
+    expect(run.stage_results[1].output).toBe(
+      `${system.content}\n\nRun: ${JSON.stringify([{ id: 'call_0', name: 'lookup', arguments: { q: 1 } }])}`,
+    );
+  });
+
+  it('maps system messages and tools for Anthropic and reads tool_use blocks back as tool calls', async () => {
+    fake.enqueue({ toolCalls: [{ id: 'toolu_1', name: 'refund', arguments: { order_id: 'A-1' } }] });
+    const { runs } = await runExperiment(
+      {
+        prompts: [chatPrompt],
+        models: ['anthropic:claude-3-5-haiku'],
+        params: { tools: [refundTool], tool_choice: 'required', max_tokens: 64 },
+        inputs: [{ ticket: 'refund A-1' }],
+      },
+      { scorers: [{ name: 'called', type: 'tool_call', params: { name: 'refund' } }] },
+    );
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0].api).toBe('anthropic');
+    expect(fake.requests[0].body).toMatchObject({
+      model: 'claude-3-5-haiku',
+      system: system.content,
+      messages: [{ role: 'user', content: 'Ticket: refund A-1' }],
+      tools: [{ name: 'refund', description: 'Refund an order', input_schema: refundTool.function.parameters }],
+      tool_choice: { type: 'any' },
+      max_tokens: 64,
+    });
+    expect(runs[0].stage_results[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      tool_calls: [{ id: 'toolu_1', name: 'refund', arguments: { order_id: 'A-1' } }],
+    });
+    expect(runs[0].scores.map((sc: any) => [sc.scorer_name, sc.value])).toEqual([['called', 1]]);
+  });
+
+  it('shows the judge the rendered messages the run sent', async () => {
+    fake.setResponder((req) => (req.model === 'judge' ? { output: '{"score": 1, "reason": "fine"}' } : undefined));
+    const { runs } = await runExperiment(
+      { prompts: [chatPrompt], models: ['mock:echo'], inputs: [{ ticket: 'late parcel' }] },
+      {
+        scorers: [
+          {
+            name: 'judge',
+            type: 'llm_judge',
+            params: {
+              // Judge models resolve through the instance providers (not project connections).
+              model: 'anthropic:judge',
+              rubric: 'Conversation:\n{{run.prompt}}\nAnswer: {{output}}\nJSON: {{run.messages}}',
+              scale: { min: 0, max: 1 },
+            },
+          },
+        ],
+      },
+    );
+    expect(runs[0].scores.map((sc: any) => [sc.scorer_name, sc.value])).toEqual([['judge', 1]]);
+    const judged = fake.requests.find((r) => r.model === 'judge');
+    const rendered = [system, { role: 'user', content: 'Ticket: late parcel' }];
+    expect(judged?.prompt).toBe(
+      `Conversation:\nsystem: ${system.content}\n\nuser: Ticket: late parcel\n` +
+        `Answer: ${system.content}\n\nTicket: late parcel\nJSON: ${JSON.stringify(rendered)}`,
+    );
+  });
+
+  it("announces each stage result's finish_reason and tool_calls in the run's completed event", async () => {
+    const created = await createExperiment({
+      prompts: ['Refund {{ticket}}'],
+      models: ['mock:echo'],
+      params: { mock_tool_calls: [{ name: 'refund', arguments: { id: 1 } }] },
+      inputs: [{ ticket: 'x' }],
+    });
+    const events: RunEvent[] = [];
+    const sub = t.app
+      .get(RunEventsService)
+      .stream(created.body.id)
+      .subscribe((e) => events.push(e));
+    try {
+      await request(t.http).post(`/api/experiments/${created.body.id}/launch`).set(bearer(user.token)).send({});
+      const done = await waitFor(() => events.find((e) => e.type === 'run.status' && e.status === 'completed'), {
+        timeoutMs: 60_000,
+        what: 'run completed event',
+      });
+      expect(done.stage_results).toEqual([
+        {
+          stage_name: 'main',
+          stage_index: 0,
+          finish_reason: 'tool_calls',
+          tool_calls: [{ id: 'call_0', name: 'refund', arguments: { id: 1 } }],
+        },
+      ]);
+    } finally {
+      sub.unsubscribe();
+    }
   });
 });

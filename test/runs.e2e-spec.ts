@@ -511,6 +511,8 @@ describe('runs API (e2e)', () => {
           'tokens_out',
           'duration_ms',
           'error',
+          'tool_calls',
+          'finish_reason',
           'created_at',
         ].sort(),
       );

@@ -134,3 +134,17 @@ export function promptAsText(prompt: Prompt, messages: RenderedMessage[]): strin
 export function promptPlainText(prompt: Prompt): string {
   return typeof prompt === 'string' ? prompt : prompt.messages.map((m) => m.content).join('\n\n');
 }
+
+/**
+ * The rendered messages of a stage back from its stored `prompt` text (promptAsText): parsed for a
+ * messages prompt, one user message for a string prompt. Null when the text is not what it should be.
+ */
+export function storedPromptMessages(template: Prompt, stored: string): RenderedMessage[] | null {
+  if (!isMessagesPrompt(template)) return [{ role: 'user', content: stored }];
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    return Array.isArray(parsed) ? (parsed as RenderedMessage[]) : null;
+  } catch {
+    return null;
+  }
+}

@@ -26,7 +26,7 @@ export interface ExecuteOptions {
 export type RunOutcome =
   /** Not claimed: the run was not pending (duplicate delivery, already finished, cancelled). Nothing written. */
   | { kind: 'skipped' }
-  | { kind: 'completed'; cacheHit: boolean }
+  | { kind: 'completed'; cacheHit: boolean; stages?: StageRecord[] }
   /** Failed for good (permanent provider error, template error, or retries exhausted). */
   | { kind: 'failed'; error: string }
   /** Released to pending after a retryable failure (or a shutdown): deliver again later. */
@@ -176,6 +176,8 @@ export class RunExecutor implements OnModuleDestroy {
         duration_ms: result.durationMs,
         cost: result.cost,
         error: null,
+        tool_calls: result.toolCalls,
+        finish_reason: result.finishReason,
       });
       progress.current = null;
       answers.set(stage.name, { output: result.output, toolCalls: result.toolCalls });
@@ -183,7 +185,7 @@ export class RunExecutor implements OnModuleDestroy {
     const last = progress.records[progress.records.length - 1];
     const totals = { ...sumStages(progress.records), output: last.output, durationMs: elapsed(started) };
     if (await this.store.complete(run.id, owner, totals, progress.records))
-      return { kind: 'completed', cacheHit: false };
+      return { kind: 'completed', cacheHit: false, stages: progress.records };
     return this.abandoned(run.id);
   }
 
@@ -242,6 +244,8 @@ export class RunExecutor implements OnModuleDestroy {
         duration_ms: null,
         cost: null,
         error: message,
+        tool_calls: null,
+        finish_reason: null,
       });
     }
     // Tokens and cost of the stages that did run are kept: that money was spent.
@@ -289,6 +293,17 @@ export class RunExecutor implements OnModuleDestroy {
             ...base,
             status: RunStatus.Completed,
             cache_hit: outcome.cacheHit,
+            // What each stage ended with (an executed run; a cache hit's are in its run detail).
+            ...(outcome.stages
+              ? {
+                  stage_results: outcome.stages.map((s) => ({
+                    stage_name: s.stage_name,
+                    stage_index: s.stage_index,
+                    finish_reason: s.finish_reason,
+                    tool_calls: s.tool_calls,
+                  })),
+                }
+              : {}),
           });
           await this.scoreAndAnnounce(run.id, run.experimentId);
           await this.completion.runsEnded([run.experimentId]);

@@ -66,6 +66,30 @@ export class StageResultResponseDto {
   @ApiProperty({ type: Number, nullable: true, example: 57 }) tokens_out: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 1340 }) duration_ms: number | null;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+  @ApiProperty({
+    type: 'array',
+    nullable: true,
+    items: {
+      type: 'object',
+      required: ['id', 'name', 'arguments'],
+      properties: {
+        id: { type: 'string' },
+        name: { type: 'string' },
+        arguments: { description: 'Parsed JSON (the raw text when the provider sent arguments that are not JSON)' },
+      },
+    },
+    example: [{ id: 'call_0', name: 'refund', arguments: { order_id: 'A-17' } }],
+    description: 'The tool calls the model made; null when it called none.',
+  })
+  tool_calls: Array<{ id: string; name: string; arguments: unknown }> | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'tool_calls',
+    description:
+      "Why the model stopped, in OpenAI's words (stop, length, tool_calls, content_filter); null when unknown.",
+  })
+  finish_reason: string | null;
   @ApiProperty({ format: 'date-time' }) created_at: string;
 }
 
