@@ -429,4 +429,32 @@ describe('chat prompts, tools and structured output (e2e)', () => {
       sub.unsubscribe();
     }
   });
+
+  it('runs an ad-hoc messages prompt, keeping its shape in the config and the hash', async () => {
+    const exp = await createExperiment({ prompts: ['x'], models: ['mock:echo'], inputs: [{}] });
+    const config = {
+      prompt: chatPrompt,
+      model: 'mock:echo',
+      params: { stop: ['END'] },
+      input_data: { ticket: 'late' },
+    };
+    const res = await request(t.http)
+      .post('/api/runs')
+      .set(bearer(user.token))
+      .send({ experiment_id: exp.body.id, config });
+    expect(res.status).toBe(201);
+    expect(res.body.config).toEqual(config);
+    const text =
+      '{"input_data":{"ticket":"late"},"model":"mock:echo","params":{"stop":["END"]},' +
+      '"prompt":{"messages":[{"content":"You are a terse support agent.","role":"system"},{"content":"Ticket: {{ticket}}","role":"user"}]}}';
+    expect(res.body.config_hash).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    const done = await waitFor(
+      async () => {
+        const detail = await request(t.http).get(`/api/runs/${res.body.id}`).set(bearer(user.token));
+        return detail.body.status === 'completed' ? detail.body : null;
+      },
+      { timeoutMs: 60_000, what: 'ad-hoc run completed' },
+    );
+    expect(done.stage_results[0].output).toBe(`${system.content}\n\nTicket: late`);
+  });
 });
