@@ -148,7 +148,8 @@ describe('experiments (e2e)', () => {
     // A short lease: executions of cancelled runs notice within a second and free their slot.
     t = await createTestApp({
       listen: true,
-      env: { PROVIDER_MAX_ATTEMPTS: String(PROVIDER_ATTEMPTS), RUN_LEASE_MS: '3000' },
+      // The dry-run estimates price openai: models; a key makes them usable (they are never called).
+      env: { PROVIDER_MAX_ATTEMPTS: String(PROVIDER_ATTEMPTS), RUN_LEASE_MS: '3000', OPENAI_API_KEY: 'sk-unused' },
     });
     baseUrl = await t.app.getUrl();
     alice = await registerUser(t.http, { name: 'Alice' });
@@ -240,7 +241,7 @@ describe('experiments (e2e)', () => {
           config: {
             prompts: ['Hello {{name}} from {{city}}', ''],
             models: ['mock:echo', 'nope:model'],
-            params: { temperature: [], nested: { a: 1 } },
+            params: { temperature: [], nested: { $sweep: [] } },
             inputs: [{ name: 'a', city: 'b' }, { name: 'c' }, 'text'],
             stages: [{ name: 'two', prompt: '{{stages.one.output}}' }],
             repetitions: 1000,
@@ -254,7 +255,7 @@ describe('experiments (e2e)', () => {
       expect(text).toContain('config.prompts[1] must be a non-empty string');
       expect(text).toMatch(/config\.models\[1\].*nope/);
       expect(text).toContain('config.params.temperature is an empty list');
-      expect(text).toMatch(/config\.params\.nested must be a scalar/);
+      expect(text).toContain('config.params.nested.$sweep must be a non-empty list of values');
       expect(text).toContain('config.inputs[1] lacks {{city}} (used by config.prompts[0])');
       expect(text).toContain('config.inputs[2] must be an object');
       expect(text).toMatch(/config\.stages\[0\]\.prompt uses \{\{stages\.one\.output\}\} but no stage is named "one"/);
@@ -464,7 +465,9 @@ describe('experiments (e2e)', () => {
         .send({ max_runs: 20 });
       expect(over.status).toBe(400);
       expect(over.body.message.join(' ')).toMatch(/30 runs.*limit of 20/);
-      const big = await create(alice, { config: gridConfig({ seed: Array.from({ length: 667 }, (_, i) => i) }) });
+      const big = await create(alice, {
+        config: gridConfig({ seed: { $sweep: Array.from({ length: 667 }, (_, i) => i) } }),
+      });
       const overDefault = await request(t.http)
         .post(`/api/experiments/${big.id}/launch`)
         .set(bearer(alice.token))
@@ -517,7 +520,7 @@ describe('experiments (e2e)', () => {
       // 2 prompts × 3 temperatures × 5 inputs × 80 seeds × 5 repetitions = 12,000 runs: three batches.
       const exp = await create(alice, {
         config: {
-          ...gridConfig({ mock_latency_ms: 60_000, seed: Array.from({ length: 80 }, (_, i) => i) }),
+          ...gridConfig({ mock_latency_ms: 60_000, seed: { $sweep: Array.from({ length: 80 }, (_, i) => i) } }),
           repetitions: 5,
         },
       });
@@ -637,6 +640,8 @@ describe('experiments (e2e)', () => {
         'duration_ms',
         'cache_hit',
         'error',
+        'finish_reason',
+        'tool_calls',
         'score.has_refund',
         'score.has_three',
         'weighted_score',
@@ -659,6 +664,8 @@ describe('experiments (e2e)', () => {
         '',
         '',
         'false',
+        '',
+        '',
         '',
         '',
         '',

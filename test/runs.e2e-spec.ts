@@ -515,6 +515,8 @@ describe('runs API (e2e)', () => {
           'tokens_out',
           'duration_ms',
           'error',
+          'tool_calls',
+          'finish_reason',
           'created_at',
         ].sort(),
       );
@@ -712,11 +714,14 @@ describe('runs API (e2e)', () => {
         },
         {
           body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: { t: [0, 1] } } },
-          expect: [/config\.params must be an object whose values are/],
+          expect: [/config\.params\.t is a list: an ad-hoc run is one cell/],
         },
         {
-          body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: { t: { a: 1 } } } },
-          expect: [/config\.params/],
+          body: {
+            experiment_id: exp.id,
+            config: { prompt: 'p', model: 'mock:echo', params: { t: { $sweep: [0, 1] } } },
+          },
+          expect: [/config\.params\.t is a \{"\$sweep"\}/],
         },
         {
           body: { experiment_id: exp.id, config: { prompt: 'p', model: 'mock:echo', params: [1] } },

@@ -265,7 +265,7 @@ export interface paths {
     };
     /**
      * Every run, streamed (viewer)
-     * @description csv (default, RFC 4180): run_id, status, prompt, model, param.<name>…, input.<field>…, repetition, output, tokens_in, tokens_out, cost_estimate, duration_ms, cache_hit, error, score.<scorer>… (latest score of each declared or human scorer), weighted_score. jsonl: one object per run with params, input_data and scores nested. Rows in grid order.
+     * @description csv (default, RFC 4180): run_id, status, prompt, model, param.<name>…, input.<field>…, repetition, output, tokens_in, tokens_out, cost_estimate, duration_ms, cache_hit, error, finish_reason, tool_calls (of the last stage; JSON text), score.<scorer>… (latest score of each declared or human scorer), weighted_score. Prompts and param values that are objects or lists are written as JSON text. jsonl: one object per run with prompt, params, input_data, tool_calls and scores nested. Rows in grid order.
      */
     get: operations['ExperimentsController_export'];
     put?: never;
@@ -831,19 +831,71 @@ export interface components {
        */
       model: string;
       /**
-       * @description Scalars only; defaults to {} in the hash.
+       * @description Sent to the provider literally (structured fields too); defaults to {} in the hash. A field the model's provider cannot honour is a 400.
        * @example {
-       *       "temperature": 0
+       *       "temperature": 0,
+       *       "tools": [
+       *         {
+       *           "type": "function",
+       *           "function": {
+       *             "name": "refund",
+       *             "parameters": {
+       *               "type": "object",
+       *               "properties": {
+       *                 "order_id": {
+       *                   "type": "string"
+       *                 }
+       *               }
+       *             }
+       *           }
+       *         }
+       *       ],
+       *       "mock_tool_calls": [
+       *         {
+       *           "name": "refund",
+       *           "arguments": {
+       *             "order_id": "A-17"
+       *           }
+       *         }
+       *       ]
        *     }
        */
       params?: {
-        [key: string]: (string | number | boolean) | null;
+        [key: string]: unknown;
       };
       /**
-       * @description `{{var}}` is filled from input_data.
-       * @example Summarise: {{ticket}}
+       * @description A string (one user message) or {"messages": [{role, content, tool_call_id?, tool_calls?}]} with roles system, user, assistant, tool; `{{var}}` is filled from input_data in every content. Kept in this shape in the run config (and the hash).
+       * @example {
+       *       "messages": [
+       *         {
+       *           "role": "system",
+       *           "content": "You summarise support tickets in one sentence."
+       *         },
+       *         {
+       *           "role": "user",
+       *           "content": "Summarise: {{ticket}}"
+       *         }
+       *       ]
+       *     }
        */
-      prompt: string;
+      prompt:
+        | string
+        | {
+            messages: {
+              /** @description `{{var}}` placeholders are filled in every message. */
+              content: string;
+              /** @enum {string} */
+              role: 'system' | 'user' | 'assistant' | 'tool';
+              /** @description Required on `tool` messages: the call they answer. */
+              tool_call_id?: string;
+              /** @description `assistant` messages (few-shot turns): the calls that turn made. */
+              tool_calls?: {
+                arguments?: unknown;
+                id: string;
+                name: string;
+              }[];
+            }[];
+          };
       /** @description A multi-stage pipeline; the run output is the last stage's. */
       stages?: components['schemas']['AdHocStageConfigDto'][] | null;
     };
@@ -860,10 +912,30 @@ export interface components {
       name: string;
       /** @description Merged over the run's params for this stage. */
       params?: {
-        [key: string]: (string | number | boolean) | null;
+        [key: string]: unknown;
       };
-      /** @example Summarise: {{ticket}} */
-      prompt: string;
+      /**
+       * @description A string or {"messages": [...]}; may use {{stages.<name>.output}} / {{stages.<name>.tool_calls}}.
+       * @example Summarise: {{ticket}}
+       */
+      prompt:
+        | string
+        | {
+            messages: {
+              /** @description `{{var}}` placeholders are filled in every message. */
+              content: string;
+              /** @enum {string} */
+              role: 'system' | 'user' | 'assistant' | 'tool';
+              /** @description Required on `tool` messages: the call they answer. */
+              tool_call_id?: string;
+              /** @description `assistant` messages (few-shot turns): the calls that turn made. */
+              tool_calls?: {
+                arguments?: unknown;
+                id: string;
+                name: string;
+              }[];
+            }[];
+          };
     };
     ApiKeyDto: {
       created_at: string;
@@ -981,8 +1053,17 @@ export interface components {
       } | null;
       /** @description Share of runs whose value ≥ pass_threshold. */
       pass_rate: number;
-      /** @description null when not grouped on prompt */
-      prompt: string | null;
+      /** @description The prompt as configured (a string or {messages}); null when not grouped on prompt */
+      prompt:
+        | (
+            | string
+            | {
+                messages?: {
+                  [key: string]: unknown;
+                }[];
+              }
+          )
+        | null;
       /**
        * @description Per scorer, the mean of its latest scores over the group's runs that have one.
        * @example {
@@ -1434,36 +1515,80 @@ export interface components {
         [key: string]: unknown;
       }[];
       /**
-       * @description "provider:model" ids known to the provider registry (GET /api/models); mock:echo needs no key, others need their provider configured
+       * @description "provider:model" ids known to the provider registry or the project connections; a model without usable credentials, or that cannot honour a param or message, is a 400
        * @example [
        *       "mock:echo"
        *     ]
        */
       models: string[];
       /**
-       * @description A list value is a sweep axis (non-empty, distinct scalars), a scalar is fixed
+       * @description A list value is a sweep axis (non-empty, distinct values), anything else is fixed. The structured request fields tools, tool_choice, response_format, stop, seed (and mock_tool_calls) are taken literally, lists too; {"$sweep": [v1, v2, ...]} sweeps any param explicitly. Each run carries one value per param.
        * @example {
        *       "temperature": [
        *         0,
        *         0.7
        *       ],
-       *       "max_tokens": 256
+       *       "max_tokens": 256,
+       *       "seed": {
+       *         "$sweep": [
+       *           1,
+       *           2
+       *         ]
+       *       },
+       *       "response_format": {
+       *         "type": "json_object"
+       *       },
+       *       "mock_tool_calls": [
+       *         {
+       *           "name": "refund",
+       *           "arguments": {
+       *             "order_id": "A-17"
+       *           }
+       *         }
+       *       ]
        *     }
        */
       params?: {
         [key: string]: unknown;
       };
       /**
-       * @description Templates, or {"ref": "<name>@<label or version>"} of the project's prompt registry. A ref is resolved when the experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}); the version's params merge under the experiment's params. Chat ({messages}) versions are not yet accepted. Every {{var}} must exist in every input (or dataset item)
+       * @description Templates: a string (one user message) or {"messages": [{role: system|user|assistant|tool, content, tool_call_id?, tool_calls?}]}; or {"ref": "<name>@<label or version>"} of the project's prompt registry, resolved when the experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}; the version's params merge under the experiment's params; chat ({messages}) registry versions are not yet accepted). Every {{var}} in every message must exist in every input (or dataset item). A run keeps its prompt in this shape (inside the config hash).
        * @example [
        *       "Summarise: {{ticket}}",
        *       {
-       *         "ref": "summarise@production"
+       *         "messages": [
+       *           {
+       *             "role": "system",
+       *             "content": "You are a support agent. Answer in one sentence."
+       *           },
+       *           {
+       *             "role": "user",
+       *             "content": "TL;DR of this ticket: {{ticket}}"
+       *           }
+       *         ]
        *       }
        *     ]
        */
       prompts: (
-        | string
+        | (
+            | string
+            | {
+                messages: {
+                  /** @description `{{var}}` placeholders are filled in every message. */
+                  content: string;
+                  /** @enum {string} */
+                  role: 'system' | 'user' | 'assistant' | 'tool';
+                  /** @description Required on `tool` messages: the call they answer. */
+                  tool_call_id?: string;
+                  /** @description `assistant` messages (few-shot turns): the calls that turn made. */
+                  tool_calls?: {
+                    arguments?: unknown;
+                    id: string;
+                    name: string;
+                  }[];
+                }[];
+              }
+          )
         | {
             /** @example summarise@production */
             ref: string;
@@ -2276,7 +2401,7 @@ export interface components {
        */
       name: string;
       /**
-       * @description Scalars only, merged over the run's params
+       * @description Merged over the run's params, taken literally (not swept)
        * @example {
        *       "temperature": 0
        *     }
@@ -2285,10 +2410,27 @@ export interface components {
         [key: string]: unknown;
       };
       /**
-       * @description May use input variables and {{stages.<name>.output}} of earlier stages
+       * @description A string or {"messages": [...]}; may use input variables, and {{stages.<name>.output}} or {{stages.<name>.tool_calls}} (JSON) of earlier stages
        * @example Critique this summary: {{stages.draft.output}}
        */
-      prompt: string;
+      prompt:
+        | string
+        | {
+            messages: {
+              /** @description `{{var}}` placeholders are filled in every message. */
+              content: string;
+              /** @enum {string} */
+              role: 'system' | 'user' | 'assistant' | 'tool';
+              /** @description Required on `tool` messages: the call they answer. */
+              tool_call_id?: string;
+              /** @description `assistant` messages (few-shot turns): the calls that turn made. */
+              tool_calls?: {
+                arguments?: unknown;
+                id: string;
+                name: string;
+              }[];
+            }[];
+          };
     };
     StageResultResponseDto: {
       /** Format: date-time */
@@ -2300,6 +2442,11 @@ export interface components {
       duration_ms: number | null;
       /** @example null */
       error: string | null;
+      /**
+       * @description Why the model stopped, in OpenAI's words (stop, length, tool_calls, content_filter); null when unknown.
+       * @example tool_calls
+       */
+      finish_reason: string | null;
       /** Format: uuid */
       id: string;
       /** @example openai:gpt-4o-mini */
@@ -2307,7 +2454,7 @@ export interface components {
       /** @example Customer wants a refund for a broken order. */
       output: string | null;
       /**
-       * @description The rendered prompt sent to the model.
+       * @description The rendered prompt sent to the model: the text of a string prompt, or the JSON text of the rendered messages of a {messages} prompt.
        * @example Summarise: My order arrived broken, I want a refund.
        */
       prompt: string;
@@ -2321,6 +2468,26 @@ export interface components {
       tokens_in: number | null;
       /** @example 57 */
       tokens_out: number | null;
+      /**
+       * @description The tool calls the model made; null when it called none.
+       * @example [
+       *       {
+       *         "id": "call_0",
+       *         "name": "refund",
+       *         "arguments": {
+       *           "order_id": "A-17"
+       *         }
+       *       }
+       *     ]
+       */
+      tool_calls:
+        | {
+            /** @description Parsed JSON (the raw text when the provider sent arguments that are not JSON) */
+            arguments: unknown;
+            id: string;
+            name: string;
+          }[]
+        | null;
     };
     TokenDto: {
       access_token: string;

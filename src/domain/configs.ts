@@ -1,16 +1,21 @@
+import { type Prompt } from './prompt';
+
 /** One stage of a multi-stage prompt (`config.stages[i]`). */
 export interface StageConfig {
   name: string;
-  prompt: string;
+  prompt: Prompt;
   model?: string;
   params?: Record<string, unknown>;
 }
 
-/** One grid cell: scalars only. `repetition` and `cache` are outside the config hash. */
+/**
+ * One grid cell: one value per param (a scalar, or a structured field such as `tools` taken
+ * literally). `repetition` and `cache` are outside the config hash.
+ */
 export interface RunConfig {
-  prompt: string;
+  prompt: Prompt;
   model: string;
-  params?: Record<string, string | number | boolean | null>;
+  params?: Record<string, unknown>;
   input_data?: Record<string, unknown> | string;
   stages?: StageConfig[] | null;
   repetition?: number;
@@ -35,7 +40,8 @@ export interface ResolvedPromptEntry extends RunPromptVersion {
   params: Record<string, unknown>;
 }
 
-export type ExperimentPrompt = string | ResolvedPromptEntry;
+/** A prompt entry of an experiment: a template (string or messages) or a resolved registry reference. */
+export type ExperimentPrompt = Prompt | ResolvedPromptEntry;
 
 /** `config.dataset` as stored: the version is always pinned. */
 export interface DatasetRef {

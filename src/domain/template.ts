@@ -5,8 +5,13 @@
  */
 const PLACEHOLDER = /\{\{\s*([^{}\s]+)\s*\}\}/g;
 
-/** `stages.<name>.output`: a multi-stage prompt's reference to an earlier stage's output. */
-const STAGE_OUTPUT_REF = /^stages\.([^.]+)\.output$/;
+/**
+ * `stages.<name>.output` / `stages.<name>.tool_calls`: a multi-stage prompt's reference to an
+ * earlier stage's output, or to its tool calls (rendered as JSON).
+ */
+const STAGE_OUTPUT_REF = /^stages\.([^.]+)\.(output|tool_calls)$/;
+
+export type StageField = 'output' | 'tool_calls';
 
 /** Placeholder names in order of first use, without duplicates. */
 export function templateVariables(text: string): string[] {
@@ -18,9 +23,15 @@ export function isStageReference(variable: string): boolean {
   return variable === 'stages' || variable.startsWith('stages.');
 }
 
-/** The stage name of a well-formed `stages.<name>.output` reference, else null. */
+/** The stage name of a well-formed `stages.<name>.output` (or `.tool_calls`) reference, else null. */
 export function stageOutputRef(variable: string): string | null {
   return STAGE_OUTPUT_REF.exec(variable)?.[1] ?? null;
+}
+
+/** The stage name and field of a well-formed stage reference, else null. */
+export function stageRef(variable: string): { name: string; field: StageField } | null {
+  const match = STAGE_OUTPUT_REF.exec(variable);
+  return match ? { name: match[1], field: match[2] as StageField } : null;
 }
 
 /**
@@ -58,28 +69,29 @@ export function fillInputVariables(text: string, input: Record<string, unknown>)
 }
 
 /**
- * Problems of one stage prompt's `{{stages.…}}` references: each must be
- * `{{stages.<name>.output}}` of a stage in `earlier`. `all` names every stage, for the message.
+ * Problems of one stage prompt text's `{{stages.…}}` references: each must be
+ * `{{stages.<name>.output}}` or `{{stages.<name>.tool_calls}}` of a stage in `earlier`. `where` is
+ * the text's path (`config.stages[1].prompt`, `….messages[0].content`); `all` names every stage.
  */
 export function stageReferenceProblems(
-  at: string,
-  prompt: string,
+  where: string,
+  text: string,
   earlier: ReadonlySet<string>,
   all: ReadonlySet<string>,
 ): string[] {
   const problems: string[] = [];
-  for (const variable of templateVariables(prompt)) {
+  for (const variable of templateVariables(text)) {
     if (!isStageReference(variable)) continue;
     const ref = stageOutputRef(variable);
     if (ref === null)
       problems.push(
-        `${at}.prompt uses {{${variable}}}: only {{stages.<name>.output}} of an earlier stage is available`,
+        `${where} uses {{${variable}}}: only {{stages.<name>.output}} or {{stages.<name>.tool_calls}} of an earlier stage is available`,
       );
     else if (!earlier.has(ref)) {
       problems.push(
         all.has(ref)
-          ? `${at}.prompt uses {{${variable}}} but stage "${ref}" does not run before it`
-          : `${at}.prompt uses {{${variable}}} but no stage is named "${ref}"`,
+          ? `${where} uses {{${variable}}} but stage "${ref}" does not run before it`
+          : `${where} uses {{${variable}}} but no stage is named "${ref}"`,
       );
     }
   }

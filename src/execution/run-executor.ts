@@ -5,14 +5,15 @@ import { AppConfig } from '../config/configuration';
 import { RunEventsService } from '../events/run-events.service';
 import { LlmClient } from '../providers/llm-client';
 import { BUDGET_EXHAUSTED_ERROR, ExperimentBudgets } from '../experiments/experiment-budgets';
-import { ProviderError, userMessage } from '../providers/llm.types';
+import { ProviderError } from '../providers/llm.types';
+import { promptAsText } from '../domain/prompt';
 import { BudgetExhaustedError } from '../providers/spend-ledger';
 import { RunStatus } from '../domain/statuses';
 import { ScoringService } from '../scoring/scoring.service';
 import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
 import { nextLeaseOwner } from './lease-owner';
 import { ClaimedRun, RunRepository, RunTotals, StageRecord } from '../runs/run.repository';
-import { planStages, PlannedStage, renderPrompt, TemplateError } from './stage-plan';
+import { planStages, PlannedStage, renderStageMessages, StageAnswer, TemplateError } from './stage-plan';
 
 export interface ExecuteOptions {
   /**
@@ -26,7 +27,7 @@ export interface ExecuteOptions {
 export type RunOutcome =
   /** Not claimed: the run was not pending (duplicate delivery, already finished, cancelled). Nothing written. */
   | { kind: 'skipped' }
-  | { kind: 'completed'; cacheHit: boolean }
+  | { kind: 'completed'; cacheHit: boolean; stages?: StageRecord[] }
   /** Failed for good (permanent provider error, template error, or retries exhausted). */
   | { kind: 'failed'; error: string }
   /** Released to pending after a retryable failure (or a shutdown): deliver again later. */
@@ -152,17 +153,18 @@ export class RunExecutor implements OnModuleDestroy {
       if (!(await this.store.renew(run.id, owner, this.config.leaseMs))) return this.abandoned(run.id);
     }
     const stages = planStages(run.config);
-    const outputs = new Map<string, string>();
+    const answers = new Map<string, StageAnswer>();
     for (const stage of stages) {
       // Cooperative cancellation: between stages, re-check that the run is still ours (and extend the lease).
       if (stage.index > 0 && !(await this.store.renew(run.id, owner, this.config.leaseMs)))
         return this.abandoned(run.id);
       if (signal.aborted) throw signal.reason;
-      const prompt = renderPrompt(stage.template, run.config.input_data, outputs);
+      const messages = renderStageMessages(stage.template, run.config.input_data, answers);
+      const prompt = promptAsText(stage.template, messages);
       progress.current = { stage, prompt };
       const result = await this.llm.complete({
         model: stage.model,
-        messages: userMessage(prompt),
+        messages,
         params: stage.params,
         callKey: `${run.id}:${stage.index}`,
         signal,
@@ -181,15 +183,17 @@ export class RunExecutor implements OnModuleDestroy {
         duration_ms: result.callMs,
         cost: result.cost,
         error: null,
+        tool_calls: result.toolCalls,
+        finish_reason: result.finishReason,
       });
       progress.attempts += result.attempts;
       progress.current = null;
-      outputs.set(stage.name, result.output);
+      answers.set(stage.name, { output: result.output, toolCalls: result.toolCalls });
     }
     const last = progress.records[progress.records.length - 1];
     const totals: RunTotals = { ...sumStages(progress), output: last.output };
     if (await this.store.complete(run.id, owner, totals, progress.records))
-      return { kind: 'completed', cacheHit: false };
+      return { kind: 'completed', cacheHit: false, stages: progress.records };
     return this.abandoned(run.id);
   }
 
@@ -242,6 +246,8 @@ export class RunExecutor implements OnModuleDestroy {
         duration_ms: null,
         cost: null,
         error: message,
+        tool_calls: null,
+        finish_reason: null,
       });
     }
     // Tokens and cost of the stages that did run are kept: that money was spent.
@@ -284,6 +290,17 @@ export class RunExecutor implements OnModuleDestroy {
             ...base,
             status: RunStatus.Completed,
             cache_hit: outcome.cacheHit,
+            // What each stage ended with (an executed run; a cache hit's are in its run detail).
+            ...(outcome.stages
+              ? {
+                  stage_results: outcome.stages.map((s) => ({
+                    stage_name: s.stage_name,
+                    stage_index: s.stage_index,
+                    finish_reason: s.finish_reason,
+                    tool_calls: s.tool_calls,
+                  })),
+                }
+              : {}),
           });
           await this.scoreAndAnnounce(run.id, run.experimentId);
           await this.completion.runsEnded([run.experimentId]);

@@ -6,9 +6,11 @@ import {
   placeholderText,
   replacePlaceholders,
   stageOutputRef,
+  stageRef,
   templateVariables,
 } from '../domain/template';
-import { type LlmParams } from '../providers/llm.types';
+import { type Prompt, promptTexts, type RenderedMessage, renderMessages } from '../domain/prompt';
+import { type ChatMessage, type LlmParams, type ToolCall } from '../providers/llm.types';
 
 /** The name of the single stage of a run without `stages`. */
 export const MAIN_STAGE = 'main';
@@ -24,7 +26,8 @@ export class TemplateError extends Error {
 export interface PlannedStage {
   index: number;
   name: string;
-  template: string;
+  /** The stage's prompt as configured: a string or {messages}, contents still templates. */
+  template: Prompt;
   /** The stage's model, else the run's. */
   model: string;
   /** The run's params with the stage's own params over them. */
@@ -46,7 +49,8 @@ export function planStages(config: RunConfig): PlannedStage[] {
   const stages = declared.map((stage, index): PlannedStage => {
     const missing: string[] = [];
     const badRefs: string[] = [];
-    for (const variable of templateVariables(stage.prompt)) {
+    const variables = promptTexts(stage.prompt, 'prompt').flatMap(({ text }) => templateVariables(text));
+    for (const variable of new Set(variables)) {
       if (isStageReference(variable)) {
         const ref = stageOutputRef(variable);
         if (ref === null || !earlier.has(ref)) badRefs.push(variable);
@@ -63,7 +67,7 @@ export function planStages(config: RunConfig): PlannedStage[] {
     if (badRefs.length > 0) {
       const names = badRefs.map((v) => `"${v}"`).join(', ');
       throw new TemplateError(
-        `Template variable${badRefs.length > 1 ? 's' : ''} ${names} in the prompt of stage "${stage.name}" must be stages.<name>.output of an earlier stage`,
+        `Template variable${badRefs.length > 1 ? 's' : ''} ${names} in the prompt of stage "${stage.name}" must be stages.<name>.output or stages.<name>.tool_calls of an earlier stage`,
       );
     }
     earlier.add(stage.name);
@@ -72,26 +76,46 @@ export function planStages(config: RunConfig): PlannedStage[] {
       name: stage.name,
       template: stage.prompt,
       model: stage.model ?? config.model,
-      params: { ...scalarParams(config.params), ...scalarParams(stage.params) },
+      params: { ...jsonParams(config.params), ...jsonParams(stage.params) },
     };
   });
   return stages;
 }
 
-/** Fills a stage's prompt. planStages has checked every variable, so nothing is left unfilled. */
+/** What a later stage can read of an earlier one. */
+export interface StageAnswer {
+  output: string;
+  toolCalls: ToolCall[] | null;
+}
+
+/**
+ * Fills every message of a stage's prompt (a string prompt is one user message). planStages has
+ * checked every variable, so nothing is left unfilled. `{{stages.<name>.tool_calls}}` is the JSON
+ * of that stage's tool calls (`null` when it called none).
+ */
+export function renderStageMessages(
+  template: Prompt,
+  inputData: RunConfig['input_data'],
+  stageAnswers: ReadonlyMap<string, StageAnswer>,
+): ChatMessage[] {
+  const rendered: RenderedMessage[] = renderMessages(template, (text) => renderPrompt(text, inputData, stageAnswers));
+  return rendered as ChatMessage[];
+}
+
+/** Fills one template text. */
 export function renderPrompt(
   template: string,
   inputData: RunConfig['input_data'],
-  stageOutputs: ReadonlyMap<string, string>,
+  stageAnswers: ReadonlyMap<string, StageAnswer>,
 ): string {
   const input = inputVariables(inputData);
   return replacePlaceholders(template, (variable) => {
-    const ref = stageOutputRef(variable);
+    const ref = stageRef(variable);
     if (ref !== null) {
-      const output = stageOutputs.get(ref);
-      if (output === undefined)
-        throw new TemplateError(`Template variable "${variable}": stage "${ref}" has no output yet`);
-      return output;
+      const answer = stageAnswers.get(ref.name);
+      if (answer === undefined)
+        throw new TemplateError(`Template variable "${variable}": stage "${ref.name}" has no output yet`);
+      return ref.field === 'output' ? answer.output : JSON.stringify(answer.toolCalls);
     }
     if (!inputHasVariable(input, variable))
       throw new TemplateError(`Missing template variable "${variable}": not in input_data`);
@@ -99,15 +123,12 @@ export function renderPrompt(
   });
 }
 
-/** Grid params are scalars; anything else (only possible in hand-written configs) is sent as JSON text. */
-function scalarParams(params: Record<string, unknown> | null | undefined): LlmParams {
+/** Params go to the adapters literally (structured fields included); undefined keys are left out. */
+function jsonParams(params: Record<string, unknown> | null | undefined): LlmParams {
   const out: LlmParams = {};
   for (const [key, value] of Object.entries(params ?? {})) {
     if (value === undefined) continue;
-    out[key] =
-      value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-        ? value
-        : JSON.stringify(value);
+    out[key] = value as LlmParams[string];
   }
   return out;
 }

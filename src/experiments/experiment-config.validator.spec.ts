@@ -31,23 +31,23 @@ describe('validateExperimentConfig', () => {
     const out = problems({
       prompts: ['ok', '', 3, 'ok'],
       models: ['mock:echo', 'nope:x', 7],
-      params: { temperature: [], top_p: [0.1, { a: 1 }], nested: { a: 1 }, n: Number.NaN, seed: [1, 1] },
+      params: { temperature: [], top_p: [0.1, { a: 1 }], nested: { $sweep: [] }, n: Number.NaN, seed: [1, 1] },
       inputs: [{}, 'text', []],
       repetitions: 0,
       cache: 'yes',
     });
     expect(out).toEqual(
       expect.arrayContaining([
-        'config.prompts[1] must be a non-empty string',
-        'config.prompts[2] must be a non-empty string',
+        expect.stringMatching(/^config\.prompts\[1\] must be a non-empty string or \{"messages"/),
+        expect.stringMatching(/^config\.prompts\[2\] must be a non-empty string or \{"messages"/),
         expect.stringMatching(/^config\.prompts\[3\] repeats config\.prompts\[0\]/),
         'config.models[1]: Unknown model "nope:x"',
         'config.models[2] must be a "provider:model" string',
         'config.params.temperature is an empty list: a sweep needs at least one value',
         expect.stringMatching(/^config\.params\.top_p\[1\] must be a scalar/),
-        expect.stringMatching(/^config\.params\.nested must be a scalar .* or a non-empty list of scalars/),
-        expect.stringMatching(/^config\.params\.n must be a scalar/),
-        expect.stringMatching(/^config\.params\.seed\[1\] repeats the value 1/),
+        'config.params.nested.$sweep must be a non-empty list of values',
+        expect.stringMatching(/^config\.params\.n must be a JSON value/),
+        expect.stringMatching(/^config\.params\.seed must be an integer \(a list here is not a sweep\); to sweep it/),
         'config.inputs[1] must be an object',
         'config.inputs[2] must be an object',
         'config.repetitions must be an integer from 1 to 100',
@@ -126,11 +126,11 @@ describe('validateExperimentConfig', () => {
         expect.arrayContaining([
           'config.stages[0].prompt uses {{stages.b.output}} but stage "b" does not run before it',
           'config.stages[0].prompt uses {{stages.zzz.output}} but no stage is named "zzz"',
-          'config.stages[0].prompt uses {{stages.a.input}}: only {{stages.<name>.output}} of an earlier stage is available',
+          'config.stages[0].prompt uses {{stages.a.input}}: only {{stages.<name>.output}} or {{stages.<name>.tool_calls}} of an earlier stage is available',
           expect.stringMatching(/^config\.stages\[1\]\.extra is not allowed/),
-          'config.stages[1].prompt must be a non-empty string',
+          expect.stringMatching(/^config\.stages\[1\]\.prompt must be a non-empty string or/),
           'config.stages[1].model: Unknown model "bad:model"',
-          expect.stringMatching(/^config\.stages\[1\]\.params\.t must be a scalar/),
+          expect.stringMatching(/^config\.stages\[1\]\.params\.t is a list: stage params are not swept/),
           'config.stages[2].name "a" is already used by an earlier stage',
           expect.stringMatching(/^config\.stages\[3\]\.name must be 1-100 letters/),
           expect.stringMatching(/^config\.stages\[4\] must be an object/),
@@ -160,6 +160,135 @@ describe('validateExperimentConfig', () => {
     expect(found).toHaveLength(51);
     expect(found[49]).toBe('config.inputs[0] lacks {{v49}} (used by config.prompts[0])');
     expect(found[50]).toBe(`… and ${10_000 * 40_000 - 50 + 1} more missing input variable(s)`);
+  });
+
+  describe('chat prompts and structured params', () => {
+    const tools = [{ type: 'function', function: { name: 'refund', parameters: { type: 'object' } } }];
+
+    it('accepts messages prompts, literal structured params and $sweep', () => {
+      expect(
+        problems({
+          prompts: [
+            'plain {{ticket}}',
+            {
+              messages: [
+                { role: 'system', content: 'You help.' },
+                { role: 'user', content: 'Ticket: {{ticket}}' },
+                { role: 'assistant', content: '', tool_calls: [{ id: 'c1', name: 'refund', arguments: {} }] },
+                { role: 'tool', content: 'done', tool_call_id: 'c1' },
+              ],
+            },
+          ],
+          models: ['mock:echo'],
+          params: {
+            tools,
+            tool_choice: 'auto',
+            response_format: { type: 'json_object' },
+            stop: ['\n\n', 'END'],
+            seed: { $sweep: [1, 2] },
+            temperature: [0, 1],
+            metadata: { team: 'support' },
+          },
+          inputs: [{ ticket: 't' }],
+        }),
+      ).toEqual([]);
+    });
+
+    it('names every malformed message by its path', () => {
+      const out = problems({
+        prompts: [
+          { messages: [] },
+          {
+            messages: [
+              { role: 'boss', content: 'x' },
+              { role: 'user', content: 3 },
+              { role: 'tool', content: 'r' },
+              { role: 'user', content: 'x', tool_calls: [] },
+              'text',
+              { role: 'assistant', content: '', tool_calls: [{ name: 'f' }] },
+            ],
+            extra: 1,
+          },
+        ],
+        models: ['mock:echo'],
+        inputs: [{}],
+      });
+      expect(out).toEqual([
+        'config.prompts[0].messages must be a non-empty list of {role, content}',
+        'config.prompts[1].extra is not allowed (allowed: messages)',
+        'config.prompts[1].messages[0].role must be one of system, user, assistant, tool',
+        'config.prompts[1].messages[1].content must be a string',
+        'config.prompts[1].messages[2].tool_call_id is required for a tool message (the id of the call it answers)',
+        'config.prompts[1].messages[3].tool_calls is only allowed on assistant messages',
+        'config.prompts[1].messages[4] must be an object {role, content}',
+        'config.prompts[1].messages[5].tool_calls[0] must be {id, name, arguments?} with non-empty string id and name',
+      ]);
+    });
+
+    it('checks the variables of every message against every input', () => {
+      const out = problems({
+        prompts: [
+          {
+            messages: [
+              { role: 'system', content: 'Tone: {{tone}}' },
+              { role: 'user', content: '{{ticket}}' },
+            ],
+          },
+        ],
+        models: ['mock:echo'],
+        inputs: [{ ticket: 'a' }, { tone: 'warm' }],
+      });
+      expect(out).toEqual([
+        'config.inputs[0] lacks {{tone}} (used by config.prompts[0].messages[0].content)',
+        'config.inputs[1] lacks {{ticket}} (used by config.prompts[0].messages[1].content)',
+      ]);
+    });
+
+    it('treats identical messages prompts as duplicates whatever their key order', () => {
+      const out = problems({
+        prompts: [{ messages: [{ role: 'user', content: 'x' }] }, { messages: [{ content: 'x', role: 'user' }] }],
+        models: ['mock:echo'],
+        inputs: [{}],
+      });
+      expect(out).toEqual([expect.stringMatching(/^config\.prompts\[1\] repeats config\.prompts\[0\]/)]);
+    });
+
+    it('rejects bad literal fields, bad sweeps and stage refs in stage messages', () => {
+      const out = problems({
+        prompts: ['x'],
+        models: ['mock:echo'],
+        params: {
+          tools: { name: 'f' },
+          stop: [1],
+          seed: [1, 2],
+          response_format: 'json',
+          temperature: { $sweep: [0, 0] },
+          top_p: { $sweep: [1], other: 2 },
+          n: [{ a: 1 }],
+        },
+        stages: [
+          { name: 'a', prompt: { messages: [{ role: 'user', content: '{{stages.b.tool_calls}}' }] } },
+          { name: 'b', prompt: 'ok', params: { temperature: { $sweep: [1, 2] } } },
+        ],
+        inputs: [{}],
+      });
+      expect(out).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^config\.params\.tools must be a list of tool objects/),
+          expect.stringMatching(/^config\.params\.stop must be a string or a list of strings/),
+          expect.stringMatching(/^config\.params\.seed must be an integer .*\{"\$sweep"/),
+          expect.stringMatching(/^config\.params\.response_format must be an object/),
+          'config.params.temperature.$sweep[1] repeats the value 0: identical cells would run twice',
+          expect.stringMatching(/^config\.params\.top_p has "\$sweep" beside other keys/),
+          expect.stringMatching(/^config\.params\.n\[0\] must be a scalar .*\$sweep/),
+          'config.stages[0].prompt.messages[0].content uses {{stages.b.tool_calls}} but stage "b" does not run before it',
+          expect.stringMatching(
+            /^config\.stages\[1\]\.params\.temperature is a \{"\$sweep"\}: stage params are not swept/,
+          ),
+        ]),
+      );
+      expect(out).toHaveLength(9);
+    });
   });
 });
 

@@ -1,4 +1,13 @@
 import { inputHasVariable, isStageReference, stageReferenceProblems, templateVariables } from '../domain/template';
+import { canonicalJson } from '../domain/canonical-json';
+import {
+  explicitSweepProblems,
+  isExplicitSweep,
+  LITERAL_PARAMS,
+  literalParamProblems,
+  singleCallParamProblems,
+} from '../domain/params';
+import { type Prompt, promptProblems, promptTexts } from '../domain/prompt';
 import { isPlainObject } from '../common/is-plain-object';
 
 export const MAX_REPETITIONS = 100;
@@ -15,7 +24,6 @@ export type ModelValidator = (model: string) => string | null;
 
 const isScalar = (v: unknown): boolean =>
   v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
 /** `target.push(...more)` passes every element as an argument: a 170,000-value list overflows the stack. */
 function append(target: string[], more: string[]): void {
@@ -31,8 +39,11 @@ function unknownKeys(obj: Record<string, unknown>, allowed: string[], where: str
 /** A variable a prompt needs from every input, and which prompts need it. */
 export interface VariableUse {
   variable: string;
+  /** The first MAX_USED_BY places that use it (a message line names a few, not thousands). */
   usedBy: string[];
+  more: number;
 }
+const MAX_USED_BY = 3;
 
 /**
  * Every problem of an experiment `config`, each naming the field (and input index) at fault:
@@ -61,8 +72,9 @@ export function checkExperimentConfig(
   const problems = unknownKeys(config, CONFIG_KEYS, 'config');
   const uses = new Map<string, VariableUse>();
   const use = (variable: string, where: string) => {
-    const entry = uses.get(variable) ?? { variable, usedBy: [] };
-    entry.usedBy.push(where);
+    const entry = uses.get(variable) ?? { variable, usedBy: [], more: 0 };
+    if (entry.usedBy.length < MAX_USED_BY) entry.usedBy.push(where);
+    else entry.more++;
     uses.set(variable, entry);
   };
 
@@ -117,19 +129,23 @@ function validateDatasetRef(dataset: unknown): string[] {
 
 function validatePrompts(prompts: unknown, use: (variable: string, where: string) => void): string[] {
   if (!Array.isArray(prompts) || prompts.length === 0)
-    return ['config.prompts must be a non-empty list of prompt templates (strings)'];
+    return ['config.prompts must be a non-empty list of prompts (strings or {"messages": [...]})'];
   const problems: string[] = [];
   const seen = new Map<string, number>();
-  prompts.forEach((prompt, i) => {
+  prompts.forEach((prompt: unknown, i) => {
     const where = `config.prompts[${i}]`;
-    if (!isNonEmptyString(prompt)) return void problems.push(`${where} must be a non-empty string`);
-    if (seen.has(prompt))
-      problems.push(`${where} repeats config.prompts[${seen.get(prompt)}]: identical cells would run twice`);
-    else seen.set(prompt, i);
-    for (const variable of templateVariables(prompt)) {
-      if (isStageReference(variable))
-        problems.push(`${where} uses {{${variable}}}: stage outputs are only available to stage prompts`);
-      else use(variable, where);
+    const shape = promptProblems(prompt, where);
+    if (shape.length > 0) return void append(problems, shape);
+    const key = canonicalJson(prompt);
+    if (seen.has(key))
+      problems.push(`${where} repeats config.prompts[${seen.get(key)}]: identical cells would run twice`);
+    else seen.set(key, i);
+    for (const { text, where: at } of promptTexts(prompt as Prompt, where)) {
+      for (const variable of templateVariables(text)) {
+        if (isStageReference(variable))
+          problems.push(`${at} uses {{${variable}}}: stage outputs are only available to stage prompts`);
+        else use(variable, at);
+      }
     }
   });
   return problems;
@@ -152,30 +168,61 @@ function validateModels(models: unknown, validateModel: ModelValidator): string[
   return problems;
 }
 
-/** Experiment params: each a scalar (fixed) or a non-empty list of distinct scalars (a sweep axis). */
+/**
+ * Experiment params (domain/params.ts): a fixed value (a scalar, or any JSON on the literal
+ * request fields and objects), a plain list (a sweep axis, except on the literal fields), or
+ * `{"$sweep": [...]}`. Sweep values must be distinct.
+ */
 function validateParams(params: unknown): string[] {
   if (params === undefined || params === null) return [];
   if (!isPlainObject(params))
-    return ['config.params must be an object mapping parameter names to a scalar or a non-empty list of scalars'];
+    return [
+      'config.params must be an object mapping parameter names to a value, a list (a sweep axis) or {"$sweep": [...]}',
+    ];
   const problems: string[] = [];
   for (const [name, value] of Object.entries(params)) {
     const where = `config.params.${name}`;
     if (name.trim() === '') problems.push('config.params has an empty parameter name');
-    if (isScalar(value)) continue;
-    if (!Array.isArray(value)) {
-      problems.push(`${where} must be a scalar (string, finite number, boolean, null) or a non-empty list of scalars`);
+    if (isExplicitSweep(value)) {
+      const shape = explicitSweepProblems(name, value, where);
+      if (shape.length > 0) append(problems, shape);
+      else append(problems, distinctValues(value.$sweep as unknown[], `${where}.$sweep`));
       continue;
     }
-    if (value.length === 0) problems.push(`${where} is an empty list: a sweep needs at least one value`);
-    const seen = new Set<string>();
-    value.forEach((v, i) => {
-      if (!isScalar(v))
-        return void problems.push(`${where}[${i}] must be a scalar (string, finite number, boolean, null)`);
-      const key = JSON.stringify(v);
-      if (seen.has(key)) problems.push(`${where}[${i}] repeats the value ${key}: identical cells would run twice`);
-      seen.add(key);
-    });
+    if (Array.isArray(value) && !LITERAL_PARAMS.includes(name)) {
+      // A plain list sweeps scalars, as before Part 2; structured values are swept with {"$sweep"}.
+      if (value.length === 0) problems.push(`${where} is an empty list: a sweep needs at least one value`);
+      const bad = value.findIndex((v) => !isScalar(v));
+      if (bad >= 0)
+        problems.push(
+          `${where}[${bad}] must be a scalar (string, finite number, boolean, null): to sweep structured values, write {"$sweep": [...]}`,
+        );
+      else append(problems, distinctValues(value, where));
+      continue;
+    }
+    if (!isScalar(value) && !Array.isArray(value) && !isPlainObject(value)) {
+      problems.push(`${where} must be a JSON value: a scalar (finite numbers only), a list or an object`);
+      continue;
+    }
+    append(problems, literalParamProblems(name, value, where));
   }
+  return problems;
+}
+
+/** A sweep's values must differ: identical cells would run twice. */
+function distinctValues(values: unknown[], where: string): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  values.forEach((v, i) => {
+    let key: string;
+    try {
+      key = canonicalJson(v);
+    } catch {
+      return void problems.push(`${where}[${i}] must be a JSON value (finite numbers only)`);
+    }
+    if (seen.has(key)) problems.push(`${where}[${i}] repeats the value ${key}: identical cells would run twice`);
+    seen.add(key);
+  });
   return problems;
 }
 
@@ -206,13 +253,16 @@ function validateStages(
     } else if (earlier.has(name)) {
       problems.push(`${at}.name "${name}" is already used by an earlier stage`);
     }
-    if (!isNonEmptyString(prompt)) {
-      problems.push(`${at}.prompt must be a non-empty string`);
+    const shape = promptProblems(prompt, `${at}.prompt`);
+    if (shape.length > 0) {
+      append(problems, shape);
     } else {
-      for (const variable of templateVariables(prompt)) {
-        if (!isStageReference(variable)) use(variable, `${at}.prompt`);
+      for (const { text, where } of promptTexts(prompt as Prompt, `${at}.prompt`)) {
+        for (const variable of templateVariables(text)) {
+          if (!isStageReference(variable)) use(variable, where);
+        }
+        append(problems, stageReferenceProblems(where, text, earlier, all));
       }
-      problems.push(...stageReferenceProblems(at, prompt, earlier, all));
     }
     if (model !== undefined && model !== null) {
       if (typeof model !== 'string') problems.push(`${at}.model must be a "provider:model" string`);
@@ -221,17 +271,7 @@ function validateStages(
         if (error) problems.push(`${at}.model: ${error}`);
       }
     }
-    if (params !== undefined && params !== null) {
-      if (!isPlainObject(params)) problems.push(`${at}.params must be an object of scalars`);
-      else {
-        for (const [k, v] of Object.entries(params)) {
-          if (!isScalar(v))
-            problems.push(
-              `${at}.params.${k} must be a scalar (string, finite number, boolean, null): stage params are not swept`,
-            );
-        }
-      }
-    }
+    append(problems, singleCallParamProblems(params, `${at}.params`, 'stage params are not swept'));
     if (typeof name === 'string') earlier.add(name);
   });
   return problems;
@@ -251,10 +291,10 @@ function missingVariables(inputs: unknown[], uses: VariableUse[]): string[] {
   inputs.forEach((input, i) => {
     if (!isPlainObject(input)) return;
     if (problems.length < MAX_VARIABLE_PROBLEMS) {
-      for (const { variable, usedBy } of uses) {
+      for (const { variable, usedBy, more: others } of uses) {
         if (inputHasVariable(input, variable)) continue;
         if (problems.length < MAX_VARIABLE_PROBLEMS)
-          problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedBy.join(', ')})`);
+          problems.push(`config.inputs[${i}] lacks {{${variable}}} (used by ${usedByText(usedBy, others)})`);
         else more++;
       }
       return;
@@ -265,4 +305,8 @@ function missingVariables(inputs: unknown[], uses: VariableUse[]): string[] {
   });
   if (more > 0) problems.push(`… and ${more} more missing input variable(s)`);
   return problems;
+}
+
+function usedByText(usedBy: string[], others: number): string {
+  return others > 0 ? `${usedBy.join(', ')} and ${others} more` : usedBy.join(', ');
 }

@@ -20,11 +20,14 @@ export const EXPORT_FETCH_SIZE = 1000;
  * (time-ordered ids, see run-id.ts).
  */
 const EXPORT_SQL = `
-  SELECT r.id, r.status, r.config->>'prompt' AS prompt, r.config->>'model' AS model, r.config->'params' AS params,
+  SELECT r.id, r.status, r.config->'prompt' AS prompt, r.config->>'model' AS model, r.config->'params' AS params,
          r.dataset_item_key, r.config->'input_data' AS input_data, r.repetition, r.output, r.tokens_in, r.tokens_out, r.cost_estimate::text AS cost_estimate,
-         r.duration_ms, r.cache_hit, r.error, sc.scores
+         r.duration_ms, r.cache_hit, r.error, ls.finish_reason, ls.tool_calls, sc.scores
     FROM runs r
     LEFT JOIN LATERAL (SELECT ${latestScoresOfRunSql('r.id')} AS scores) sc ON true
+    LEFT JOIN LATERAL (
+      SELECT s.finish_reason, s.tool_calls FROM stage_results s WHERE s.run_id = r.id ORDER BY s.stage_index DESC LIMIT 1
+    ) ls ON true
    WHERE r.experiment_id = $1
    ORDER BY r.id`;
 
@@ -45,7 +48,8 @@ const COLUMNS_SQL = `
 interface ExportRow {
   id: string;
   status: string;
-  prompt: string;
+  /** A string, or the {messages} object (CSV: its JSON text). */
+  prompt: unknown;
   model: string;
   params: RunConfig['params'] | null;
   dataset_item_key: string | null;
@@ -58,6 +62,9 @@ interface ExportRow {
   duration_ms: number | null;
   cache_hit: boolean;
   error: string | null;
+  /** Of the run's last stage. */
+  finish_reason: string | null;
+  tool_calls: unknown[] | null;
   scores: Record<string, number> | null;
 }
 
@@ -111,6 +118,8 @@ export function csvHeader(c: ExportColumns): string[] {
     'duration_ms',
     'cache_hit',
     'error',
+    'finish_reason',
+    'tool_calls',
     ...c.scorers.map((s) => `score.${s}`),
     'weighted_score',
   ];
@@ -223,6 +232,8 @@ function csvLine(row: ExportRow, c: ExportColumns, weights: Record<string, numbe
     row.duration_ms,
     row.cache_hit,
     row.error,
+    row.finish_reason,
+    row.tool_calls,
     ...c.scorers.map((s) => scores[s]),
     weightedScore(scores, weights),
   ]);
@@ -247,6 +258,8 @@ function jsonLine(row: ExportRow, weights: Record<string, number> | null): strin
       duration_ms: row.duration_ms,
       cache_hit: row.cache_hit,
       error: row.error,
+      finish_reason: row.finish_reason ?? null,
+      tool_calls: row.tool_calls ?? null,
       scores,
       weighted_score: weightedScore(scores, weights),
     }) + '\n'

@@ -1,4 +1,5 @@
 import { isPlainObject } from '../common/is-plain-object';
+import { type Prompt } from '../domain/prompt';
 
 /**
  * The text a prompt entry runs: the string itself, or a resolved reference's template. What the
@@ -18,4 +19,16 @@ export function validatorView(config: unknown): unknown {
     ...config,
     prompts: config.prompts.map((p: unknown, i) => (isPlainObject(p) && 'ref' in p ? promptText(p, i) : p)),
   };
+}
+
+/**
+ * The prompt a prompt entry runs: a template as given (a string or `{messages}`), or a resolved
+ * reference's template. Anything else (a reference not resolved: its problem is reported by the
+ * resolver) becomes a unique text without variables.
+ */
+export function promptOf(entry: unknown, index: number): Prompt {
+  if (typeof entry === 'string') return entry;
+  if (isPlainObject(entry) && 'ref' in entry) return promptText(entry, index);
+  if (isPlainObject(entry) && Array.isArray(entry.messages)) return entry as unknown as Prompt;
+  return `(prompt reference ${index})`;
 }

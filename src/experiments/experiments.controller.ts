@@ -209,8 +209,10 @@ export class ExperimentsController {
     summary: 'Every run, streamed (viewer)',
     description:
       'csv (default, RFC 4180): run_id, status, prompt, model, param.<name>…, input.<field>…, repetition, output, tokens_in, ' +
-      'tokens_out, cost_estimate, duration_ms, cache_hit, error, score.<scorer>… (latest score of each declared or human ' +
-      'scorer), weighted_score. jsonl: one object per run with params, input_data and scores nested. Rows in grid order.',
+      'tokens_out, cost_estimate, duration_ms, cache_hit, error, finish_reason, tool_calls (of the last stage; JSON text), ' +
+      'score.<scorer>… (latest score of each declared or human scorer), weighted_score. Prompts and param values that are ' +
+      'objects or lists are written as JSON text. jsonl: one object per run with prompt, params, input_data, tool_calls ' +
+      'and scores nested. Rows in grid order.',
   })
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({ description: 'An attachment' })

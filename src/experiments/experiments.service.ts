@@ -10,7 +10,7 @@ import { conflict, ErrorCode, invalid, notFound } from '../common/domain-error';
 import { Page } from '../common/pagination.dto';
 import { AccessPolicy } from '../projects/access-policy.service';
 import { ProjectRole } from '../projects/membership.entity';
-import { ProjectModels } from '../providers/project-models';
+import { type ProjectModelChecker, ProjectModels } from '../providers/project-models';
 import { ScoringService } from '../scoring/scoring.service';
 import {
   CreateExperimentDto,
@@ -24,6 +24,7 @@ import { RescoreResultDto } from './dto/launch.dto';
 import { checkExperimentConfig } from './experiment-config.validator';
 import { ExperimentConfigResolver, type ResolvedConfig } from './experiment-config.resolver';
 import { validatorView } from './experiment-prompts';
+import { experimentCallSites, unsupportedProblems } from './provider-checks';
 import { Experiment } from './experiment.entity';
 import { ExperimentConfig, ScoringConfig } from '../domain/configs';
 import { ExperimentStatus } from '../domain/statuses';
@@ -75,8 +76,10 @@ export class ExperimentsService {
 
   /**
    * Every problem of a config (stored form: references resolved) and a scoring config, each naming
-   * its field (models resolve in the project); under a budget every model, judges included, needs
-   * a price. With `datasetVersionId` the items of that version are checked for every variable (SQL).
+   * its field (models resolve in the project); then what the providers cannot do: a field a model
+   * cannot honour, a model without usable credentials (judges included); under a budget every model,
+   * judges included, needs a price. With `datasetVersionId` the items of that version are checked
+   * for every variable (SQL).
    */
   async validate(
     projectId: string,
@@ -86,11 +89,14 @@ export class ExperimentsService {
     datasetVersionId: string | null = null,
   ): Promise<string[]> {
     const models = await this.models.checker(projectId);
-    const checked = checkExperimentConfig(validatorView(config), (model) => models.validate(model));
+    const view = validatorView(config);
+    const checked = checkExperimentConfig(view, (model) => models.validate(model));
     const problems = [...checked.problems, ...this.scoring.validateScoringConfig(scoringConfig ?? null)];
     if (datasetVersionId !== null && checked.problems.length === 0) {
       problems.push(...(await this.resolver.missingItemVariables(datasetVersionId, checked.uses)));
     }
+    if (problems.length > 0) return problems;
+    problems.push(...providerProblems(view, scoringConfig, models));
     if (budgetUsd !== null && problems.length === 0) {
       for (const model of modelsOf(config, scoringConfig)) {
         if (!models.price(model))
@@ -196,7 +202,14 @@ export class ExperimentsService {
       resolved = checked.resolved;
       problems.push(...checked.problems);
     } else {
-      if (dto.scoring_config !== undefined) problems.push(...this.scoring.validateScoringConfig(dto.scoring_config));
+      if (dto.scoring_config !== undefined) {
+        problems.push(...this.scoring.validateScoringConfig(dto.scoring_config));
+        // New judges must be callable: their models need credentials, as at creation.
+        if (problems.length === 0) {
+          const models = await this.models.checker(experiment.projectId);
+          problems.push(...providerProblems(validatorView(experiment.config), dto.scoring_config, models));
+        }
+      }
       if (problems.length === 0 && budget !== null && dto.budget_usd !== undefined) {
         problems.push(
           ...(await this.validate(
@@ -271,6 +284,19 @@ export class ExperimentsService {
       ErrorCode.ExperimentConfigFrozen,
     );
   }
+}
+
+/**
+ * What the providers cannot do for a (valid) config: fields a model cannot honour, naming model and
+ * field, and models whose provider has no usable credentials, naming what to set.
+ */
+function providerProblems(config: unknown, scoringConfig: unknown, models: ProjectModelChecker): string[] {
+  const problems = unsupportedProblems(experimentCallSites(config as ExperimentConfig), models);
+  for (const model of modelsOf(config, scoringConfig)) {
+    const missing = models.credentials(model);
+    if (missing) problems.push(`model "${model}" has no usable credentials: set ${missing}`);
+  }
+  return problems;
 }
 
 /** Every model an experiment may call: grid models, stage models and llm_judge models. */

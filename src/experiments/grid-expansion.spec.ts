@@ -97,7 +97,7 @@ describe('expandGrid', () => {
   it('is lazy: the first cells of a huge grid come without building it', () => {
     const huge: ExperimentConfig = {
       ...base,
-      params: { seed: Array.from({ length: 10_000 }, (_, i) => i) },
+      params: { seed: { $sweep: Array.from({ length: 10_000 }, (_, i) => i) } },
       repetitions: 100,
     };
     expect(countGrid(huge)).toBe(2 * 2 * 10_000 * 3 * 100);
@@ -147,5 +147,49 @@ describe('grids over dataset items and registry prompts', () => {
 
   it('inline inputs have no item key', () => {
     expect(expandGrid(base).every((c) => c.datasetItemKey === null && c.promptVersion === null)).toBe(true);
+  });
+});
+
+describe('structured params', () => {
+  const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+  const config: ExperimentConfig = {
+    prompts: [
+      {
+        messages: [
+          { role: 'system', content: 'S' },
+          { role: 'user', content: 'U {{x}}' },
+        ],
+      },
+    ],
+    models: ['mock:echo'],
+    params: {
+      tools,
+      stop: ['a', 'b'],
+      seed: { $sweep: [1, 2] },
+      response_format: { $sweep: [{ type: 'json_object' }, { type: 'text' }] },
+      temperature: [0, 1],
+    },
+    inputs: [{ x: 1 }],
+  };
+
+  it('keeps literal lists as values and sweeps $sweep and plain lists', () => {
+    const cells = expandGrid(config);
+    expect(countGrid(config)).toBe(8);
+    expect(cells).toHaveLength(8);
+    expect(cells[0].config.params).toEqual({
+      response_format: { type: 'json_object' },
+      seed: 1,
+      stop: ['a', 'b'],
+      temperature: 0,
+      tools,
+    });
+    expect(new Set(cells.map((c) => c.configHash)).size).toBe(8);
+  });
+
+  it('keeps the messages prompt in the run config and hashes it with computeConfigHash', () => {
+    for (const cell of expandGrid(config)) {
+      expect(cell.config.prompt).toEqual(config.prompts[0]);
+      expect(cell.configHash).toBe(computeConfigHash(cell.config));
+    }
   });
 });

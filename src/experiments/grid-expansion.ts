@@ -1,10 +1,18 @@
 import { createHash } from 'crypto';
 import { canonicalJson } from '../domain/canonical-json';
-import { type ExperimentConfig, type RunConfig, type RunPromptVersion } from '../domain/configs';
+import {
+  type ExperimentConfig,
+  type ResolvedPromptEntry,
+  type RunConfig,
+  type RunPromptVersion,
+} from '../domain/configs';
+import { type Prompt } from '../domain/prompt';
 import { isPlainObject } from '../common/is-plain-object';
-import { promptText } from './experiment-prompts';
+import { promptOf } from './experiment-prompts';
+import { paramAxis } from '../domain/params';
 
-type Scalar = string | number | boolean | null;
+/** One param value of a cell: a scalar, or a structured value (`tools`, `response_format`, …) taken literally. */
+type Value = unknown;
 
 /** One cell of the grid: the run config to insert and its cache key parts. */
 export interface RunCell {
@@ -24,28 +32,36 @@ export interface GridItem {
   data: Record<string, unknown>;
 }
 
-/** The sweep axes (list-valued params), keys sorted so the order never depends on the JSON. */
-function sweepAxes(params: Record<string, unknown> | undefined): Array<[string, Scalar[]]> {
-  return Object.keys(params ?? {})
-    .sort()
-    .filter((k) => Array.isArray(params![k]))
-    .map((k) => [k, params![k] as Scalar[]]);
+/**
+ * The sweep axes (plain lists on non-literal keys, and `{"$sweep": [...]}` on any key; see
+ * domain/params.ts), keys sorted so the order never depends on the JSON.
+ */
+function sweepAxes(params: Record<string, unknown> | undefined): Array<[string, Value[]]> {
+  const axes: Array<[string, Value[]]> = [];
+  for (const k of Object.keys(params ?? {}).sort()) {
+    const axis = paramAxis(k, params![k]);
+    if (axis.kind === 'sweep') axes.push([k, axis.values]);
+  }
+  return axes;
 }
 
-function fixedParams(params: Record<string, unknown> | undefined): Record<string, Scalar> {
-  const fixed: Record<string, Scalar> = {};
-  for (const k of Object.keys(params ?? {}).sort()) if (!Array.isArray(params![k])) fixed[k] = params![k] as Scalar;
+function fixedParams(params: Record<string, unknown> | undefined): Record<string, Value> {
+  const fixed: Record<string, Value> = {};
+  for (const k of Object.keys(params ?? {}).sort()) {
+    const axis = paramAxis(k, params![k]);
+    if (axis.kind === 'fixed') fixed[k] = axis.value;
+  }
   return fixed;
 }
 
 /**
- * Every sweep combination as a full scalar params object (fixed params included), the last
- * sorted key varying fastest. No sweep axis → one combination.
+ * Every sweep combination as a full params object (fixed params included), one value per key,
+ * the last sorted key varying fastest. No sweep axis → one combination.
  */
-export function paramCombinations(params: Record<string, unknown> | undefined): Array<Record<string, Scalar>> {
-  let combos: Array<Record<string, Scalar>> = [fixedParams(params)];
+export function paramCombinations(params: Record<string, unknown> | undefined): Array<Record<string, Value>> {
+  let combos: Array<Record<string, Value>> = [fixedParams(params)];
   for (const [key, values] of sweepAxes(params)) {
-    const next: Array<Record<string, Scalar>> = [];
+    const next: Array<Record<string, Value>> = [];
     for (const combo of combos) for (const value of values) next.push({ ...combo, [key]: value });
     combos = next;
   }
@@ -93,11 +109,12 @@ function hashParts(input: string, model: string, params: string, prompt: string)
 /** What every batch of items shares: prompts, models and params canonicalised once. */
 export interface GridPlan {
   prompts: Array<{
-    text: string;
+    /** The prompt a run gets (a resolved reference's template). */
+    text: Prompt;
     canon: string;
     version: RunPromptVersion | null;
     /** Per sweep combination: the params (the version's under the experiment's) and their canonical JSON. */
-    params: Array<{ params: Record<string, Scalar>; canon: string }>;
+    params: Array<{ params: Record<string, Value>; canon: string }>;
   }>;
   models: Array<{ model: string; canon: string }>;
   repetitions: number;
@@ -110,9 +127,10 @@ export function planGrid(config: ExperimentConfig): GridPlan {
   const combosCanon = combos.map((c) => canonicalJson(c));
   return {
     prompts: config.prompts.map((entry, i) => {
-      const text = promptText(entry, i);
-      if (typeof entry === 'string' || !isPlainObject(entry.params) || Object.keys(entry.params).length === 0) {
-        const version = typeof entry === 'string' ? null : versionOf(entry);
+      const text = promptOf(entry, i);
+      const ref = isPlainObject(entry) && 'ref' in entry ? (entry as ResolvedPromptEntry) : null;
+      if (!ref || !isPlainObject(ref.params) || Object.keys(ref.params).length === 0) {
+        const version = ref ? versionOf(ref) : null;
         return {
           text,
           canon: canonicalJson(text),
@@ -120,11 +138,11 @@ export function planGrid(config: ExperimentConfig): GridPlan {
           params: combos.map((p, c) => ({ params: p, canon: combosCanon[c] })),
         };
       }
-      const base = entry.params as Record<string, Scalar>;
+      const base = ref.params as Record<string, Value>;
       return {
         text,
         canon: canonicalJson(text),
-        version: versionOf(entry),
+        version: versionOf(ref),
         params: combos.map((p) => {
           const merged = sortedKeys({ ...base, ...p });
           return { params: merged, canon: canonicalJson(merged) };

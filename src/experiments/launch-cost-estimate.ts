@@ -2,12 +2,13 @@ import { countWords } from '../domain/words';
 import { type ExperimentConfig } from '../domain/configs';
 import { paramCombinations } from './grid-expansion';
 import { fillInputVariables, stageOutputRef, templateVariables } from '../domain/template';
-import { promptText } from './experiment-prompts';
+import { promptOf } from './experiment-prompts';
+import { promptPlainText } from '../domain/prompt';
 
 /**
  * How a launch estimates its cost before anything runs (documented in the OpenAPI description):
  * - tokens in  = ⌈words of the prompt with the input's variables filled × 1.3⌉ (English text
- *   averages about 1.3 tokens per word); a stage prompt also counts the estimated output of each
+ *   averages about 1.3 tokens per word; a messages prompt counts every message's content); a stage prompt also counts the estimated output of each
  *   earlier stage it references;
  * - tokens out = the call's `max_tokens` (or `max_completion_tokens` / `max_output_tokens`) when
  *   set, else DEFAULT_OUTPUT_TOKENS;
@@ -41,17 +42,18 @@ export function estimateGridCost(config: ExperimentConfig, cost: CostFn): number
   const stages = config.stages ?? [];
   const repetitions = config.repetitions ?? 1;
   // Stage prompts minus their stage references; the references are added as tokens below.
-  const stageRefs = stages.map((s) =>
-    templateVariables(s.prompt)
+  const stageTexts = stages.map((s) => promptPlainText(s.prompt));
+  const promptTexts = config.prompts.map((entry, i) => promptPlainText(promptOf(entry, i)));
+  const stageRefs = stageTexts.map((text) =>
+    templateVariables(text)
       .map(stageOutputRef)
       .filter((r): r is string => r !== null),
   );
-  const prompts = config.prompts.map(promptText);
   let total = 0;
   for (const input of config.inputs ?? []) {
-    const promptTokens = prompts.map((p) => estimateTokensIn(fillInputVariables(p, input)));
-    const stageTokens = stages.map((s) =>
-      estimateTokensIn(fillInputVariables(s.prompt, input).replace(/\{\{[^{}]*\}\}/g, ' ')),
+    const promptTokens = promptTexts.map((p) => estimateTokensIn(fillInputVariables(p, input)));
+    const stageTokens = stageTexts.map((text) =>
+      estimateTokensIn(fillInputVariables(text, input).replace(/\{\{[^{}]*\}\}/g, ' ')),
     );
     for (const model of config.models) {
       for (const params of combos) {
@@ -75,7 +77,7 @@ export function estimateGridCost(config: ExperimentConfig, cost: CostFn): number
           pipeline += c;
           stageOut.set(stages[s].name, tokensOut);
         }
-        total += pipeline * prompts.length;
+        total += pipeline * promptTexts.length;
       }
     }
   }

@@ -7,7 +7,8 @@ export type ConfigDimension = (typeof CONFIG_DIMENSIONS)[number];
 
 /** One configuration (grid cell without input and repetition); a dimension left out of the grouping is null. */
 export interface ConfigCell {
-  prompt: string | null;
+  /** A string or {messages} prompt, as the runs' configs hold it. */
+  prompt: unknown;
   model: string | null;
   params: Record<string, unknown> | null;
 }

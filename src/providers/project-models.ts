@@ -9,7 +9,7 @@ import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { UrlPolicy } from '../security/url-policy';
 import { AnthropicProvider } from './anthropic.provider';
-import { type LlmProvider, type ModelPrice } from './llm.types';
+import { type LlmProvider, type ModelPrice, type ProviderCall, type UnsupportedField } from './llm.types';
 import { OpenAiProvider } from './openai.provider';
 import { PriceTable } from './price-table';
 import { ProviderRegistry } from './provider-registry';
@@ -33,6 +33,13 @@ export interface ProjectModelChecker {
   validate: (model: string) => string | null;
   /** The price of a valid id, or null when unknown. */
   price: (model: string) => ModelPrice | null;
+  /**
+   * What of a call the model's adapter cannot honour (`params.seed`, `messages[2]`), for a 400 at
+   * creation; [] for an id `validate` rejects (that has its own message). Contents may be templates.
+   */
+  unsupported: (model: string, call: ProviderCall) => UnsupportedField[];
+  /** Null when the model's provider has usable credentials in the project, else what to set. */
+  credentials: (model: string) => string | null;
 }
 
 function split(model: string): { prefix: string; name: string } | null {
@@ -105,6 +112,25 @@ export class ProjectModels {
         const parts = split(model);
         const summary = parts ? byName.get(parts.prefix) : undefined;
         return (summary && parts ? summary.prices[parts.name] : undefined) ?? this.prices.priceOf(model);
+      },
+      unsupported: (model, call) => {
+        const parts = split(model);
+        const summary = parts ? byName.get(parts.prefix) : undefined;
+        // A connection speaks its kind's API: the instance adapter of that kind judges the call.
+        const id = summary && parts ? `${summary.kind}:${parts.name}` : model;
+        if (this.registry.validateModel(id) !== null) return [];
+        const { provider, name } = this.registry.resolve(id);
+        return provider.unsupportedFields(name, call);
+      },
+      credentials: (model) => {
+        const parts = split(model);
+        const summary = parts ? byName.get(parts.prefix) : undefined;
+        if (summary)
+          return summary.apiKeySet || summary.baseUrl !== null
+            ? null
+            : `the api_key (or a base_url) of the project's connection "${summary.name}"`;
+        if (this.registry.validateModel(model) !== null) return null;
+        return this.registry.resolve(model).provider.missingCredentials();
       },
     };
   }

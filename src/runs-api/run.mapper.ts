@@ -99,6 +99,8 @@ export function stageResultToResponse(stage: StageResult): StageResultResponseDt
     tokens_out: stage.tokensOut,
     duration_ms: stage.durationMs,
     error: stage.error,
+    tool_calls: stage.toolCalls ?? null,
+    finish_reason: stage.finishReason ?? null,
     created_at: stage.createdAt.toISOString(),
   };
 }

@@ -8,7 +8,7 @@ import { RunDispatcher } from '../runs/run-dispatcher';
 import { ProjectRole } from '../projects/membership.entity';
 import { ProjectModels } from '../providers/project-models';
 import { ScoringService } from '../scoring/scoring.service';
-import { adHocConfigProblems } from './ad-hoc-config.check';
+import { adHocConfigProblems, adHocProviderProblems } from './ad-hoc-config.check';
 import { computeConfigHash } from '../domain/canonical-json';
 import { CreateRunDto } from './dto/create-run.dto';
 import { RunResponseDto } from './dto/run.response.dto';
@@ -46,6 +46,7 @@ export class RunsService {
     const experiment = await this.runAccess.requireExperiment(principal, dto.experiment_id, ProjectRole.Editor);
     const models = await this.models.checker(experiment.projectId);
     const problems = adHocConfigProblems(dto.config, (model) => models.validate(model));
+    if (problems.length === 0) problems.push(...adHocProviderProblems(dto.config, models));
     if (problems.length > 0) throw invalid(problems);
     // A plain JSON copy of the validated DTO: what was sent, without absent keys or class prototypes.
     const config = JSON.parse(JSON.stringify(dto.config)) as RunConfig;

@@ -37,6 +37,8 @@ export interface StageRecord {
   duration_ms: number | null;
   cost: number | null;
   error: string | null;
+  tool_calls: Array<{ id: string; name: string; arguments: unknown }> | null;
+  finish_reason: string | null;
 }
 
 export interface RunTotals {
@@ -90,10 +92,11 @@ const UPSERT_STAGES = `
 ON CONFLICT ON CONSTRAINT uq_stage_results_run_stage DO UPDATE
    SET stage_name = EXCLUDED.stage_name, prompt = EXCLUDED.prompt, output = EXCLUDED.output, model = EXCLUDED.model,
        tokens_in = EXCLUDED.tokens_in, tokens_out = EXCLUDED.tokens_out, duration_ms = EXCLUDED.duration_ms,
-       cost = EXCLUDED.cost, error = EXCLUDED.error, created_at = now()`;
+       cost = EXCLUDED.cost, error = EXCLUDED.error, tool_calls = EXCLUDED.tool_calls,
+       finish_reason = EXCLUDED.finish_reason, created_at = now()`;
 
 const STAGE_RECORDSET = `jsonb_to_recordset($STAGES::jsonb) AS s(stage_name text, stage_index int, prompt text, output text, model text,
-  tokens_in int, tokens_out int, duration_ms int, cost numeric, error text)`;
+  tokens_in int, tokens_out int, duration_ms int, cost numeric, error text, tool_calls jsonb, finish_reason text)`;
 
 /** Columns of an ended run that make its RunResponse (the `data` of run.completed / run.failed). */
 const RUN_EVENT_RETURNING = `id, experiment_id, project_id, config_hash, config, status, started_at, completed_at, duration_ms,
@@ -132,8 +135,10 @@ WITH done AS (
    WHERE id = $1 AND status = 'running' AND lease_owner = $2
   RETURNING ${RUN_EVENT_RETURNING}
 ), ${runEventCte(status)}, stages AS (
-  INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error)
-  SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, s.cost, s.error
+  INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error,
+                             tool_calls, finish_reason)
+  SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, s.cost, s.error,
+         s.tool_calls, s.finish_reason
     FROM done CROSS JOIN ${STAGE_RECORDSET.replace('$STAGES', '$9')}
   ${UPSERT_STAGES}
 )
@@ -155,8 +160,10 @@ WITH done AS (
    WHERE r.id = $1 AND r.status = 'running' AND r.lease_owner = $2 AND src.id = $3 AND src.status = 'completed'
   RETURNING ${RUN_EVENT_RETURNING.replace(/(^|, |\n {2})(\w+)/g, '$1r.$2')}
 ), ${runEventCte(RunStatus.Completed)}, stages AS (
-  INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error)
-  SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, 0, s.error
+  INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error,
+                             tool_calls, finish_reason)
+  SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, 0, s.error,
+         s.tool_calls, s.finish_reason
     FROM done JOIN stage_results s ON s.run_id = $3
   ${UPSERT_STAGES}
 )

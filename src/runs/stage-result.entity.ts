@@ -45,6 +45,14 @@ export class StageResult {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
+  /** The tool calls the model made (`arguments` parsed JSON); null when it called none. */
+  @Column({ name: 'tool_calls', type: 'jsonb', nullable: true })
+  toolCalls: Array<{ id: string; name: string; arguments: unknown }> | null;
+
+  /** Why the model stopped, in OpenAI's words (`stop`, `length`, `tool_calls`, `content_filter`). */
+  @Column({ name: 'finish_reason', type: 'text', nullable: true })
+  finishReason: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

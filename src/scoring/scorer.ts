@@ -1,5 +1,5 @@
 import { type RunConfig } from '../domain/configs';
-import { type ToolCall } from '../providers/llm.types';
+import { type ChatMessage, type ToolCall } from '../providers/llm.types';
 
 /** What a scorer sees of one completed run. */
 export interface ScoreContext {
@@ -14,6 +14,8 @@ export interface ScoreContext {
   output: string;
   /** The tool calls of the run's last stage (null when it called none). */
   toolCalls: ToolCall[] | null;
+  /** The rendered messages the run's last stage sent (absent/null when unknown, e.g. in unit tests). */
+  messages?: ChatMessage[] | null;
   /** `config.input_data` of the run ('' when absent). */
   inputData: Record<string, unknown> | string;
   run: {

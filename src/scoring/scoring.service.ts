@@ -5,6 +5,8 @@ import { invalid, notFound } from '../common/domain-error';
 import { ScorerConfig, ScoringConfig } from '../domain/configs';
 import { RunStatus } from '../domain/statuses';
 import { RunRepository } from '../runs/run.repository';
+import { storedPromptMessages } from '../domain/prompt';
+import { type ChatMessage, type ToolCall } from '../providers/llm.types';
 import { ScoreReadModel } from './score-read-model';
 import { Score, ScoreSource } from './score.entity';
 import { ScoreContext, ScorerError } from './scorer';
@@ -235,7 +237,8 @@ export class ScoringService {
       projectId: run.project_id,
       experimentId: run.experiment_id,
       output: run.output ?? '',
-      toolCalls: null,
+      toolCalls: (run.tool_calls as ToolCall[] | null) ?? null,
+      messages: lastStageMessages(run),
       inputData: run.config.input_data ?? '',
       run: {
         durationMs: run.duration_ms,
@@ -278,4 +281,12 @@ export class ScoringService {
     );
     return written.map((w) => ({ id: w.id, scorerName: w.scorer_name, value: w.value }));
   }
+}
+
+/** The rendered messages of a run's last stage, from its stored prompt and the shape its template had. */
+function lastStageMessages(run: RunForScoringRow): ChatMessage[] | null {
+  if (run.last_prompt === null || run.last_prompt === undefined) return null;
+  const stages = Array.isArray(run.config.stages) ? run.config.stages : [];
+  const template = stages.length > 0 ? stages[stages.length - 1].prompt : run.config.prompt;
+  return storedPromptMessages(template, run.last_prompt) as ChatMessage[] | null;
 }

@@ -1,10 +1,19 @@
 import { type RunConfig } from '../domain/configs';
 import { type RunStatus } from '../domain/statuses';
 
-/** Columns of a run that scorers read. */
+/**
+ * Columns of a run that scorers read, with its last stage's tool calls and rendered prompt (read
+ * only, by the unique (run_id, stage_index) index; stage_results are written by execution/).
+ */
 const RUN_FOR_SCORING = `
   r.id, r.project_id, r.experiment_id, r.status, r.output, r.config, r.duration_ms, r.tokens_in, r.tokens_out,
-  r.cost_estimate::float8 AS cost_estimate`;
+  r.cost_estimate::float8 AS cost_estimate, last_stage.tool_calls, last_stage.prompt AS last_prompt`;
+
+/** The run's last stage (LEFT JOIN LATERAL: a run without stage rows keeps nulls). */
+const LAST_STAGE = `
+  LEFT JOIN LATERAL (
+    SELECT sr.tool_calls, sr.prompt FROM stage_results sr WHERE sr.run_id = r.id ORDER BY sr.stage_index DESC LIMIT 1
+  ) last_stage ON true`;
 
 export interface RunForScoringRow {
   id: string;
@@ -17,19 +26,22 @@ export interface RunForScoringRow {
   tokens_in: number | null;
   tokens_out: number | null;
   cost_estimate: number | null;
+  tool_calls: Array<{ id: string; name: string; arguments: unknown }> | null;
+  /** The last stage's rendered prompt as stored (a messages prompt: the JSON of its messages). */
+  last_prompt: string | null;
 }
 
 /** One run, its experiment's scoring_config, and the scorers that already wrote their automatic score. */
 export const SELECT_RUN_FOR_SCORING = `
   SELECT ${RUN_FOR_SCORING}, e.scoring_config,
          ARRAY(SELECT s.scorer_name FROM scores s WHERE s.run_id = r.id AND s.source = 'auto') AS scored
-    FROM runs r JOIN experiments e ON e.id = r.experiment_id
+    FROM runs r JOIN experiments e ON e.id = r.experiment_id ${LAST_STAGE}
    WHERE r.id = $1`;
 
 /** A keyset page of an experiment's completed runs (index idx_runs_experiment_status). */
 export const SELECT_COMPLETED_RUNS_PAGE = `
   SELECT ${RUN_FOR_SCORING}
-    FROM runs r
+    FROM runs r ${LAST_STAGE}
    WHERE r.experiment_id = $1 AND r.status = 'completed' AND r.id > $2
    ORDER BY r.id
    LIMIT $3`;

@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination.dto';
 import { ExperimentStatus } from '../../domain/statuses';
+import { PROMPT_SCHEMA } from '../../common/prompt-schema';
 
 /** Documentation of `config` only: the service validates it (every problem in one 400). */
 export class StageConfigDto {
@@ -23,13 +24,18 @@ export class StageConfigDto {
   })
   name: string;
   @ApiProperty({
+    ...PROMPT_SCHEMA,
     example: 'Critique this summary: {{stages.draft.output}}',
-    description: 'May use input variables and {{stages.<name>.output}} of earlier stages',
+    description:
+      'A string or {"messages": [...]}; may use input variables, and {{stages.<name>.output}} or {{stages.<name>.tool_calls}} (JSON) of earlier stages',
   })
-  prompt: string;
+  prompt: unknown;
   @ApiPropertyOptional({ example: 'mock:echo', description: "Defaults to the run's model" })
   model?: string;
-  @ApiPropertyOptional({ description: "Scalars only, merged over the run's params", example: { temperature: 0 } })
+  @ApiPropertyOptional({
+    description: "Merged over the run's params, taken literally (not swept)",
+    example: { temperature: 0 },
+  })
   params?: Record<string, unknown>;
 }
 
@@ -51,7 +57,7 @@ export class ExperimentConfigDto {
     type: 'array',
     items: {
       oneOf: [
-        { type: 'string' },
+        PROMPT_SCHEMA,
         {
           type: 'object',
           properties: { ref: { type: 'string', example: 'summarise@production' } },
@@ -59,25 +65,40 @@ export class ExperimentConfigDto {
         },
       ],
     },
-    example: ['Summarise: {{ticket}}', { ref: 'summarise@production' }],
+    example: [
+      'Summarise: {{ticket}}',
+      {
+        messages: [
+          { role: 'system', content: 'You are a support agent. Answer in one sentence.' },
+          { role: 'user', content: 'TL;DR of this ticket: {{ticket}}' },
+        ],
+      },
+    ],
     description:
-      'Templates, or {"ref": "<name>@<label or version>"} of the project\'s prompt registry. A ref is resolved when the ' +
-      'experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}); ' +
-      "the version's params merge under the experiment's params. Chat ({messages}) versions are not yet accepted. " +
-      'Every {{var}} must exist in every input (or dataset item)',
+      'Templates: a string (one user message) or {"messages": [{role: system|user|assistant|tool, content, tool_call_id?, ' +
+      'tool_calls?}]}; or {"ref": "<name>@<label or version>"} of the project\'s prompt registry, resolved when the ' +
+      'experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}; ' +
+      "the version's params merge under the experiment's params; chat ({messages}) registry versions are not yet accepted). " +
+      'Every {{var}} in every message must exist in every input (or dataset item). A run keeps its prompt in this shape (inside the config hash).',
   })
-  prompts: Array<string | Record<string, unknown>>;
+  prompts: unknown[];
   @ApiProperty({
     type: [String],
     example: ['mock:echo'],
     description:
-      '"provider:model" ids known to the provider registry (GET /api/models); mock:echo needs no key, others need ' +
-      'their provider configured',
+      '"provider:model" ids known to the provider registry or the project connections; a model without usable credentials, or that cannot honour a param or message, is a 400',
   })
   models: string[];
   @ApiPropertyOptional({
-    example: { temperature: [0, 0.7], max_tokens: 256 },
-    description: 'A list value is a sweep axis (non-empty, distinct scalars), a scalar is fixed',
+    example: {
+      temperature: [0, 0.7],
+      max_tokens: 256,
+      seed: { $sweep: [1, 2] },
+      response_format: { type: 'json_object' },
+      mock_tool_calls: [{ name: 'refund', arguments: { order_id: 'A-17' } }],
+    },
+    description:
+      'A list value is a sweep axis (non-empty, distinct values), anything else is fixed. The structured request fields tools, tool_choice, response_format, stop, seed (and mock_tool_calls) are taken literally, lists too; {"$sweep": [v1, v2, ...]} sweeps any param explicitly. Each run carries one value per param.',
   })
   params?: Record<string, unknown>;
   @ApiPropertyOptional({

@@ -67,8 +67,15 @@ export class ConfigLeaderboardItemDto {
   })
   key: string;
 
-  @ApiProperty({ type: String, nullable: true, description: 'null when not grouped on prompt' })
-  prompt: string | null;
+  @ApiProperty({
+    oneOf: [
+      { type: 'string' },
+      { type: 'object', properties: { messages: { type: 'array', items: { type: 'object' } } } },
+    ],
+    nullable: true,
+    description: 'The prompt as configured (a string or {messages}); null when not grouped on prompt',
+  })
+  prompt: unknown;
 
   @ApiProperty({ type: String, nullable: true, description: 'null when not grouped on model' })
   model: string | null;

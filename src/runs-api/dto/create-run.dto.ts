@@ -15,14 +15,19 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { IsObjectOrString, IsScalarRecord } from './run-config.validators';
+import { IsObjectOrString, IsStringOrObject } from './run-config.validators';
+import { type Prompt } from '../../domain/prompt';
+import { PROMPT_SCHEMA } from '../../common/prompt-schema';
 
 /** Same rule as experiment stages: the name sits inside `{{stages.<name>.output}}`. */
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
-const SCALAR_MAP: { type: 'object'; additionalProperties: SchemaObject } = {
+const PARAMS_MAP: { type: 'object'; additionalProperties: SchemaObject } = {
   type: 'object',
-  additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }], nullable: true },
+  additionalProperties: {
+    description:
+      'Any JSON value, sent literally (tools, tool_choice, response_format, stop, seed, mock_tool_calls…). One call: no {"$sweep"}, and a list only on those literal fields.',
+  },
 };
 
 export class AdHocStageConfigDto {
@@ -37,10 +42,13 @@ export class AdHocStageConfigDto {
   })
   name: string;
 
-  @ApiProperty({ example: 'Summarise: {{ticket}}' })
-  @IsString()
-  @IsNotEmpty()
-  prompt: string;
+  @ApiProperty({
+    ...PROMPT_SCHEMA,
+    example: 'Summarise: {{ticket}}',
+    description: 'A string or {"messages": [...]}; may use {{stages.<name>.output}} / {{stages.<name>.tool_calls}}.',
+  })
+  @IsStringOrObject()
+  prompt: Prompt;
 
   @ApiPropertyOptional({ example: 'mock:echo', description: "`provider:model`; defaults to the run's model." })
   @IsOptional()
@@ -48,17 +56,26 @@ export class AdHocStageConfigDto {
   @MaxLength(200)
   model?: string;
 
-  @ApiPropertyOptional({ ...SCALAR_MAP, description: "Merged over the run's params for this stage." })
+  @ApiPropertyOptional({ ...PARAMS_MAP, description: "Merged over the run's params for this stage." })
   @IsOptional()
-  @IsScalarRecord()
-  params?: Record<string, string | number | boolean | null>;
+  @IsObject()
+  params?: Record<string, unknown>;
 }
 
 export class AdHocRunConfigDto {
-  @ApiProperty({ example: 'Summarise: {{ticket}}', description: '`{{var}}` is filled from input_data.' })
-  @IsString()
-  @IsNotEmpty()
-  prompt: string;
+  @ApiProperty({
+    ...PROMPT_SCHEMA,
+    example: {
+      messages: [
+        { role: 'system', content: 'You summarise support tickets in one sentence.' },
+        { role: 'user', content: 'Summarise: {{ticket}}' },
+      ],
+    },
+    description:
+      'A string (one user message) or {"messages": [{role, content, tool_call_id?, tool_calls?}]} with roles system, user, assistant, tool; `{{var}}` is filled from input_data in every content. Kept in this shape in the run config (and the hash).',
+  })
+  @IsStringOrObject()
+  prompt: Prompt;
 
   @ApiProperty({ example: 'mock:echo', description: 'A known `provider:model` id (see GET /api/models).' })
   @IsString()
@@ -67,13 +84,23 @@ export class AdHocRunConfigDto {
   model: string;
 
   @ApiPropertyOptional({
-    ...SCALAR_MAP,
-    example: { temperature: 0 },
-    description: 'Scalars only; defaults to {} in the hash.',
+    ...PARAMS_MAP,
+    example: {
+      temperature: 0,
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'refund', parameters: { type: 'object', properties: { order_id: { type: 'string' } } } },
+        },
+      ],
+      mock_tool_calls: [{ name: 'refund', arguments: { order_id: 'A-17' } }],
+    },
+    description:
+      "Sent to the provider literally (structured fields too); defaults to {} in the hash. A field the model's provider cannot honour is a 400.",
   })
   @IsOptional()
-  @IsScalarRecord()
-  params?: Record<string, string | number | boolean | null>;
+  @IsObject()
+  params?: Record<string, unknown>;
 
   @ApiPropertyOptional({
     oneOf: [{ type: 'object', additionalProperties: true }, { type: 'string' }],

@@ -98,7 +98,8 @@ export class StageResultResponseDto {
   @ApiProperty({ example: 'summarise' }) stage_name: string;
   @ApiProperty({ example: 0 }) stage_index: number;
   @ApiProperty({
-    description: 'The rendered prompt sent to the model.',
+    description:
+      'The rendered prompt sent to the model: the text of a string prompt, or the JSON text of the rendered messages of a {messages} prompt.',
     example: 'Summarise: My order arrived broken, I want a refund.',
   })
   prompt: string;
@@ -115,6 +116,30 @@ export class StageResultResponseDto {
   })
   duration_ms: number | null;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+  @ApiProperty({
+    type: 'array',
+    nullable: true,
+    items: {
+      type: 'object',
+      required: ['id', 'name', 'arguments'],
+      properties: {
+        id: { type: 'string' },
+        name: { type: 'string' },
+        arguments: { description: 'Parsed JSON (the raw text when the provider sent arguments that are not JSON)' },
+      },
+    },
+    example: [{ id: 'call_0', name: 'refund', arguments: { order_id: 'A-17' } }],
+    description: 'The tool calls the model made; null when it called none.',
+  })
+  tool_calls: Array<{ id: string; name: string; arguments: unknown }> | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'tool_calls',
+    description:
+      "Why the model stopped, in OpenAI's words (stop, length, tool_calls, content_filter); null when unknown.",
+  })
+  finish_reason: string | null;
   @ApiProperty({ format: 'date-time' }) created_at: string;
 }
 

@@ -26,4 +26,17 @@ describe('judge rubric', () => {
     );
     expect(() => renderRubric('{{ticket}}', 'x', 'string input')).toThrow(/missing/);
   });
+
+  it('shows the rendered messages the run sent: a transcript and their JSON', () => {
+    const messages = [
+      { role: 'system', content: 'Be terse.' },
+      { role: 'user', content: 'Ticket: late' },
+    ];
+    expect(renderRubric('{{run.prompt}}\n---\n{{output}}', 'ok', {}, { messages })).toBe(
+      'system: Be terse.\n\nuser: Ticket: late\n---\nok',
+    );
+    expect(renderRubric('{{run.messages}}', 'ok', {}, { messages })).toBe(JSON.stringify(messages));
+    expect(renderRubric('{{run.prompt}}', 'ok', {}, { messages: [{ role: 'user', content: 'plain' }] })).toBe('plain');
+    expect(() => renderRubric('{{run.prompt}} {{output}}', 'ok', {})).toThrow('{{run.prompt}}');
+  });
 });

@@ -63,7 +63,13 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
     required: ['model', 'rubric'],
     properties: {
       model: { type: 'string', pattern: '^[A-Za-z0-9_-]+:.+$', description: 'provider:model of the judge.' },
-      rubric: { type: 'string', minLength: 1, maxLength: 100_000 },
+      rubric: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 100_000,
+        description:
+          'Must contain {{output}}; may use {{input}}, {{input.<field>}} / {{<field>}}, and what the run sent: {{run.prompt}} (the rendered messages as a "role: content" transcript) or {{run.messages}} (their JSON).',
+      },
       params: {
         type: 'object',
         additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
@@ -103,7 +109,7 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
   }
 
   async score(ctx: ScoreContext, params: LlmJudgeParams): Promise<ScorerResult> {
-    const prompt = renderRubric(params.rubric, ctx.output, ctx.inputData);
+    const prompt = renderRubric(params.rubric, ctx.output, ctx.inputData, { messages: ctx.messages ?? null });
     const callParams = params.params ?? {};
     const key = judgeCacheKey(params.model, prompt, callParams);
     const scale = params.scale ?? inferScale(params.rubric);
