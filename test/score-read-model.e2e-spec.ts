@@ -59,7 +59,7 @@ describe('score read model (e2e)', () => {
       Array.from({ length: inputs }, (_, i) => ({
         experimentId: experiment.id,
         projectId: owner.projectId,
-        config: { ...cell, input_data: { i } } as Run['config'],
+        config: { ...cell, input_data: { i } },
         configHash: `${c}`.padStart(64, '0'),
         repetition: 0,
         status: RunStatus.Completed,

@@ -138,7 +138,7 @@ export function planGrid(config: ExperimentConfig): GridPlan {
           params: combos.map((p, c) => ({ params: p, canon: combosCanon[c] })),
         };
       }
-      const base = ref.params as Record<string, Value>;
+      const base = ref.params;
       return {
         text,
         canon: canonicalJson(text),
