@@ -300,7 +300,7 @@ describe('config.dataset', () => {
   it('stands in for inputs: exactly one of the two, and the variables are left to the SQL check', () => {
     const checked = checkExperimentConfig({ ...grid, dataset }, ok);
     expect(checked.problems).toEqual([]);
-    expect(checked.uses).toEqual([{ variable: 'ticket', usedBy: ['config.prompts[0]'] }]);
+    expect(checked.uses).toEqual([{ variable: 'ticket', usedBy: ['config.prompts[0]'], more: 0 }]);
     expect(validateExperimentConfig({ ...grid, dataset, inputs: [{ ticket: 'x' }] }, ok)).toEqual([
       'config.inputs and config.dataset are both given: exactly one of the two is allowed',
     ]);
