@@ -6,6 +6,8 @@ import typeIs from 'type-is';
 import { jsonOnlyMiddleware, RAW_BODY_ROUTES } from './common/json-only';
 import { requestIdMiddleware } from './common/request-id';
 import { accessLogMiddleware } from './common/access-log';
+import { httpMetricsMiddleware } from './metrics/http-metrics';
+import { MetricsService } from './metrics/metrics.service';
 import { declarePublicOperationsAndTags, documentErrorBodies, markFreeFormObjects } from './common/openapi-fixups';
 import { APP_CONFIG } from './config/app-config.module';
 import { type AppConfig } from './config/configuration';
@@ -23,6 +25,7 @@ export function configureApp(app: INestApplication): OpenAPIObject {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.use(requestIdMiddleware);
   app.use(accessLogMiddleware);
+  app.use(httpMetricsMiddleware(app.get(MetricsService)));
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins,
@@ -47,7 +50,7 @@ export function configureApp(app: INestApplication): OpenAPIObject {
       !isDatasetUpload(req) && Boolean(typeIs(req, ['application/json'])),
   });
   app.use(rejectMalformedInput);
-  app.setGlobalPrefix('api');
+  app.setGlobalPrefix('api', { exclude: ['metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

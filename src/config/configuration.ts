@@ -20,6 +20,8 @@ export interface AppConfig {
   allowPrivateUrls: boolean;
   /** Closed: only the first user may register (default open in embedded mode, closed in distributed mode). */
   allowRegistration: boolean;
+  /** GET /metrics: `open` = no token needed (embedded mode without METRICS_TOKEN). */
+  metrics: { token: string | null; open: boolean };
   /** Origins allowed by CORS; empty = CORS off. */
   corsOrigins: string[];
   workerConcurrency: number;
@@ -114,6 +116,7 @@ interface ValidatedEnv {
   /** Already checked against the price-override schema. */
   MODEL_PRICES?: string;
   ALLOW_REGISTRATION?: boolean;
+  METRICS_TOKEN?: string;
   CORS_ORIGINS?: string;
   WEBHOOK_CONCURRENCY: number;
   WEBHOOK_TIMEOUT_MS: number;
@@ -163,6 +166,10 @@ export const envSchema = Joi.object<ValidatedEnv, true>({
     }),
   ALLOW_PRIVATE_URLS: Joi.boolean().truthy('1').falsy('0'),
   ALLOW_REGISTRATION: Joi.boolean().truthy('1').falsy('0'),
+  METRICS_TOKEN: Joi.string()
+    .empty('')
+    .min(16)
+    .messages({ 'string.min': '"METRICS_TOKEN" must be at least 16 characters' }),
   CORS_ORIGINS: Joi.string()
     .empty('')
     .custom((value: string, helpers) => {
@@ -265,6 +272,7 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
     secretsKey: value.SECRETS_KEY ?? null,
     allowPrivateUrls: value.ALLOW_PRIVATE_URLS ?? !value.DATABASE_URL,
     allowRegistration: value.ALLOW_REGISTRATION ?? !value.DATABASE_URL,
+    metrics: { token: value.METRICS_TOKEN ?? null, open: !value.METRICS_TOKEN && !value.DATABASE_URL },
     corsOrigins: value.CORS_ORIGINS ? value.CORS_ORIGINS.split(',').map((o: string) => o.trim()) : [],
     workerConcurrency: value.WORKER_CONCURRENCY,
     leaseMs: value.RUN_LEASE_MS,

@@ -12,6 +12,7 @@ import {
   ProviderError,
 } from './llm.types';
 import { PriceTable } from './price-table';
+import { MetricsService } from '../metrics/metrics.service';
 import { ProjectModels, type ResolvedModel } from './project-models';
 import { ProviderRegistry } from './provider-registry';
 import { SharedRateLimits } from './shared-rate-limits';
@@ -56,6 +57,7 @@ export class LlmClient {
     @Optional() @Inject(ProjectModels) private readonly projectModels: ProjectModels | null = null,
     @Optional() @Inject(SharedRateLimits) private readonly rateLimits: SharedRateLimits | null = null,
     @Optional() @Inject(SPEND_LEDGER) private readonly ledger: SpendLedger | null = null,
+    @Optional() @Inject(MetricsService) private readonly metrics: MetricsService | null = null,
   ) {
     this.sleep = options?.sleep ?? abortableSleep;
     this.random = options?.random ?? Math.random;
@@ -100,8 +102,13 @@ export class LlmClient {
         await this.awaitRateCapacity(resolved, req.signal);
         reserved = await this.reserve(req, resolved.price);
         const callStarted = this.now();
-        const res = await this.attempt(provider, name, req);
+        const res = await this.attempt(provider, name, req).catch((e: unknown) => {
+          const kind = e instanceof ProviderError ? e.kind : req.signal?.aborted ? 'aborted' : 'permanent';
+          this.metrics?.observeProviderCall(provider.prefix, kind, (this.now() - callStarted) / 1000);
+          throw e;
+        });
         const callMs = Math.round(this.now() - callStarted);
+        this.metrics?.observeProviderCall(provider.prefix, 'success', callMs / 1000);
         permit.release('success');
         const cost = resolved.price ? costOf(resolved.price, res.tokensIn, res.tokensOut) : null;
         await this.afterCall(req, resolved, reserved, cost, res.tokensIn + res.tokensOut);

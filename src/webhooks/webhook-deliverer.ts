@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service';
 import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -44,6 +45,7 @@ export class WebhookDeliverer {
     private readonly cipher: SecretBox,
     private readonly urls: UrlPolicy,
     @InjectConfig() private readonly config: AppConfig,
+    @Optional() @Inject(MetricsService) private readonly metrics: MetricsService | null = null,
   ) {}
 
   get inFlight(): number {
@@ -86,6 +88,7 @@ export class WebhookDeliverer {
       await this.deliveries.recordAttempt(manager, claim, { ...result, nextAttemptAt: next, status: outcome });
       return { disabled: disabledNow, nextAttemptAt: next, status: outcome };
     });
+    this.metrics?.countWebhookDelivery(status);
     const line = `webhook ${subscription.id} event ${event.id} (${event.type}) attempt ${claim.attempts}: ${
       result.statusCode ?? 'no answer'
     } in ${result.durationMs} ms`;
