@@ -11,7 +11,7 @@ const ndjson = (items: unknown[]): string => items.map((i) => JSON.stringify(i))
 
 interface RunBody {
   id: string;
-  config: { prompt: string; params: Record<string, unknown>; input_data: Record<string, unknown>; repetition: number };
+  config: { prompt: unknown; params: Record<string, unknown>; input_data: Record<string, unknown>; repetition: number };
   dataset_item_key: string | null;
   prompt_version: { prompt_id: string; name: string; version: number } | null;
 }
@@ -261,7 +261,9 @@ describe('experiments over datasets and registry prompts (e2e)', () => {
       expect(launched).toMatchObject({ runs_planned: 12, runs_created: 12 });
       const runs = await runsOf(experimentId);
       expect(runs).toHaveLength(12);
-      const cells = runs.map((r) => `${r.config.prompt}|${r.dataset_item_key}|${r.config.repetition}`).sort();
+      const cells = runs
+        .map((r) => `${JSON.stringify(r.config.prompt)}|${r.dataset_item_key}|${r.config.repetition}`)
+        .sort();
       expect(new Set(cells).size).toBe(12);
       for (const run of runs) {
         const item = TICKETS.find((i) => i.id === run.dataset_item_key)!;
@@ -474,14 +476,39 @@ describe('experiments over datasets and registry prompts (e2e)', () => {
       expect(patched.body.config.prompts[0]).toMatchObject({ version: 2, template: 'Reply v2: {{ticket}}' });
     });
 
-    it('400 for unknown names, labels and versions, variables the inputs lack, and chat templates (not yet accepted)', async () => {
+    it('runs a chat (messages) version as messages, with its variables checked against every input', async () => {
+      const created = await createExperiment(owner, {
+        prompts: [{ ref: `${chatPromptName}@1` }],
+        models: ['mock:echo'],
+        inputs: [{ ticket: 'refund A-17' }],
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.config.prompts[0]).toMatchObject({
+        version: 1,
+        template: { messages: [{ role: 'user', content: 'Hi {{ticket}}' }] },
+      });
+      await launchAndWait(created.body.id);
+      const [run] = await runsOf(created.body.id);
+      expect(run.config.prompt).toEqual({ messages: [{ role: 'user', content: 'Hi {{ticket}}' }] });
+      const detail = await http().get(`/api/runs/${run.id}`).set(bearer(owner.token)).expect(200);
+      expect(detail.body.stage_results[0].output).toBe('Hi refund A-17');
+      expect(run.prompt_version).toMatchObject({ name: chatPromptName, version: 1 });
+      const lacking = await createExperiment(owner, {
+        prompts: [{ ref: `${chatPromptName}@1` }],
+        models: ['mock:echo'],
+        inputs: [{ other: 'x' }],
+      });
+      expect(lacking.status).toBe(400);
+      expect(lacking.body.message).toEqual([expect.stringContaining('lacks {{ticket}}')]);
+    });
+
+    it('400 for unknown names, labels and versions, variables the inputs lack, and bad entries', async () => {
       const res = await createExperiment(owner, {
         prompts: [
           { ref: 'nobody@production' },
           { ref: `${name}@staging` },
           { ref: `${name}@9` },
           { ref: 'no-at-sign' },
-          { ref: `${chatPromptName}@1` },
           { ref: `${name}@1`, extra: true },
         ],
         models: ['mock:echo'],
@@ -493,8 +520,7 @@ describe('experiments over datasets and registry prompts (e2e)', () => {
         `config.prompts[1].ref: prompt "${name}" has no label "staging"`,
         `config.prompts[2].ref: prompt "${name}" has no version 9`,
         expect.stringContaining('config.prompts[3].ref must be'),
-        expect.stringContaining('chat templates are not yet accepted in experiments'),
-        expect.stringContaining('config.prompts[5].extra is not allowed'),
+        expect.stringContaining('config.prompts[4].extra is not allowed'),
       ]);
       const lacking = await createExperiment(owner, {
         prompts: [{ ref: `${name}@1` }],

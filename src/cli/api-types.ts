@@ -1552,7 +1552,7 @@ export interface components {
         [key: string]: unknown;
       };
       /**
-       * @description Templates: a string (one user message) or {"messages": [{role: system|user|assistant|tool, content, tool_call_id?, tool_calls?}]}; or {"ref": "<name>@<label or version>"} of the project's prompt registry, resolved when the experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}; the version's params merge under the experiment's params; chat ({messages}) registry versions are not yet accepted). Every {{var}} in every message must exist in every input (or dataset item). A run keeps its prompt in this shape (inside the config hash).
+       * @description Templates: a string (one user message) or {"messages": [{role: system|user|assistant|tool, content, tool_call_id?, tool_calls?}]}; or {"ref": "<name>@<label or version>"} of the project's prompt registry, resolved when the experiment is created or its config patched and stored resolved ({ref, prompt_id, name, version, template, params}; the version's params merge under the experiment's params; a chat ({messages}) version runs as messages). Every {{var}} in every message must exist in every input (or dataset item). A run keeps its prompt in this shape (inside the config hash).
        * @example [
        *       "Summarise: {{ticket}}",
        *       {

@@ -35,7 +35,8 @@ export interface RunPromptVersion {
  */
 export interface ResolvedPromptEntry extends RunPromptVersion {
   ref: string;
-  template: string;
+  /** A string or `{messages}`: the run's prompt keeps this shape. */
+  template: Prompt;
   /** The version's params: merged under the experiment's params. */
   params: Record<string, unknown>;
 }

@@ -62,12 +62,6 @@ export class ExperimentConfigResolver {
             problems.push(found);
             return entry;
           }
-          if (typeof found.template !== 'string') {
-            problems.push(
-              `${at}.ref: "${entry.ref}" is version ${found.version}, a chat template ({messages}); chat templates are not yet accepted in experiments`,
-            );
-            return entry;
-          }
           const stored: ResolvedPromptEntry = {
             ref: found.ref,
             prompt_id: found.prompt_id,

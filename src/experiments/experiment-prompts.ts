@@ -2,13 +2,20 @@ import { isPlainObject } from '../common/is-plain-object';
 import { type Prompt } from '../domain/prompt';
 
 /**
- * The text a prompt entry runs: the string itself, or a resolved reference's template. What the
- * config validator and the grid see. Anything else (a reference not resolved: its problem is
- * reported by the resolver) becomes a unique text without variables.
+ * The prompt a prompt entry runs: a template as given (a string or `{messages}`), or a resolved
+ * reference's template (either shape). What the config validator, the grid, the estimate and the
+ * provider checks see. Anything else (a reference not resolved: its problem is reported by the
+ * resolver) becomes a unique text without variables.
  */
-export function promptText(entry: unknown, index: number): string {
+export function promptOf(entry: unknown, index: number): Prompt {
   if (typeof entry === 'string') return entry;
-  if (isPlainObject(entry) && typeof entry.template === 'string') return entry.template;
+  if (isPlainObject(entry) && 'ref' in entry) {
+    const template = entry.template;
+    if (typeof template === 'string') return template;
+    if (isPlainObject(template) && Array.isArray(template.messages)) return template as unknown as Prompt;
+    return `(prompt reference ${index})`;
+  }
+  if (isPlainObject(entry) && Array.isArray(entry.messages)) return entry as unknown as Prompt;
   return `(prompt reference ${index})`;
 }
 
@@ -17,18 +24,6 @@ export function validatorView(config: unknown): unknown {
   if (!isPlainObject(config) || !Array.isArray(config.prompts)) return config;
   return {
     ...config,
-    prompts: config.prompts.map((p: unknown, i) => (isPlainObject(p) && 'ref' in p ? promptText(p, i) : p)),
+    prompts: config.prompts.map((p: unknown, i) => (isPlainObject(p) && 'ref' in p ? promptOf(p, i) : p)),
   };
-}
-
-/**
- * The prompt a prompt entry runs: a template as given (a string or `{messages}`), or a resolved
- * reference's template. Anything else (a reference not resolved: its problem is reported by the
- * resolver) becomes a unique text without variables.
- */
-export function promptOf(entry: unknown, index: number): Prompt {
-  if (typeof entry === 'string') return entry;
-  if (isPlainObject(entry) && 'ref' in entry) return promptText(entry, index);
-  if (isPlainObject(entry) && Array.isArray(entry.messages)) return entry as unknown as Prompt;
-  return `(prompt reference ${index})`;
 }
