@@ -9,7 +9,7 @@ WITH matched AS MATERIALIZED (
   JOIN scores s ON s.run_id = r.id
   WHERE r.project_id = ANY($1::uuid[]) AND r.experiment_id = $2::uuid
   GROUP BY r.id
-  HAVING avg(s.value) >= $3::float8
+  HAVING avg(s.value::text::numeric)::float8 >= $3::float8
 ),
 page AS (
   SELECT m.id, m.started_at FROM matched m

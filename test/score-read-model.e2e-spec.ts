@@ -149,7 +149,7 @@ describe('score read model (e2e)', () => {
       const want: { total: number }[] = await t.dataSource.query(
         `SELECT count(*)::int AS total FROM (
            SELECT r.id FROM runs r JOIN scores s ON s.run_id = r.id WHERE r.experiment_id = $1
-           GROUP BY r.id HAVING avg(s.value) >= $2 AND avg(s.value) <= $3) x`,
+           GROUP BY r.id HAVING avg(s.value::text::numeric)::float8 >= $2 AND avg(s.value::text::numeric)::float8 <= $3) x`,
         [experimentId, bounds.minScore ?? 0, bounds.maxScore ?? 1],
       );
       expect({ bounds, total: listed[0]?.total ?? 0 }).toEqual({ bounds, total: want[0].total });
@@ -253,4 +253,53 @@ describe('score read model (e2e)', () => {
     close(row.stddev, sd, 'stddev vs two-pass');
     expect(Math.abs(row.stddev - sd) / sd).toBeLessThan(1e-6);
   }, 180_000);
+
+  it('filters the runs list on the exact average of all scores: 0.7, 0.8, 0.9 average 0.8 in every order', async () => {
+    const { experiment, runIds } = await seedExperiment(
+      undefined,
+      [{ prompt: 'y', model: 'mock:echo', params: {} }],
+      6,
+      () => 'out',
+    );
+    // Six orders of the same three scores: a float8 avg() of them is 0.7999999999999999 or
+    // 0.8000000000000002 depending on the order it adds them in; the exact average is 0.8.
+    const orders = [
+      [0.7, 0.8, 0.9],
+      [0.7, 0.9, 0.8],
+      [0.8, 0.7, 0.9],
+      [0.8, 0.9, 0.7],
+      [0.9, 0.7, 0.8],
+      [0.9, 0.8, 0.7],
+    ];
+    for (const [k, id] of runIds.entries()) {
+      for (const [j, value] of orders[k].entries()) {
+        await request(t.http)
+          .post(`/api/runs/${id}/score`)
+          .set(bearer(owner.token))
+          .send({ scorer_name: `s${j}`, value })
+          .expect(201);
+      }
+    }
+    for (const bounds of [{ minScore: 0.8 }, { maxScore: 0.8 }, { minScore: 0.8, maxScore: 0.8 }]) {
+      const { sql, params } = buildRunListQuery({
+        projectIds: [owner.projectId],
+        experimentId: experiment.id,
+        ...bounds,
+        limit: 50,
+        offset: 0,
+      });
+      const listed: { total: number; id: string | null }[] = await t.dataSource.query(sql, params);
+      expect({ bounds, total: listed[0].total, ids: listed.map((r) => r.id).sort() }).toEqual({
+        bounds,
+        total: 6,
+        ids: [...runIds].sort(),
+      });
+    }
+    // The same answer over HTTP.
+    const res = await request(t.http)
+      .get(`/api/runs?experiment_id=${experiment.id}&min_score=0.8&max_score=0.8`)
+      .set(bearer(owner.token))
+      .expect(200);
+    expect(res.body.total).toBe(6);
+  });
 });

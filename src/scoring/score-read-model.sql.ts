@@ -10,6 +10,14 @@
  */
 
 /** The pass threshold whose pass counts the configuration aggregates keep (the leaderboard's default). */
+/**
+ * The average of all of a run's scores (the runs list's min_score/max_score), exact: each float8
+ * score as its decimal text, summed in numeric, rounded once to float8. A float8 avg() depends on
+ * the order it adds the values in, so a run whose scores average exactly 0.8 could fall on either
+ * side of `>= 0.8`; this cannot.
+ */
+export const AVG_ALL_OF = (alias: string): string => `avg(${alias}.value::text::numeric)::float8`;
+
 export const MODEL_PASS_THRESHOLD = 0.5;
 
 /** The experiment's weights as jsonb ({} when absent or not an object), for experiment alias `e`. */
@@ -46,7 +54,7 @@ fresh AS (
       ORDER BY s.scorer_name, s.created_at DESC, s.id DESC
     ) l
   ) v
-  CROSS JOIN LATERAL (SELECT avg(s.value) AS avg_all FROM scores s WHERE s.run_id = t.run_id) a
+  CROSS JOIN LATERAL (SELECT ${AVG_ALL_OF('s')} AS avg_all FROM scores s WHERE s.run_id = t.run_id) a
 )`;
 }
 
@@ -173,7 +181,7 @@ per_run AS (
          jsonb_object_agg(l.scorer_name, l.value) AS latest
   FROM latest l GROUP BY l.run_id
 ),
-all_scores AS (SELECT ps.run_id, avg(ps.value) AS avg_all FROM page_scores ps GROUP BY ps.run_id),
+all_scores AS (SELECT ps.run_id, ${AVG_ALL_OF('ps')} AS avg_all FROM page_scores ps GROUP BY ps.run_id),
 inserted AS (
   INSERT INTO run_values (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest, avg_all, duration_ms, cost_estimate)
   SELECT r.id, r.experiment_id, r.project_id, r.status = 'completed', r.completed_at, md5((${CELL_OF_R})::text),
