@@ -23,6 +23,7 @@ import { typeOrmOptions } from '../src/database/typeorm-options';
 import { queryWithWorkMem } from '../src/leaderboard/config-leaderboard.service';
 import {
   CACHE_DURATION_PERCENTILES_SQL,
+  stalePercentiles,
   CONFIG_LEADERBOARD_FROM_MODEL_SQL,
   CONFIG_LEADERBOARD_SQL,
   type ConfigLeaderboardRow,
@@ -231,15 +232,8 @@ async function main(): Promise<void> {
 
     const configLeaderboardAsServed = async () => {
       const rows: ConfigLeaderboardRow[] = await ds.query(CONFIG_LEADERBOARD_FROM_MODEL_SQL, [experimentId]);
-      const stale = rows
-        .filter((r) => r.pct_stale)
-        .map((r) => ({
-          cell_key: r.cell_key,
-          dur_version: r.dur_version,
-          p50: r.p50_duration_ms,
-          p95: r.p95_duration_ms,
-        }));
-      if (stale.length > 0) await ds.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, JSON.stringify(stale)]);
+      const stale = stalePercentiles(rows);
+      if (stale !== null) await ds.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, stale]);
       // The cache bookkeeping is not part of the answer.
       return byCell(rows.map(({ cell_key: _k, dur_version: _v, pct_stale: _s, ...row }) => row));
     };

@@ -3,6 +3,8 @@ import { ExperimentStatus, RunStatus } from '../src/domain/statuses';
 import { Experiment } from '../src/experiments/experiment.entity';
 import {
   CACHE_DURATION_PERCENTILES_SQL,
+  type ConfigLeaderboardRow,
+  stalePercentiles,
   CONFIG_LEADERBOARD_FROM_MODEL_SQL,
   CONFIG_LEADERBOARD_SQL,
 } from '../src/leaderboard/leaderboard.sql';
@@ -101,15 +103,8 @@ describe('score read model (e2e)', () => {
     // second must answer every configuration from the cache, with the same numbers. Earlier calls of
     // this check cached values that the writes since must have invalidated.
     const firstRead: CellRow[] = await t.dataSource.query(CONFIG_LEADERBOARD_FROM_MODEL_SQL, [experimentId]);
-    const stale = firstRead
-      .filter((r) => r.pct_stale)
-      .map((r) => ({
-        cell_key: r.cell_key,
-        dur_version: r.dur_version,
-        p50: r.p50_duration_ms,
-        p95: r.p95_duration_ms,
-      }));
-    await t.dataSource.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, JSON.stringify(stale)]);
+    const stale = stalePercentiles(firstRead as unknown as ConfigLeaderboardRow[]);
+    if (stale !== null) await t.dataSource.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, stale]);
     const cellsFromModel: CellRow[] = await t.dataSource.query(CONFIG_LEADERBOARD_FROM_MODEL_SQL, [experimentId]);
     expect(cellsFromModel.filter((r) => r.pct_stale)).toEqual([]);
     for (const row of firstRead) {

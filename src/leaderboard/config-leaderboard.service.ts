@@ -14,6 +14,7 @@ import { ScoreReadModel } from '../scoring/score-read-model';
 import { MODEL_PASS_THRESHOLD } from '../scoring/score-read-model.sql';
 import {
   CACHE_DURATION_PERCENTILES_SQL,
+  stalePercentiles,
   CONFIG_LEADERBOARD_FROM_MODEL_SQL,
   CONFIG_LEADERBOARD_SQL,
   MODEL_CELLS_SQL,
@@ -154,17 +155,10 @@ export class ConfigLeaderboardService {
    * a failure only means the next read computes them again.
    */
   private async cachePercentiles(experimentId: string, rows: ConfigLeaderboardRow[]): Promise<void> {
-    const stale = rows
-      .filter((r) => r.pct_stale)
-      .map((r) => ({
-        cell_key: r.cell_key,
-        dur_version: r.dur_version,
-        p50: r.p50_duration_ms,
-        p95: r.p95_duration_ms,
-      }));
-    if (stale.length === 0) return;
+    const stale = stalePercentiles(rows);
+    if (stale === null) return;
     try {
-      await this.dataSource.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, JSON.stringify(stale)]);
+      await this.dataSource.query(CACHE_DURATION_PERCENTILES_SQL, [experimentId, stale]);
     } catch (error) {
       this.logger.warn(`experiment ${experimentId}: could not cache duration percentiles: ${(error as Error).message}`);
     }

@@ -233,6 +233,17 @@ UPDATE config_aggregates a
   FROM x JOIN free f ON f.cell_key = x.cell_key
  WHERE a.experiment_id = $1::uuid AND a.cell_key = x.cell_key AND a.dur_version = x.dur_version`;
 
+/**
+ * The parameter $2 of CACHE_DURATION_PERCENTILES_SQL for the rows of CONFIG_LEADERBOARD_FROM_MODEL_SQL
+ * whose percentiles were computed rather than read from the cache; null when there are none.
+ */
+export function stalePercentiles(rows: ConfigLeaderboardRow[]): string | null {
+  const stale = rows
+    .filter((r) => r.pct_stale)
+    .map((r) => ({ cell_key: r.cell_key, dur_version: r.dur_version, p50: r.p50_duration_ms, p95: r.p95_duration_ms }));
+  return stale.length > 0 ? JSON.stringify(stale) : null;
+}
+
 /** The configurations the read model holds for experiment $1, with their md5 cell keys. */
 export const MODEL_CELLS_SQL = `SELECT a.cell, a.cell_key FROM config_aggregates a WHERE a.experiment_id = $1::uuid AND a.n > 0`;
 

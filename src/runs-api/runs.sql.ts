@@ -63,23 +63,16 @@ export function buildRunListQuery(filter: RunListFilter): { sql: string; params:
         ? `SELECT count(*)::int AS total FROM run_values rv WHERE ${rvScope} AND ${having.join(' AND ')}`
         : `SELECT count(*)::int AS total FROM run_values rv JOIN runs r ON r.id = rv.run_id
             WHERE ${rvScope} AND ${where.join(' AND ')} AND ${having.join(' AND ')}`;
-    const sql = `
-WITH page AS (
+    const page = `page AS (
   SELECT r.id, r.started_at FROM runs r
   WHERE ${where.join(' AND ')}
     AND EXISTS (SELECT 1 FROM run_values rv WHERE rv.run_id = r.id AND ${having.join(' AND ')})
   ORDER BY r.started_at DESC NULLS LAST, r.id
   LIMIT ${limit} OFFSET ${offset}
-)
-SELECT c.total, ${RUN_ROW_COLUMNS}
-FROM (${count}) c
-LEFT JOIN page p ON true
-LEFT JOIN runs r ON r.id = p.id
-ORDER BY p.started_at DESC NULLS LAST, p.id`;
-    return { sql, params };
+)`;
+    return { sql: pagedList(page, count), params };
   }
-  const sql = `
-WITH matched AS NOT MATERIALIZED (
+  const ctes = `matched AS NOT MATERIALIZED (
   SELECT r.id, r.started_at
   FROM runs r
   WHERE ${where.join(' AND ')}
@@ -88,13 +81,23 @@ page AS (
   SELECT m.id, m.started_at FROM matched m
   ORDER BY m.started_at DESC NULLS LAST, m.id
   LIMIT ${limit} OFFSET ${offset}
-)
+)`;
+  return { sql: pagedList(ctes, 'SELECT count(*)::int AS total FROM matched'), params };
+}
+
+/**
+ * The runs list's answer from CTEs ending in `page` (ids and started_at of the page) and a count
+ * statement: the count in every row, the page's runs in list order, one row with a null run when
+ * the page is empty (offset past the end).
+ */
+function pagedList(ctes: string, count: string): string {
+  return `
+WITH ${ctes}
 SELECT c.total, ${RUN_ROW_COLUMNS}
-FROM (SELECT count(*)::int AS total FROM matched) c
+FROM (${count}) c
 LEFT JOIN page p ON true
 LEFT JOIN runs r ON r.id = p.id
 ORDER BY p.started_at DESC NULLS LAST, p.id`;
-  return { sql, params };
 }
 
 const LATEST = latestScorePerRunAndScorer('s');
