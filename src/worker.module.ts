@@ -3,8 +3,12 @@ import { coreImports } from './database/core-imports';
 import { AppConfig } from './config/configuration';
 import { EventsModule } from './events/events.module';
 import { ExecutionModule, ExecutionOptions } from './execution/execution.module';
+import { WorkerMetricsServer } from './metrics/worker-metrics-server';
 
-/** A queue worker process (src/worker.ts): database, configuration and execution, no HTTP. */
+/**
+ * A queue worker process (src/worker.ts): database, configuration and execution; no HTTP API, only
+ * its own GET /metrics when WORKER_METRICS_PORT is set.
+ */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig, options: Omit<ExecutionOptions, 'worker'> = {}): DynamicModule {
@@ -12,6 +16,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [...coreImports(config), EventsModule, ExecutionModule.forRoot(config, { ...options, worker: true })],
+      providers: [WorkerMetricsServer],
     };
   }
 }

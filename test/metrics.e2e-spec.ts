@@ -1,8 +1,11 @@
 import request from 'supertest';
 import { loadConfig } from '../src/config/configuration';
-import { createTestApp, type TestApp } from './support/app';
+import { createTestApp, TEST_JWT_SECRET, type TestApp } from './support/app';
 import { bearer, registerUser } from './support/factories';
+import { freePort } from './support/free-port';
+import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
+import { spawnWorker, type WorkerProcess } from './support/worker-process';
 
 const TOKEN = 'metrics-token-0123456789';
 
@@ -30,15 +33,19 @@ describe('GET /metrics (e2e)', () => {
   });
 
   it('is public only in embedded mode without METRICS_TOKEN', () => {
-    expect(loadConfig({}).metrics).toEqual({ token: null, open: true });
-    expect(loadConfig({ METRICS_TOKEN: TOKEN }).metrics).toEqual({ token: TOKEN, open: false });
+    expect(loadConfig({}).metrics).toEqual({ token: null, open: true, workerPort: null });
+    expect(loadConfig({ METRICS_TOKEN: TOKEN }).metrics).toEqual({ token: TOKEN, open: false, workerPort: null });
+    expect(loadConfig({ METRICS_TOKEN: TOKEN, WORKER_METRICS_PORT: '9464' }).metrics.workerPort).toBe(9464);
+    // A worker's metrics are never public: its port needs the token.
+    expect(() => loadConfig({ WORKER_METRICS_PORT: '9464' })).toThrow(/"WORKER_METRICS_PORT" needs "METRICS_TOKEN"/);
+    expect(() => loadConfig({ METRICS_TOKEN: TOKEN, WORKER_METRICS_PORT: 'x' })).toThrow(/WORKER_METRICS_PORT/);
     expect(
       loadConfig({
         DATABASE_URL: 'postgres://x@h/db',
         JWT_SECRET: 'j'.repeat(32),
         SECRETS_KEY: Buffer.alloc(32).toString('base64'),
       }).metrics,
-    ).toEqual({ token: null, open: false });
+    ).toEqual({ token: null, open: false, workerPort: null });
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
   });
 
@@ -95,4 +102,89 @@ describe('GET /metrics (e2e)', () => {
     expect(text).not.toContain(TOKEN);
     expect(sample(text, 'promptlooper_process_resident_memory_bytes')).toBeGreaterThan(0);
   });
+});
+
+/** Distributed mode: a queue worker's provider calls are visible on that worker's own /metrics. */
+describe("a worker process's /metrics (WORKER_METRICS_PORT, e2e)", () => {
+  let redis: TestRedis;
+  let api: TestApp;
+  let worker: WorkerProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    api = await createTestApp({ env: { REDIS_URL: redis.url, METRICS_TOKEN: TOKEN } });
+    port = await freePort();
+    worker = await spawnWorker({
+      REDIS_URL: redis.url,
+      DATABASE_URL: api.database.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      METRICS_TOKEN: TOKEN,
+      WORKER_METRICS_PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await worker?.stop();
+    await api?.close();
+    await redis?.stop();
+  });
+
+  const scrape = (authorization?: string, path = '/metrics') =>
+    fetch(`http://127.0.0.1:${port}${path}`, { headers: authorization ? { authorization } : {} });
+
+  it('needs the bearer token, answers only /metrics, and counts the provider calls the worker made', async () => {
+    const denied = await scrape();
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toEqual({
+      statusCode: 401,
+      message: 'A valid METRICS_TOKEN bearer token is required',
+      error: 'Unauthorized',
+    });
+    expect((await scrape('Bearer wrong-token-0123456789')).status).toBe(401);
+    expect((await scrape(`Bearer ${TOKEN}`, '/api/health')).status).toBe(404);
+
+    const user = await registerUser(api.http);
+    const created = await request(api.http)
+      .post('/api/experiments')
+      .set(bearer(user.token))
+      .send({
+        name: 'worker metrics',
+        config: { prompts: ['Echo {{x}}'], models: ['mock:echo'], inputs: [{ x: 'a' }, { x: 'b' }] },
+      })
+      .expect(201);
+    await request(api.http)
+      .post(`/api/experiments/${created.body.id}/launch`)
+      .set(bearer(user.token))
+      .send({})
+      .expect(202);
+    await waitFor(
+      async () =>
+        (await request(api.http).get(`/api/experiments/${created.body.id}`).set(bearer(user.token))).body.status ===
+        'completed',
+      { what: 'experiment completed by the worker', timeoutMs: 60_000 },
+    );
+
+    const res = await scrape(`Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(
+      sample(text, 'promptlooper_provider_call_duration_seconds_count', { provider: 'mock', outcome: 'success' }),
+    ).toBe(2);
+    expect(sample(text, 'promptlooper_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // Runs by status stay the API's (from the shared database), so summing over processes never doubles them.
+    expect(sample(text, 'promptlooper_runs', { status: 'completed' })).toBeNull();
+    expect(text).not.toContain(TOKEN);
+
+    // The API process made no provider call in distributed mode.
+    const fromApi = await request(api.http).get('/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    expect(
+      sample(fromApi.text, 'promptlooper_provider_call_duration_seconds_count', {
+        provider: 'mock',
+        outcome: 'success',
+      }),
+    ).toBeNull();
+    expect(sample(fromApi.text, 'promptlooper_runs', { status: 'completed' })).toBe(2);
+  }, 120_000);
 });

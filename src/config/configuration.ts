@@ -20,8 +20,11 @@ export interface AppConfig {
   allowPrivateUrls: boolean;
   /** Closed: only the first user may register (default open in embedded mode, closed in distributed mode). */
   allowRegistration: boolean;
-  /** GET /metrics: `open` = no token needed (embedded mode without METRICS_TOKEN). */
-  metrics: { token: string | null; open: boolean };
+  /**
+   * GET /metrics: `open` = no token needed (embedded mode without METRICS_TOKEN). `workerPort`: the
+   * port a queue worker serves its own GET /metrics on (WORKER_METRICS_PORT; null = none).
+   */
+  metrics: { token: string | null; open: boolean; workerPort: number | null };
   /** Origins allowed by CORS; empty = CORS off. */
   corsOrigins: string[];
   workerConcurrency: number;
@@ -117,6 +120,7 @@ interface ValidatedEnv {
   MODEL_PRICES?: string;
   ALLOW_REGISTRATION?: boolean;
   METRICS_TOKEN?: string;
+  WORKER_METRICS_PORT?: number;
   CORS_ORIGINS?: string;
   WEBHOOK_CONCURRENCY: number;
   WEBHOOK_TIMEOUT_MS: number;
@@ -170,6 +174,16 @@ export const envSchema = Joi.object<ValidatedEnv, true>({
     .empty('')
     .min(16)
     .messages({ 'string.min': '"METRICS_TOKEN" must be at least 16 characters' }),
+  WORKER_METRICS_PORT: Joi.number()
+    .integer()
+    .min(0)
+    .max(65535)
+    .when('METRICS_TOKEN', {
+      is: Joi.exist(),
+      otherwise: Joi.forbidden().messages({
+        'any.unknown': '"WORKER_METRICS_PORT" needs "METRICS_TOKEN": a worker\'s metrics are never public',
+      }),
+    }),
   CORS_ORIGINS: Joi.string()
     .empty('')
     .custom((value: string, helpers) => {
@@ -272,7 +286,11 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
     secretsKey: value.SECRETS_KEY ?? null,
     allowPrivateUrls: value.ALLOW_PRIVATE_URLS ?? !value.DATABASE_URL,
     allowRegistration: value.ALLOW_REGISTRATION ?? !value.DATABASE_URL,
-    metrics: { token: value.METRICS_TOKEN ?? null, open: !value.METRICS_TOKEN && !value.DATABASE_URL },
+    metrics: {
+      token: value.METRICS_TOKEN ?? null,
+      open: !value.METRICS_TOKEN && !value.DATABASE_URL,
+      workerPort: value.WORKER_METRICS_PORT ?? null,
+    },
     corsOrigins: value.CORS_ORIGINS ? value.CORS_ORIGINS.split(',').map((o: string) => o.trim()) : [],
     workerConcurrency: value.WORKER_CONCURRENCY,
     leaseMs: value.RUN_LEASE_MS,

@@ -1,13 +1,13 @@
 import { Controller, Get, Header, Headers, type OnModuleInit, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { timingSafeEqual } from 'crypto';
 import { type Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/public.decorator';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { queryRows } from '../database/sql';
+import { metricsScrapeAllowed } from '../metrics/metrics-auth';
 import { MetricsService } from '../metrics/metrics.service';
 
 /**
@@ -50,19 +50,9 @@ export class MetricsController implements OnModuleInit {
   @Get()
   @Header('Cache-Control', 'no-store')
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
-    const { token, open } = this.config.metrics;
-    if (!open) {
-      const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '';
-      if (!token || !sameSecret(given, token))
-        throw new UnauthorizedException('A valid METRICS_TOKEN bearer token is required');
-    }
+    if (!metricsScrapeAllowed(authorization, this.config.metrics))
+      throw new UnauthorizedException('A valid METRICS_TOKEN bearer token is required');
     res.setHeader('Content-Type', this.metrics.contentType);
     res.send(await this.metrics.text());
   }
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
