@@ -16,6 +16,22 @@ import { rejectInvalidUtf8, rejectMalformedInput } from './common/input-guard';
 
 export const BODY_LIMIT = '1mb';
 
+/** The OpenAPI tags, in the order Swagger UI lists them. */
+const API_TAGS: Array<[string, string]> = [
+  ['auth', 'Register, log in, and the calling user'],
+  ['projects', 'Projects, their members and their API keys'],
+  ['models', 'The models this instance can call, and what each supports'],
+  ['connections', "A project's own provider connections (base URL, key, headers): models under their prefix"],
+  ['datasets', 'Versioned datasets of inputs: upload (JSON, NDJSON, CSV), versions, items'],
+  ['prompts', 'The prompt registry: versions and labels, referenced from experiments by {ref}'],
+  ['experiments', 'Experiments: the grid, launch, progress (SSE), cancel, retry, compare, gate, budgets'],
+  ['runs', 'Runs: one grid cell on one input, their stages, scores and exports'],
+  ['scoring', 'Automated scorers and human ratings'],
+  ['leaderboard', 'Run and configuration leaderboards with weighted scores and statistics'],
+  ['webhooks', 'Webhook subscriptions, deliveries and secret rotation'],
+  ['operations', 'Health and operations'],
+];
+
 /**
  * Everything about the HTTP app that main.ts and the e2e tests must share: prefix, body limit,
  * validation, security headers, Swagger. Returns the OpenAPI document it serves.
@@ -71,15 +87,17 @@ export function configureApp(app: INestApplication): OpenAPIObject {
 
 /** The OpenAPI document of the app's routes (after the global prefix is set). */
 export function openApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('PromptLooper API')
     .setDescription(
       'Prompt experimentation backend: experiments (prompt × model × params × inputs grids), runs, scoring and leaderboards. ' +
         'Authenticate with `POST /api/auth/login`, then "Authorize" with the access token (or a project API key `pl_…`).',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or pl_ API key' })
-    .build();
+    .addServer('/', 'This server')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or pl_ API key' });
+  for (const [name, description] of API_TAGS) builder.addTag(name, description);
+  const config = builder.build();
   const document = markFreeFormObjects(SwaggerModule.createDocument(app, config));
   return documentErrorBodies(declarePublicOperationsAndTags(document));
 }

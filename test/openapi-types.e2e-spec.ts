@@ -21,6 +21,22 @@ async function generator(args: string[]): Promise<{ code: number; stderr: string
   }
 }
 
+/** `redocly lint SPEC --config redocly.yaml --format=stylish`, as a developer runs it. */
+async function redoclyLint(spec: string): Promise<{ code: number; output: string }> {
+  const bin = join(ROOT, 'node_modules', '@redocly', 'cli', 'bin', 'cli.js');
+  const args = [bin, 'lint', spec, '--config', join(ROOT, 'redocly.yaml'), '--format=stylish'];
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, output: `${failed.stdout ?? ''}${failed.stderr ?? String(error)}` };
+  }
+}
+
 describe('the CLI client types (src/cli/api-types.ts)', () => {
   let dir: string;
   beforeAll(() => {
@@ -29,7 +45,7 @@ describe('the CLI client types (src/cli/api-types.ts)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   // Each generation starts the module graph under ts-node: tens of seconds on a busy machine.
-  it('equal what npm run openapi:types generates from the current server (built without a database); a stale file fails --check', async () => {
+  it('equal what npm run openapi:types generates from the current server (built without a database); a stale file fails --check; the spec passes redocly lint', async () => {
     const spec = join(dir, 'openapi.json');
     const types = join(dir, 'api-types.ts');
     const stale = join(dir, 'stale.ts');
@@ -49,5 +65,10 @@ describe('the CLI client types (src/cli/api-types.ts)', () => {
     }
     expect(checked.code).toBe(1);
     expect(checked.stderr).toMatch(/is stale: run npm run openapi:types/);
+
+    // `@redocly/cli lint` (recommended rules, redocly.yaml): no error and no warning.
+    const lint = await redoclyLint(spec);
+    if (lint.code !== 0 || /You have \d+ warnings?/.test(lint.output)) throw new Error(`redocly lint:\n${lint.output}`);
+    expect(lint.output).toMatch(/Your API description is valid/);
   }, 300_000);
 });

@@ -8,6 +8,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiOperation,
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { forbidden } from '../common/domain-error';
@@ -23,6 +24,7 @@ export class AuthController {
 
   @Public()
   @UseGuards(ThrottlerGuard)
+  @ApiOperation({ summary: 'Register a user (and their personal project)' })
   @Post('register')
   @ApiCreatedResponse({ type: RegisteredUserDto, description: 'Creates the user and their personal project (owner).' })
   @ApiConflictResponse({ description: 'Email already registered' })
@@ -33,6 +35,7 @@ export class AuthController {
 
   @Public()
   @UseGuards(ThrottlerGuard)
+  @ApiOperation({ summary: 'Log in: an access token for an email and password' })
   @Post('login')
   @HttpCode(200)
   @ApiOkResponse({ type: TokenDto })
@@ -43,6 +46,7 @@ export class AuthController {
   }
 
   @ApiBearerAuth()
+  @ApiOperation({ summary: 'The calling user' })
   @Get('me')
   @ApiOkResponse({ type: MeDto })
   @ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token' })

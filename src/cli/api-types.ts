@@ -9,6 +9,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
+    /** Log in: an access token for an email and password */
     post: operations['AuthController_login'];
     delete?: never;
     options?: never;
@@ -23,6 +24,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** The calling user */
     get: operations['AuthController_me'];
     put?: never;
     post?: never;
@@ -41,6 +43,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
+    /** Register a user (and their personal project) */
     post: operations['AuthController_register'];
     delete?: never;
     options?: never;
@@ -58,9 +61,11 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
+    /** Delete a connection */
     delete: operations['ConnectionsController_remove'];
     options?: never;
     head?: never;
+    /** Change a connection */
     patch: operations['ConnectionsController_update'];
     trace?: never;
   };
@@ -377,6 +382,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** Health of the API and its dependencies */
     get: operations['HealthController_check'];
     put?: never;
     post?: never;
@@ -413,8 +419,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** List the caller's projects */
     get: operations['ProjectsController_list'];
     put?: never;
+    /** Create a project */
     post: operations['ProjectsController_create'];
     delete?: never;
     options?: never;
@@ -429,8 +437,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** List a project's API keys */
     get: operations['ProjectsController_listKeys'];
     put?: never;
+    /** Create a project API key */
     post: operations['ProjectsController_createKey'];
     delete?: never;
     options?: never;
@@ -438,7 +448,7 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/api/projects/{id}/api-keys/{keyId}': {
+  '/api/projects/{id}/api-keys/{key_id}': {
     parameters: {
       query?: never;
       header?: never;
@@ -448,6 +458,7 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
+    /** Revoke a project API key */
     delete: operations['ProjectsController_revokeKey'];
     options?: never;
     head?: never;
@@ -463,6 +474,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
+    /** Add a member to a project */
     post: operations['ProjectsController_addMember'];
     delete?: never;
     options?: never;
@@ -477,9 +489,29 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** List a project's connections (keys never shown) */
     get: operations['ConnectionsController_list'];
     put?: never;
+    /** Create a provider connection for a project */
     post: operations['ConnectionsController_create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/projects/{project_id}/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List a project's webhook subscriptions */
+    get: operations['WebhooksController_list'];
+    put?: never;
+    /** Subscribe a URL to a project's events */
+    post: operations['WebhooksController_create'];
     delete?: never;
     options?: never;
     head?: never;
@@ -516,22 +548,6 @@ export interface paths {
     put?: never;
     /** Create a prompt (editor); add its first version next */
     post: operations['PromptsController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/api/projects/{projectId}/webhooks': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get: operations['WebhooksController_list'];
-    put?: never;
-    post: operations['WebhooksController_create'];
     delete?: never;
     options?: never;
     head?: never;
@@ -722,12 +738,15 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** A webhook subscription */
     get: operations['WebhooksController_get'];
     put?: never;
     post?: never;
+    /** Delete a webhook subscription */
     delete: operations['WebhooksController_delete'];
     options?: never;
     head?: never;
+    /** Change a webhook subscription */
     patch: operations['WebhooksController_update'];
     trace?: never;
   };
@@ -738,6 +757,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** The delivery log of a subscription */
     get: operations['WebhooksController_deliveries'];
     put?: never;
     post?: never;
@@ -747,7 +767,7 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/api/webhooks/{id}/deliveries/{deliveryId}/redeliver': {
+  '/api/webhooks/{id}/deliveries/{delivery_id}/redeliver': {
     parameters: {
       query?: never;
       header?: never;
@@ -756,6 +776,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
+    /** Deliver an event again */
     post: operations['WebhooksController_redeliver'];
     delete?: never;
     options?: never;
@@ -772,6 +793,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
+    /** Rotate the signing secret (the old one signs too for 24 hours) */
     post: operations['WebhooksController_rotate'];
     delete?: never;
     options?: never;
@@ -788,6 +810,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
+    /** Send a test (ping) delivery */
     post: operations['WebhooksController_test'];
     delete?: never;
     options?: never;
@@ -1055,15 +1078,12 @@ export interface components {
       pass_rate: number;
       /** @description The prompt as configured (a string or {messages}); null when not grouped on prompt */
       prompt:
-        | (
-            | string
-            | {
-                messages?: {
-                  [key: string]: unknown;
-                }[];
-              }
-          )
-        | null;
+        | (string | null)
+        | ({
+            messages?: {
+              [key: string]: unknown;
+            }[];
+          } | null);
       /**
        * @description Per scorer, the mean of its latest scores over the group's runs that have one.
        * @example {
@@ -4106,7 +4126,7 @@ export interface operations {
       header?: never;
       path: {
         id: string;
-        keyId: string;
+        key_id: string;
       };
       cookie?: never;
     };
@@ -4339,6 +4359,129 @@ export interface operations {
       };
       /** @description A connection with that name exists in the project */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+    };
+  };
+  WebhooksController_list: {
+    parameters: {
+      query?: {
+        limit?: number;
+        offset?: number;
+      };
+      header?: never;
+      path: {
+        project_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Owner only. Oldest first; never a secret. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookListDto'];
+        };
+      };
+      /** @description Invalid body, a refused URL (private or local target), or a path id that is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+      /** @description Missing, invalid, expired or revoked token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+      /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+      /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+    };
+  };
+  WebhooksController_create: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateWebhookDto'];
+      };
+    };
+    responses: {
+      /** @description Owner only. `secret` is shown only here. Each event is POSTed as the Standard Webhooks body `{type, timestamp, data}` with the headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the base64 part of the secret; two space-separated entries for 24 hours after a rotation). At least once: deduplicate on `webhook-id`. Ordering is not guaranteed. Any non-2xx, a redirect, or no answer within 10 s is retried after about 5 s, 1 min, 10 min, 1 h, 6 h and 24 h; 410 Gone or 20 failed attempts in a row disable the subscription. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookWithSecretDto'];
+        };
+      };
+      /** @description Invalid body, a refused URL (private or local target), or a path id that is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+      /** @description Missing, invalid, expired or revoked token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+      /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponseDto'];
+        };
+      };
+      /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -4590,129 +4733,6 @@ export interface operations {
       };
       /** @description A prompt with this name exists in the project */
       409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-    };
-  };
-  WebhooksController_list: {
-    parameters: {
-      query?: {
-        limit?: number;
-        offset?: number;
-      };
-      header?: never;
-      path: {
-        projectId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Owner only. Oldest first; never a secret. */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['WebhookListDto'];
-        };
-      };
-      /** @description Invalid body, a refused URL (private or local target), or a path id that is not a UUID */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-      /** @description Missing, invalid, expired or revoked token */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-      /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-      /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-    };
-  };
-  WebhooksController_create: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        projectId: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CreateWebhookDto'];
-      };
-    };
-    responses: {
-      /** @description Owner only. `secret` is shown only here. Each event is POSTed as the Standard Webhooks body `{type, timestamp, data}` with the headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the base64 part of the secret; two space-separated entries for 24 hours after a rotation). At least once: deduplicate on `webhook-id`. Ordering is not guaranteed. Any non-2xx, a redirect, or no answer within 10 s is retried after about 5 s, 1 min, 10 min, 1 h, 6 h and 24 h; 410 Gone or 20 failed attempts in a row disable the subscription. */
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['WebhookWithSecretDto'];
-        };
-      };
-      /** @description Invalid body, a refused URL (private or local target), or a path id that is not a UUID */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-      /** @description Missing, invalid, expired or revoked token */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-      /** @description Not an owner of the project (API keys act as editors: they cannot manage webhooks) */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponseDto'];
-        };
-      };
-      /** @description "Webhook not found" / "Project not found" for ids outside the caller's projects */
-      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -5572,7 +5592,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        deliveryId: string;
+        delivery_id: string;
         id: string;
       };
       cookie?: never;

@@ -10,6 +10,7 @@ import {
   ApiOkResponse,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiOperation,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal } from '../common/principal';
 import { UuidPipe } from '../common/uuid.pipe';
@@ -31,6 +32,7 @@ import { ConnectionDto, ConnectionListDto, CreateConnectionDto, UpdateConnection
 export class ConnectionsController {
   constructor(private readonly connections: ConnectionsService) {}
 
+  @ApiOperation({ summary: 'Create a provider connection for a project' })
   @Post('projects/:project_id/connections')
   @ApiCreatedResponse({
     type: ConnectionDto,
@@ -45,6 +47,7 @@ export class ConnectionsController {
     return this.connections.create(principal, projectId, dto);
   }
 
+  @ApiOperation({ summary: "List a project's connections (keys never shown)" })
   @Get('projects/:project_id/connections')
   @ApiOkResponse({ type: ConnectionListDto, description: 'Any member; `api_key_last4` for owners only.' })
   async list(
@@ -55,6 +58,7 @@ export class ConnectionsController {
     return { items, total: items.length };
   }
 
+  @ApiOperation({ summary: 'Change a connection' })
   @Patch('connections/:id')
   @ApiOkResponse({ type: ConnectionDto, description: 'Owner only. A new key applies to calls that start afterwards.' })
   update(
@@ -65,6 +69,7 @@ export class ConnectionsController {
     return this.connections.update(principal, id, dto);
   }
 
+  @ApiOperation({ summary: 'Delete a connection' })
   @Delete('connections/:id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Owner only. Runs still using its prefix fail with an unknown-provider error.' })

@@ -9,6 +9,7 @@ import {
   ApiOkResponse,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiOperation,
 } from '@nestjs/swagger';
 import { ApiKeysService } from './api-keys.service';
 import { CurrentPrincipal, Principal } from '../common/principal';
@@ -45,12 +46,14 @@ export class ProjectsController {
     private readonly access: AccessPolicy,
   ) {}
 
+  @ApiOperation({ summary: 'Create a project' })
   @Post()
   @ApiCreatedResponse({ type: ProjectDto, description: 'The caller becomes its owner.' })
   create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateProjectDto): Promise<ProjectDto> {
     return this.projects.create(principal, dto.name);
   }
 
+  @ApiOperation({ summary: "List the caller's projects" })
   @Get()
   @ApiOkResponse({ type: ProjectListDto })
   async list(@CurrentPrincipal() principal: Principal): Promise<ProjectListDto> {
@@ -58,6 +61,7 @@ export class ProjectsController {
     return { items, total: items.length };
   }
 
+  @ApiOperation({ summary: 'Add a member to a project' })
   @Post(':id/members')
   @ApiCreatedResponse({
     type: MembershipDto,
@@ -72,6 +76,7 @@ export class ProjectsController {
     return this.projects.addMember(id, dto);
   }
 
+  @ApiOperation({ summary: 'Create a project API key' })
   @Post(':id/api-keys')
   @ApiCreatedResponse({
     type: CreatedApiKeyDto,
@@ -86,6 +91,7 @@ export class ProjectsController {
     return this.apiKeys.create(id, dto.name, principal.kind === 'user' ? principal.userId : null);
   }
 
+  @ApiOperation({ summary: "List a project's API keys" })
   @Get(':id/api-keys')
   @ApiOkResponse({ type: ApiKeyListDto, description: 'Owner only. Never returns secrets.' })
   async listKeys(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string): Promise<ApiKeyListDto> {
@@ -94,13 +100,14 @@ export class ProjectsController {
     return { items, total: items.length };
   }
 
-  @Delete(':id/api-keys/:keyId')
+  @ApiOperation({ summary: 'Revoke a project API key' })
+  @Delete(':id/api-keys/:key_id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked: the key is refused from the next request on.' })
   async revokeKey(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidPipe) id: string,
-    @Param('keyId', UuidPipe) keyId: string,
+    @Param('key_id', UuidPipe) keyId: string,
   ): Promise<void> {
     await this.access.require(principal, id, ProjectRole.Owner, NOT_FOUND);
     await this.apiKeys.revoke(id, keyId);

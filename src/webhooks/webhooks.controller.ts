@@ -11,6 +11,7 @@ import {
   ApiOkResponse,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiOperation,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal } from '../common/principal';
 import { PaginationQueryDto } from '../common/pagination.dto';
@@ -56,31 +57,34 @@ export class WebhooksController {
     private readonly access: AccessPolicy,
   ) {}
 
-  @Post('projects/:projectId/webhooks')
+  @ApiOperation({ summary: "Subscribe a URL to a project's events" })
+  @Post('projects/:project_id/webhooks')
   @ApiCreatedResponse({
     type: WebhookWithSecretDto,
     description: `Owner only. \`secret\` is shown only here. ${DELIVERY_DOC}`,
   })
   async create(
     @CurrentPrincipal() principal: Principal,
-    @Param('projectId', UuidPipe) projectId: string,
+    @Param('project_id', UuidPipe) projectId: string,
     @Body() dto: CreateWebhookDto,
   ): Promise<WebhookWithSecretDto> {
     await this.access.require(principal, projectId, ProjectRole.Owner, 'Project not found');
     return this.webhooks.create(projectId, dto);
   }
 
-  @Get('projects/:projectId/webhooks')
+  @ApiOperation({ summary: "List a project's webhook subscriptions" })
+  @Get('projects/:project_id/webhooks')
   @ApiOkResponse({ type: WebhookListDto, description: 'Owner only. Oldest first; never a secret.' })
   async list(
     @CurrentPrincipal() principal: Principal,
-    @Param('projectId', UuidPipe) projectId: string,
+    @Param('project_id', UuidPipe) projectId: string,
     @Query() page: PaginationQueryDto,
   ): Promise<WebhookListDto> {
     await this.access.require(principal, projectId, ProjectRole.Owner, 'Project not found');
     return this.webhooks.list(projectId, page.limit, page.offset);
   }
 
+  @ApiOperation({ summary: 'A webhook subscription' })
   @Get('webhooks/:id')
   @ApiOkResponse({ type: WebhookDto, description: 'Owner only; never a secret.' })
   async get(@CurrentPrincipal() principal: Principal, @Param('id', UuidPipe) id: string): Promise<WebhookDto> {
@@ -88,6 +92,7 @@ export class WebhooksController {
     return this.webhooks.get(id);
   }
 
+  @ApiOperation({ summary: 'Change a webhook subscription' })
   @Patch('webhooks/:id')
   @ApiOkResponse({ type: WebhookDto, description: 'Owner only. `enabled: true` also clears a disable by delivery.' })
   async update(
@@ -99,6 +104,7 @@ export class WebhooksController {
     return this.webhooks.update(id, dto);
   }
 
+  @ApiOperation({ summary: 'Delete a webhook subscription' })
   @Delete('webhooks/:id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Owner only. Deletes its pending deliveries and its log.' })
@@ -107,6 +113,7 @@ export class WebhooksController {
     await this.webhooks.delete(id);
   }
 
+  @ApiOperation({ summary: 'Rotate the signing secret (the old one signs too for 24 hours)' })
   @Post('webhooks/:id/rotate-secret')
   @HttpCode(200)
   @ApiOkResponse({
@@ -123,6 +130,7 @@ export class WebhooksController {
     return this.webhooks.rotateSecret(id);
   }
 
+  @ApiOperation({ summary: 'Send a test (ping) delivery' })
   @Post('webhooks/:id/test')
   @HttpCode(202)
   @ApiAcceptedResponse({
@@ -135,6 +143,7 @@ export class WebhooksController {
     return this.webhooks.ping(id);
   }
 
+  @ApiOperation({ summary: 'The delivery log of a subscription' })
   @Get('webhooks/:id/deliveries')
   @ApiOkResponse({
     type: DeliveryAttemptListDto,
@@ -149,7 +158,8 @@ export class WebhooksController {
     return this.webhooks.deliveryLog(id, page.limit, page.offset);
   }
 
-  @Post('webhooks/:id/deliveries/:deliveryId/redeliver')
+  @ApiOperation({ summary: 'Deliver an event again' })
+  @Post('webhooks/:id/deliveries/:delivery_id/redeliver')
   @HttpCode(202)
   @ApiAcceptedResponse({
     type: RedeliveryDto,
@@ -161,7 +171,7 @@ export class WebhooksController {
   async redeliver(
     @CurrentPrincipal() principal: Principal,
     @Param('id', UuidPipe) id: string,
-    @Param('deliveryId', UuidPipe) deliveryId: string,
+    @Param('delivery_id', UuidPipe) deliveryId: string,
   ): Promise<RedeliveryDto> {
     await this.authorize(principal, id);
     return this.webhooks.redeliver(id, deliveryId);

@@ -68,11 +68,11 @@ export class ConfigLeaderboardItemDto {
   key: string;
 
   @ApiProperty({
-    oneOf: [
-      { type: 'string' },
-      { type: 'object', properties: { messages: { type: 'array', items: { type: 'object' } } } },
+    // OpenAPI 3.0: `nullable` needs a `type` beside it, so each alternative carries it.
+    anyOf: [
+      { type: 'string', nullable: true },
+      { type: 'object', nullable: true, properties: { messages: { type: 'array', items: { type: 'object' } } } },
     ],
-    nullable: true,
     description: 'The prompt as configured (a string or {messages}); null when not grouped on prompt',
   })
   prompt: unknown;
