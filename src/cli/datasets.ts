@@ -31,8 +31,8 @@ export async function resolveProject(env: CliEnv, client: ApiClient, given?: str
 
 /**
  * The dataset routes are called by their contract (API.md, "Datasets") with plain fetch rather than
- * the generated client: the version upload is a streamed CSV/NDJSON body, which openapi-fetch does
- * not stream. `test/cli.e2e-spec.ts` runs them against the real routes.
+ * the generated client: the version upload sends the file as a stream (CSV or NDJSON, half-duplex),
+ * which the JSON-typed client is not set up for. `test/cli.e2e-spec.ts` runs them against the real routes.
  */
 async function raw(
   env: CliEnv,
