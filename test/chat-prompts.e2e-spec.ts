@@ -381,7 +381,7 @@ describe('chat prompts, tools and structured output (e2e)', () => {
             name: 'judge',
             type: 'llm_judge',
             params: {
-              // Judge models resolve through the instance providers (not project connections).
+              // Judge models resolve in the project: here the instance Anthropic provider.
               model: 'anthropic:judge',
               rubric: 'Conversation:\n{{run.prompt}}\nAnswer: {{output}}\nJSON: {{run.messages}}',
               scale: { min: 0, max: 1 },

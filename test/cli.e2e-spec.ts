@@ -218,6 +218,143 @@ describe('promptlooper CLI (e2e: the binary in a child process against the app o
     expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
   });
 
+  describe('datasets (the real dataset routes)', () => {
+    /** CSV with an id column (the item keys), a quoted comma and a quoted newline. */
+    const CSV = 'id,ticket\r\nt1,I want a refund\r\nt2,"Where, is my parcel?"\r\nt3,"Refund me\nnow"\r\n';
+    const CSV_ITEMS = [
+      { item_key: 't1', data: { id: 't1', ticket: 'I want a refund' } },
+      { item_key: 't2', data: { id: 't2', ticket: 'Where, is my parcel?' } },
+      { item_key: 't3', data: { id: 't3', ticket: 'Refund me\nnow' } },
+    ];
+    const items = async (id: string, version: number) =>
+      (await request(t.http).get(`/api/datasets/${id}/versions/${version}/items`).set(bearer(owner.token)).expect(200))
+        .body as { items: Array<{ item_key: string; data: unknown }>; total: number };
+
+    it('datasets push creates the dataset, then uploads each push as its next version (CSV, JSONL, --json)', async () => {
+      const first = await cli(['datasets', 'push', 'cli-tickets', file('tickets.csv', CSV)]);
+      expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+      const [, id, hash] = /^dataset ([0-9a-f-]{36}) version 1: 3 items \(([0-9a-f]{64})\)\n$/.exec(first.stdout)!;
+      const detail = await request(t.http).get(`/api/datasets/${id}`).set(bearer(owner.token)).expect(200);
+      expect(detail.body).toMatchObject({ name: 'cli-tickets', project_id: owner.projectId });
+      expect(detail.body.versions).toEqual([
+        expect.objectContaining({ version: 1, item_count: 3, content_hash: hash }),
+      ]);
+      const v1 = await items(id, 1);
+      expect(v1.items.map(({ item_key, data }) => ({ item_key, data }))).toEqual(CSV_ITEMS);
+
+      // The name exists now (409 on create): the CLI finds it and adds version 2, streamed as NDJSON.
+      const jsonl = file('more.jsonl', '{"id": "t4", "ticket": "The app crashes"}\n\n{"ticket": "no id"}\n');
+      const second = await cli(['datasets', 'push', 'cli-tickets', jsonl, '--json', '--project', owner.projectId]);
+      expect(second.code).toBe(0);
+      const version = parseJson(second);
+      expect(version).toMatchObject({ dataset_id: id, version: 2, item_count: 2 });
+      expect(version.content_hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(version.content_hash).not.toBe(hash);
+      const v2 = await items(id, 2);
+      expect(v2.items.map((i) => i.data)).toEqual([{ id: 't4', ticket: 'The app crashes' }, { ticket: 'no id' }]);
+      expect(v2.items[0].item_key).toBe('t4');
+      // Version 1 is untouched.
+      expect((await items(id, 1)).total).toBe(3);
+    });
+
+    it('datasets push exits 2 with the server message for a malformed file and creates no version', async () => {
+      const bad = await cli(['datasets', 'push', 'cli-bad', file('bad.jsonl', '{"ticket": "ok"}\nnot json\n')]);
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr).toMatch(/^promptlooper: server answered 400 Bad Request: .*line 2/m);
+      const list = await request(t.http)
+        .get(`/api/projects/${owner.projectId}/datasets?limit=500`)
+        .set(bearer(owner.token))
+        .expect(200);
+      const created = (list.body.items as Array<{ id: string; name: string }>).find((d) => d.name === 'cli-bad');
+      // The empty dataset exists (created before the upload), with no version.
+      const detail = await request(t.http).get(`/api/datasets/${created!.id}`).set(bearer(owner.token)).expect(200);
+      expect(detail.body.versions).toEqual([]);
+
+      const unknownType = await cli(['datasets', 'push', 'x', file('items.txt', 'a')]);
+      expect(unknownType.code).toBe(2);
+      expect(unknownType.stderr).toMatch(/items\.txt: expected a \.csv, \.jsonl, \.ndjson or \.json file/);
+      const missing = await cli(['datasets', 'push', 'x', join(dir, 'nowhere.csv')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/cannot read .*nowhere\.csv: ENOENT/);
+    });
+
+    it('run FILE with config.dataset: ./file uploads it (relative to FILE) and runs the experiment on that version', async () => {
+      file('triage-items.csv', CSV);
+      const yaml = `name: dataset-run
+config:
+  prompts: ["Triage: {{ticket}}"]
+  models: [mock:echo]
+  dataset: ./triage-items.csv
+scoring_config:
+  scorers:
+    - name: has_refund
+      type: contains
+      params: { value: refund, case_sensitive: false }
+`;
+      // Run from another directory: the path is relative to the experiment file, not the working directory.
+      const result = await runCli(bin, ['run', file('dataset-run.yaml', yaml), '--json'], env, tmpdir());
+      expect({ code: result.code, stderr: result.stderr }).toMatchObject({ code: 0 });
+      const out = parseJson(result);
+      const experimentId = out.experiment_id as string;
+      expect(out).toMatchObject({ status: 'completed', progress: { completed: 3 } });
+      expect(out.leaderboard).toHaveLength(1);
+      expect(out.leaderboard[0].n).toBe(3);
+
+      const list = await request(t.http)
+        .get(`/api/projects/${owner.projectId}/datasets?limit=500`)
+        .set(bearer(owner.token))
+        .expect(200);
+      const dataset = (list.body.items as Array<{ id: string; name: string }>).find((d) => d.name === 'triage-items');
+      expect(dataset).toBeDefined();
+      const experiment = await request(t.http)
+        .get(`/api/experiments/${experimentId}`)
+        .set(bearer(owner.token))
+        .expect(200);
+      expect(experiment.body.status).toBe('completed');
+      expect(experiment.body.config.dataset).toEqual({ id: dataset!.id, version: 1 });
+      const runs = await request(t.http)
+        .get(`/api/runs?experiment_id=${experimentId}&limit=100`)
+        .set(bearer(owner.token))
+        .expect(200);
+      expect(
+        (runs.body.items as Array<{ dataset_item_key: string; output: string; status: string }>)
+          .map((r) => [r.dataset_item_key, r.status])
+          .sort(),
+      ).toEqual([
+        ['t1', 'completed'],
+        ['t2', 'completed'],
+        ['t3', 'completed'],
+      ]);
+      const detail = await request(t.http)
+        .get(`/api/runs/${runs.body.items[0].id}`)
+        .set(bearer(owner.token))
+        .expect(200);
+      const item = CSV_ITEMS.find((i) => i.item_key === detail.body.dataset_item_key)!;
+      expect(detail.body.stage_results.map((s: { output: string }) => s.output)).toEqual([
+        `Triage: ${item.data.ticket}`,
+      ]);
+      expect(detail.body.config.input_data).toEqual(item.data);
+
+      // A second run of the same file uploads the file again as the next version and pins that one.
+      const again = await runCli(bin, ['run', join(dir, 'dataset-run.yaml'), '--no-wait'], env, tmpdir());
+      expect(again.code).toBe(0);
+      const pinned = await request(t.http)
+        .get(`/api/experiments/${again.stdout.trim()}`)
+        .set(bearer(owner.token))
+        .expect(200);
+      expect(pinned.body.config.dataset).toEqual({ id: dataset!.id, version: 2 });
+      await waitForCompleted(again.stdout.trim());
+    });
+
+    it('run FILE exits 2 when config.dataset names a file that does not exist', async () => {
+      const yaml = `name: no-items\nconfig:\n  prompts: ["x {{ticket}}"]\n  models: [mock:echo]\n  dataset: ./missing.csv\n`;
+      const result = await cli(['run', file('no-items.yaml', yaml)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/cannot read .*missing\.csv: ENOENT/);
+    });
+  });
+
   it('exits 2 on usage errors and 0 for --help', async () => {
     expect((await cli(['nope'])).code).toBe(2);
     expect((await cli(['run'])).code).toBe(2);

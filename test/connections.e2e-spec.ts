@@ -273,6 +273,81 @@ describe('provider connections (per project, encrypted, resolved at creation and
     expect(fakeA.requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${SECRET_A2}`]);
   });
 
+  it('an llm_judge model under a connection prefix is accepted (create, PATCH) and judges through it', async () => {
+    const judge = (model: string) => ({
+      scorers: [{ name: 'judge', type: 'llm_judge', params: { model, rubric: 'Is "{{output}}" polite?' } }],
+    });
+    const body = (model: string) => ({
+      name: `judged-${model}`,
+      project_id: owner.projectId,
+      config: { prompts: ['Say {{x}}'], models: ['mock:echo'], inputs: [{ x: `judged ${++runCount}` }] },
+      scoring_config: judge(model),
+    });
+    const unknown = await call('post', '/api/experiments', owner, body('nowhere:gpt-judge'));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toHaveLength(1);
+    expect(unknown.body.message[0]).toMatch(
+      /^scoring_config\.scorers\[0\] \(name "judge"\): params\.model: Unknown provider "nowhere" in model "nowhere:gpt-judge": this project offers .*\bwork-openai\b/,
+    );
+    // Each prefix is offered once, even the instance provider a connection shadows.
+    const offered = (unknown.body.message[0] as string).split('this project offers ')[1].split(', ');
+    expect(offered).toEqual([...new Set(offered)]);
+    expect(offered).toEqual(expect.arrayContaining(['mock', 'openai', 'anthropic', 'work-openai']));
+    // Project B does not see A's connection: its judge is refused the same way.
+    const foreign = await call('post', '/api/experiments', outsider, {
+      ...body('work-openai:gpt-judge'),
+      project_id: outsider.projectId,
+    });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.message.join(' ')).toMatch(/params\.model: Unknown provider "work-openai"/);
+
+    // PATCH: a judge under an unknown prefix is refused and changes nothing; the connection's is accepted.
+    const draft = await call('post', '/api/experiments', owner, body('mock:echo'));
+    expect(draft.status).toBe(201);
+    const refused = await call('patch', `/api/experiments/${draft.body.id}`, owner, {
+      scoring_config: judge('nowhere:gpt-judge'),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message.join(' ')).toMatch(/scoring_config\.scorers\[0\].*Unknown provider "nowhere"/);
+    expect((await call('get', `/api/experiments/${draft.body.id}`, owner)).body.scoring_config).toEqual(
+      judge('mock:echo'),
+    );
+    const patched = await call('patch', `/api/experiments/${draft.body.id}`, owner, {
+      scoring_config: judge('work-openai:gpt-judge'),
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.scoring_config).toEqual(judge('work-openai:gpt-judge'));
+
+    const created = await call('post', '/api/experiments', owner, body('work-openai:gpt-judge'));
+    expect(created.status).toBe(201);
+    fakeA.reset();
+    fakeA.setResponder((req) =>
+      req.model === 'gpt-judge' ? { output: '{"score": 0.75, "reason": "polite"}' } : undefined,
+    );
+    expect((await call('post', `/api/experiments/${created.body.id}/launch`, owner, {})).status).toBe(202);
+    const run = await waitFor(
+      async () => {
+        const list = await call('get', `/api/runs?experiment_id=${created.body.id}`, owner);
+        const [item] = list.body.items as Array<{ id: string; status: string }>;
+        if (item?.status !== 'completed') return null;
+        const detail = await call('get', `/api/runs/${item.id}`, owner);
+        return detail.body.scores?.length > 0 ? detail.body : null;
+      },
+      { timeoutMs: 60_000, what: 'the judged run to be scored' },
+    );
+    expect(run.scores.map((s: { scorer_name: string; value: number }) => [s.scorer_name, s.value])).toEqual([
+      ['judge', 0.75],
+    ]);
+    // The judge call went to the connection's base URL (fake A) with its (rotated) key, not to the instance.
+    const judged = fakeA.requests.filter((r) => r.model === 'gpt-judge');
+    expect(judged).toHaveLength(1);
+    expect(judged[0].path).toBe('/v1/chat/completions');
+    expect(judged[0].headers.authorization).toBe(`Bearer ${SECRET_A2}`);
+    expect(judged[0].prompt).toBe(`Is "Say judged ${runCount}" polite?`);
+    expect(instance.requests.filter((r) => r.model === 'gpt-judge')).toEqual([]);
+    fakeA.setResponder(null);
+  });
+
   it('deleting a connection makes its prefix unknown again', async () => {
     const list = await call('get', `/api/projects/${owner.projectId}/connections`, owner);
     const id = list.body.items.find((c: { name: string }) => c.name === 'claude').id as string;

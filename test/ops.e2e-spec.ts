@@ -319,7 +319,7 @@ describe('JSON logs and the OpenAPI document (e2e)', () => {
       return Object.entries(examples ?? {}).map(([name, example]) => [name, example.value]);
     };
     const experiments = examplesOf('/api/experiments', 'post');
-    expect(experiments.map(([name]) => name)).toEqual(['grid', 'pipeline']);
+    expect(experiments.map(([name]) => name)).toEqual(['grid', 'pipeline', 'budget']);
     let experimentId = '';
     for (const [name, body] of experiments) {
       const res = await request(t.http).post('/api/experiments').set(bearer(user.token)).send(body);
@@ -347,6 +347,43 @@ describe('JSON logs and the OpenAPI document (e2e)', () => {
         .send({ ...body, experiment_id: experimentId });
       expect([res.status, res.body]).toEqual([201, expect.objectContaining({ status: 'pending' })]);
     }
+    // Connections: each create example succeeds in the caller's project (owner) and returns no key;
+    // each PATCH example succeeds on the first one.
+    const connections = examplesOf('/api/projects/{project_id}/connections', 'post');
+    expect(connections.map(([name]) => name)).toEqual(['openai-compatible', 'anthropic']);
+    const connectionIds: string[] = [];
+    for (const [name, body] of connections) {
+      const res = await request(t.http)
+        .post(`/api/projects/${user.projectId}/connections`)
+        .set(bearer(user.token))
+        .send(body);
+      expect([name, res.status, res.body]).toEqual([
+        name,
+        201,
+        expect.objectContaining({ name: body.name, kind: body.kind, api_key_set: true }),
+      ]);
+      expect(res.text).not.toContain(body.api_key as string);
+      connectionIds.push((res.body as { id: string }).id);
+    }
+    const patches = examplesOf('/api/connections/{id}', 'patch');
+    expect(patches.map(([name]) => name)).toEqual(['rotate-key', 'limits']);
+    for (const [name, body] of patches) {
+      const res = await request(t.http)
+        .patch(`/api/connections/${connectionIds[0]}`)
+        .set(bearer(user.token))
+        .send(body);
+      expect([name, res.status]).toEqual([name, 200]);
+      expect(res.text).not.toContain('not-a-real-key');
+    }
+    // The connection's model is then valid in the project (at creation; calling it needs the real key).
+    const withConnection = await request(t.http)
+      .post('/api/experiments')
+      .set(bearer(user.token))
+      .send({
+        name: 'connection-model',
+        config: { prompts: ['Hi {{x}}'], models: ['mock:echo', 'work-openai:gpt-4o-mini'], inputs: [{ x: 1 }] },
+      });
+    expect(withConnection.status).toBe(201);
     // Free-form objects take any key (generated clients would otherwise type them Record<string, never>).
     const config = doc.components.schemas.ExperimentConfigDto.properties ?? {};
     expect(config.params).toMatchObject({ type: 'object', additionalProperties: true });

@@ -117,7 +117,7 @@ describe('scoring (e2e)', () => {
     for (const item of res.body.items) {
       expect(Object.keys(item).sort()).toEqual(['description', 'example', 'params_schema', 'type']);
       expect(item.params_schema.type).toBe('object');
-      expect(scoring.validateScoringConfig({ scorers: [item.example] })).toEqual([]);
+      expect(scoring.validateScoringConfig({ scorers: [item.example] }, () => null)).toEqual([]);
     }
     const docs = await request(t.http).get('/docs-json').expect(200);
     expect(docs.body.paths['/api/scorers'].get.tags).toEqual(['scoring']);

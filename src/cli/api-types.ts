@@ -1111,8 +1111,12 @@ export interface components {
       api_key_last4?: string | null;
       /** @description Whether a key is stored (the key itself is never returned) */
       api_key_set: boolean;
-      /** @example https://api.openai.com/v1 */
+      /**
+       * @description null: the provider default
+       * @example https://api.openai.com/v1
+       */
       base_url: string | null;
+      /** @example 2026-01-01T12:00:00.000Z */
       created_at: string;
       /**
        * @description Names of the extra headers (values hidden)
@@ -1123,12 +1127,24 @@ export interface components {
       header_names: string[];
       /** Format: uuid */
       id: string;
-      /** @enum {string} */
+      /**
+       * @description The API it speaks
+       * @example openai
+       * @enum {string}
+       */
       kind: 'openai' | 'anthropic';
+      /**
+       * @description Calls in flight per worker process
+       * @example 8
+       */
       max_concurrency: number | null;
-      /** @example work-openai */
+      /**
+       * @description The model prefix in the project (`work-openai:gpt-4o-mini`)
+       * @example work-openai
+       */
       name: string;
       /**
+       * @description USD per million tokens by model name after the prefix
        * @example {
        *       "llama3.1": {
        *         "input": 0,
@@ -1143,14 +1159,31 @@ export interface components {
       prices: {
         [key: string]: unknown;
       };
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @description The project whose experiments may use it
+       */
       project_id: string;
+      /**
+       * @description Calls per 60 s across every worker
+       * @example 500
+       */
       rpm_limit: number | null;
+      /**
+       * @description Tokens per 60 s across every worker
+       * @example null
+       */
       tpm_limit: number | null;
+      /**
+       * @description Changes when the connection is PATCHed
+       * @example 2026-01-01T12:00:00.000Z
+       */
       updated_at: string;
     };
     ConnectionListDto: {
+      /** @description Ordered by name */
       items: components['schemas']['ConnectionDto'][];
+      /** @example 2 */
       total: number;
     };
     CreateApiKeyDto: {
@@ -2525,9 +2558,13 @@ export interface components {
        * @example sk-proj-new…
        */
       api_key?: string | null;
-      /** @example https://api.openai.com/v1 */
+      /**
+       * @description New endpoint (checked like at creation); null: back to the provider default
+       * @example https://api.openai.com/v1
+       */
       base_url?: string | null;
       /**
+       * @description Replaces every extra header (encrypted at rest); null removes them
        * @example {
        *       "OpenAI-Organization": "org-123"
        *     }
@@ -2535,9 +2572,13 @@ export interface components {
       headers?: {
         [key: string]: unknown;
       } | null;
-      /** @example 8 */
+      /**
+       * @description Calls in flight at once per worker process; null: PROVIDER_CONCURRENCY
+       * @example 8
+       */
       max_concurrency?: number | null;
       /**
+       * @description Replaces the price list (USD per million tokens by model name after the prefix); null clears it
        * @example {
        *       "llama3.1": {
        *         "input": 0,
@@ -2552,9 +2593,15 @@ export interface components {
       prices?: {
         [key: string]: unknown;
       } | null;
-      /** @example 500 */
+      /**
+       * @description Calls per 60-second window across every worker process; null: no limit
+       * @example 500
+       */
       rpm_limit?: number | null;
-      /** @example 200000 */
+      /**
+       * @description Tokens (in + out) per 60-second window across every worker process; null: no limit
+       * @example 200000
+       */
       tpm_limit?: number | null;
     };
     UpdateExperimentDto: {

@@ -30,9 +30,9 @@ export async function resolveProject(env: CliEnv, client: ApiClient, given?: str
 }
 
 /**
- * The dataset routes come from the datasets module; they are called by their contract (API.md,
- * "Datasets") rather than through the generated types, so the CLI builds whether or not the
- * server it was generated from has them.
+ * The dataset routes are called by their contract (API.md, "Datasets") with plain fetch rather than
+ * the generated client: the version upload sends the file as a stream (CSV or NDJSON, half-duplex),
+ * which the JSON-typed client is not set up for. `test/cli.e2e-spec.ts` runs them against the real routes.
  */
 async function raw(
   env: CliEnv,

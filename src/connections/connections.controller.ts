@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@ne
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
@@ -15,7 +16,14 @@ import {
 import { CurrentPrincipal, Principal } from '../common/principal';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ConnectionsService } from './connections.service';
-import { ConnectionDto, ConnectionListDto, CreateConnectionDto, UpdateConnectionDto } from './dto/connection.dto';
+import {
+  ConnectionDto,
+  ConnectionListDto,
+  CREATE_CONNECTION_EXAMPLES,
+  CreateConnectionDto,
+  UPDATE_CONNECTION_EXAMPLES,
+  UpdateConnectionDto,
+} from './dto/connection.dto';
 
 @ApiTags('connections')
 @ApiBearerAuth()
@@ -34,6 +42,7 @@ export class ConnectionsController {
 
   @ApiOperation({ summary: 'Create a provider connection for a project' })
   @Post('projects/:project_id/connections')
+  @ApiBody({ type: CreateConnectionDto, examples: CREATE_CONNECTION_EXAMPLES })
   @ApiCreatedResponse({
     type: ConnectionDto,
     description: 'Owner only. The key is stored encrypted and never returned.',
@@ -60,6 +69,7 @@ export class ConnectionsController {
 
   @ApiOperation({ summary: 'Change a connection' })
   @Patch('connections/:id')
+  @ApiBody({ type: UpdateConnectionDto, examples: UPDATE_CONNECTION_EXAMPLES })
   @ApiOkResponse({ type: ConnectionDto, description: 'Owner only. A new key applies to calls that start afterwards.' })
   update(
     @CurrentPrincipal() principal: Principal,

@@ -169,7 +169,7 @@ export class RunExecutor implements OnModuleDestroy {
         callKey: `${run.id}:${stage.index}`,
         signal,
         projectId: run.projectId,
-        spend: { experimentId: run.experimentId, kind: 'run' },
+        spend: { experimentId: run.experimentId, kind: 'run', runId: run.id, holder: owner },
       });
       progress.records.push({
         stage_name: stage.name,

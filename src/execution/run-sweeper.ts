@@ -5,6 +5,7 @@ import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { RunEventsService } from '../events/run-events.service';
 import { RunStatus } from '../domain/statuses';
+import { ExperimentBudgets } from '../experiments/experiment-budgets';
 import { ExperimentCompletionService } from '../experiments/experiment-completion.service';
 import { RunExecutor } from './run-executor';
 import { MAX_RUN_REQUEUES } from './execution.constants';
@@ -30,6 +31,11 @@ export interface SweepResult {
   orphansRequeued: number;
   /** Completed runs whose scoring never finished (their worker died in between), scored now. */
   unscoredScored: number;
+  /**
+   * Budget reservations nobody will settle, released: those of the expired leases, and any past
+   * its expiry (a judge call or settle of a process that died).
+   */
+  reservationsReleased: number;
 }
 
 /**
@@ -61,6 +67,7 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly executor: RunExecutor,
     private readonly events: RunEventsService,
     private readonly runs: RunRepository,
+    private readonly budgets: ExperimentBudgets,
     @InjectConfig() private readonly config: AppConfig,
     @Optional() @Inject(RUN_SWEEPER_AUTOSTART) private readonly autostart: boolean | null = null,
   ) {}
@@ -108,18 +115,26 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async sweep(): Promise<SweepResult> {
     const first = this.sweeps++ === 0;
-    const [expiredRequeued, expiredFailed] = await this.sweepExpiredLeases();
+    const [expiredRequeued, expiredFailed, lostReservations] = await this.sweepExpiredLeases();
+    const reservationsReleased = lostReservations + (await this.sweepExpiredReservations());
     // On start-up nothing is in flight in this process yet: every pending run is fair game at once.
     // First sweep: everything from before start-up; later ones: what sat still for a whole interval.
     const before = first ? this.bootCutoff : null;
     const [pendingChecked, orphansRequeued] = await this.sweepOrphans(before, this.config.sweepIntervalMs);
     const unscoredScored = await this.sweepUnscored(before, this.config.leaseMs);
-    const result = { expiredRequeued, expiredFailed, pendingChecked, orphansRequeued, unscoredScored };
-    if (expiredRequeued + expiredFailed + orphansRequeued + unscoredScored > 0) {
+    const result = {
+      expiredRequeued,
+      expiredFailed,
+      pendingChecked,
+      orphansRequeued,
+      unscoredScored,
+      reservationsReleased,
+    };
+    if (expiredRequeued + expiredFailed + orphansRequeued + unscoredScored + reservationsReleased > 0) {
       this.logger.log(
         `sweep: ${expiredRequeued} run(s) with an expired lease requeued, ${expiredFailed} failed; ` +
           `${orphansRequeued} of ${pendingChecked} pending run(s) had no live delivery and were dispatched again; ` +
-          `${unscoredScored} completed run(s) scored late`,
+          `${unscoredScored} completed run(s) scored late; ${reservationsReleased} unsettled budget reservation(s) released`,
       );
     } else {
       this.logger.debug(`sweep: nothing to do (${pendingChecked} pending run(s) checked)`);
@@ -127,12 +142,18 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     return result;
   }
 
-  private async sweepExpiredLeases(): Promise<[number, number]> {
+  /** [requeued, failed, budget reservations of those leases released]. */
+  private async sweepExpiredLeases(): Promise<[number, number, number]> {
     let requeued = 0;
     let failed = 0;
+    let released = 0;
     for (;;) {
       // SKIP LOCKED: a run being finished right now (its row locked) is not an expired one.
       const rows = await this.runs.requeueExpired(PAGE, MAX_RUN_REQUEUES);
+      // The dead holder's calls will never settle: their reservations stop counting against the budget
+      // before the run is handed out again. (Should this step be lost, the reservations' expiry still frees them.)
+      const lost = rows.flatMap((r) => (r.previous_owner ? [{ runId: r.id, holder: r.previous_owner }] : []));
+      released += (await this.budgets.releaseLostLeases(lost)).reservations;
       const pending = rows.filter((r) => r.status === RunStatus.Pending);
       const dead = rows.filter((r) => r.status === RunStatus.Failed);
       if (pending.length > 0) {
@@ -151,7 +172,17 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       }
       requeued += pending.length;
       failed += dead.length;
-      if (rows.length < PAGE) return [requeued, failed];
+      if (rows.length < PAGE) return [requeued, failed, released];
+    }
+  }
+
+  /** Budget reservations past their expiry (no call outlives it), in pages. */
+  private async sweepExpiredReservations(): Promise<number> {
+    let released = 0;
+    for (;;) {
+      const { reservations } = await this.budgets.releaseExpired(PAGE);
+      released += reservations;
+      if (reservations < PAGE) return released;
     }
   }
 

@@ -1,13 +1,14 @@
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
-import { runSql } from '../database/sql';
+import { queryRows, runSql } from '../database/sql';
+import { InjectConfig } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
 import { RunRepository } from '../runs/run.repository';
 import { RunRepositoryModule } from '../runs/run-repository.module';
 import { DataSource } from 'typeorm';
 import { EventsModule } from '../events/events.module';
 import { type ExperimentProgress } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
-import { type SpendKind } from '../providers/llm.types';
-import { SPEND_LEDGER, type SpendLedger } from '../providers/spend-ledger';
+import { SPEND_LEDGER, type SpendLedger, type SpendTarget } from '../providers/spend-ledger';
 import { RunStatus } from '../domain/statuses';
 import { ExperimentStatus } from '../domain/statuses';
 import { EXPERIMENT_PROGRESS_SQL } from './sql';
@@ -16,11 +17,51 @@ import { EXPERIMENT_PROGRESS_SQL } from './sql';
 export const BUDGET_EXHAUSTED_ERROR = 'budget exhausted';
 export const BUDGET_EXHAUSTED_REASON = 'budget_exhausted';
 
+/** Reservations released per experiment (for the sweeper's log and tests). */
+export interface ReleasedReservations {
+  reservations: number;
+  amountUsd: number;
+}
+
 /**
- * Budgets of experiments, the only writer of their spend columns. Before each provider call the
- * call's upper-bound estimate is reserved with one conditional UPDATE (PostgreSQL serialises the
- * concurrent ones on the row), so workers together never start more than the budget covers;
- * after the call the reservation is replaced by the real cost. Spend only grows: a retry pays again.
+ * Takes the deleted reservations (a `gone` CTE of `experiment_id, amount_usd`) off their
+ * experiments' reserved spend; answers how many there were and how much.
+ */
+const RELEASE_TAIL = `
+, sums AS (SELECT experiment_id, count(*)::int AS n, sum(amount_usd) AS amount FROM gone GROUP BY experiment_id)
+, upd AS (
+  UPDATE experiments e SET spend_reserved_usd = GREATEST(e.spend_reserved_usd - sums.amount, 0)
+    FROM sums WHERE e.id = sums.experiment_id
+  RETURNING e.id
+)
+SELECT coalesce(sum(n), 0)::int AS reservations, coalesce(sum(amount), 0)::float8 AS amount_usd FROM sums`;
+
+/** The run reservations of leases the sweeper found expired: `$1` run ids, `$2` the owners of those leases. */
+const RELEASE_LOST_LEASES_SQL = `
+WITH gone AS (
+  DELETE FROM spend_reservations s
+   USING unnest($1::uuid[], $2::text[]) AS t(run_id, holder)
+   WHERE s.run_id = t.run_id AND s.holder = t.holder AND s.kind = 'run'
+  RETURNING s.experiment_id, s.amount_usd
+)${RELEASE_TAIL}`;
+
+/** Reservations past their expiry: their call has ended for sure, and nobody settled it. */
+const RELEASE_EXPIRED_SQL = `
+WITH gone AS (
+  DELETE FROM spend_reservations
+   WHERE id IN (SELECT id FROM spend_reservations WHERE expires_at < now() ORDER BY expires_at LIMIT $1)
+  RETURNING experiment_id, amount_usd
+)${RELEASE_TAIL}`;
+
+/**
+ * Budgets of experiments, the only writer of their spend columns and of `spend_reservations`.
+ * Before each provider call the call's upper-bound estimate is reserved with one conditional
+ * UPDATE (PostgreSQL serialises the concurrent ones on the row), so workers together never start
+ * more than the budget covers; the same statement records the reservation as a row. After the call
+ * the row is deleted and its amount replaced by the real cost. A row whose process died between
+ * the two is released by the sweeper: when the run's lease is found expired (`releaseLostLeases`),
+ * or else once its expiry passed (`releaseExpired`: the reserving process's provider timeout plus
+ * its lease; no call outlives that). Spend only grows: a retry pays again.
  */
 @Injectable()
 export class ExperimentBudgets implements SpendLedger {
@@ -30,34 +71,70 @@ export class ExperimentBudgets implements SpendLedger {
     private readonly dataSource: DataSource,
     private readonly events: RunEventsService,
     private readonly runs: RunRepository,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  async reserve(experimentId: string, estimateUsd: number): Promise<boolean> {
-    const { rows } = await runSql(
+  async reserve(target: SpendTarget, estimateUsd: number): Promise<string | null> {
+    const { rows } = await runSql<{ id: string }>(
       this.dataSource.manager,
-      `UPDATE experiments SET spend_reserved_usd = spend_reserved_usd + $2
-        WHERE id = $1
-          AND (budget_usd IS NULL
-               OR (status <> 'cancelled' AND spend_cost_usd + spend_judge_usd + spend_reserved_usd + $2 <= budget_usd))
+      `WITH e AS (
+         UPDATE experiments SET spend_reserved_usd = spend_reserved_usd + $2
+          WHERE id = $1
+            AND (budget_usd IS NULL
+                 OR (status <> 'cancelled' AND spend_cost_usd + spend_judge_usd + spend_reserved_usd + $2 <= budget_usd))
+         RETURNING id
+       )
+       INSERT INTO spend_reservations (experiment_id, run_id, holder, kind, amount_usd, expires_at)
+       SELECT e.id, $3, $4, $5, $2, now() + $6::int * interval '1 millisecond' FROM e
        RETURNING id`,
-      [experimentId, estimateUsd],
+      [
+        target.experimentId,
+        estimateUsd,
+        target.runId ?? null,
+        target.holder ?? null,
+        target.kind,
+        // No attempt outlives the provider timeout; the lease is the margin for the settle itself.
+        this.config.providers.timeoutMs + this.config.leaseMs,
+      ],
     );
-    if (rows.length > 0) return true;
-    await this.stop(experimentId);
-    return false;
+    if (rows.length > 0) return rows[0].id;
+    await this.stop(target.experimentId);
+    return null;
   }
 
-  async settle(experimentId: string, kind: SpendKind, reservedUsd: number, costUsd: number | null): Promise<void> {
-    const column = kind === 'judge' ? 'spend_judge_usd' : 'spend_cost_usd';
+  async settle(target: SpendTarget, reservationId: string, costUsd: number | null): Promise<void> {
+    const column = target.kind === 'judge' ? 'spend_judge_usd' : 'spend_cost_usd';
     const { rows } = await runSql<{ exhausted: boolean }>(
       this.dataSource.manager,
-      `UPDATE experiments
-          SET spend_reserved_usd = GREATEST(spend_reserved_usd - $2, 0), ${column} = ${column} + $3
+      `WITH gone AS (DELETE FROM spend_reservations WHERE id = $2 RETURNING amount_usd)
+       UPDATE experiments
+          SET spend_reserved_usd = GREATEST(spend_reserved_usd - coalesce((SELECT amount_usd FROM gone), 0), 0),
+              ${column} = ${column} + $3
         WHERE id = $1
        RETURNING budget_usd IS NOT NULL AND spend_cost_usd + spend_judge_usd >= budget_usd AS exhausted`,
-      [experimentId, reservedUsd, costUsd ?? 0],
+      [target.experimentId, reservationId, costUsd ?? 0],
     );
-    if (rows[0]?.exhausted) await this.stop(experimentId);
+    if (rows[0]?.exhausted) await this.stop(target.experimentId);
+  }
+
+  /**
+   * The run reservations of leases that expired (the sweeper requeued or failed those runs): their
+   * holder stopped without settling. Only the reservations of that lease owner go, never those of a
+   * new claim of the same run.
+   */
+  async releaseLostLeases(leases: Array<{ runId: string; holder: string }>): Promise<ReleasedReservations> {
+    if (leases.length === 0) return { reservations: 0, amountUsd: 0 };
+    return this.release(RELEASE_LOST_LEASES_SQL, [leases.map((l) => l.runId), leases.map((l) => l.holder)]);
+  }
+
+  /** Up to `limit` reservations past their expiry (every other way a settle can go missing). */
+  async releaseExpired(limit: number): Promise<ReleasedReservations> {
+    return this.release(RELEASE_EXPIRED_SQL, [limit]);
+  }
+
+  private async release(sql: string, params: unknown[]): Promise<ReleasedReservations> {
+    const [row] = await queryRows<{ reservations: number; amount_usd: number }>(this.dataSource, sql, params);
+    return { reservations: row.reservations, amountUsd: row.amount_usd };
   }
 
   /**

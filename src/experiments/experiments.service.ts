@@ -91,7 +91,9 @@ export class ExperimentsService {
     const models = await this.models.checker(projectId);
     const view = validatorView(config);
     const checked = checkExperimentConfig(view, (model) => models.validate(model));
-    const problems = [...checked.problems, ...this.scoring.validateScoringConfig(scoringConfig ?? null)];
+    // Judge models resolve in the project like stage models: a connection prefix is valid.
+    const judgeModel = (model: string) => models.validate(model);
+    const problems = [...checked.problems, ...this.scoring.validateScoringConfig(scoringConfig ?? null, judgeModel)];
     if (datasetVersionId !== null && checked.problems.length === 0) {
       problems.push(...(await this.resolver.missingItemVariables(datasetVersionId, checked.uses)));
     }
@@ -203,10 +205,10 @@ export class ExperimentsService {
       problems.push(...checked.problems);
     } else {
       if (dto.scoring_config !== undefined) {
-        problems.push(...this.scoring.validateScoringConfig(dto.scoring_config));
-        // New judges must be callable: their models need credentials, as at creation.
+        // New judges resolve in the project (connections included) and must be callable, as at creation.
+        const models = await this.models.checker(experiment.projectId);
+        problems.push(...this.scoring.validateScoringConfig(dto.scoring_config, (model) => models.validate(model)));
         if (problems.length === 0) {
-          const models = await this.models.checker(experiment.projectId);
           problems.push(...providerProblems(validatorView(experiment.config), dto.scoring_config, models));
         }
       }

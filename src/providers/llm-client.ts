@@ -97,7 +97,7 @@ export class LlmClient {
     for (let attempt = 1; ; attempt++) {
       const permit = await limiter.acquire(req.signal);
       let error: ProviderError;
-      let reserved: number | null = null;
+      let reserved: string | null = null;
       try {
         await this.awaitRateCapacity(resolved, req.signal);
         reserved = await this.reserve(req, resolved.price);
@@ -179,25 +179,26 @@ export class LlmClient {
     if (resolved.tpmLimit) await this.rateLimits.awaitTokens(resolved.limitKey, resolved.tpmLimit, signal);
   }
 
-  /** Reserves the call's estimated cost against its experiment's budget; null when nothing is reserved. */
-  private async reserve(req: CompletionRequest, price: ModelPrice | null): Promise<number | null> {
+  /** Reserves the call's estimated cost against its experiment's budget: the reservation's id, null when none. */
+  private async reserve(req: CompletionRequest, price: ModelPrice | null): Promise<string | null> {
     if (!req.spend || !this.ledger) return null;
     const estimate = price ? estimateCallUsd(price, req.messages, req.params) : 0;
-    if (!(await this.ledger.reserve(req.spend.experimentId, estimate))) throw new BudgetExhaustedError();
-    return estimate;
+    const reservation = await this.ledger.reserve(req.spend, estimate);
+    if (reservation === null) throw new BudgetExhaustedError();
+    return reservation;
   }
 
   /** Settles the reservation with the real cost and charges the tokens to the shared tpm window. */
   private async afterCall(
     req: CompletionRequest,
     resolved: ResolvedModel,
-    reserved: number | null,
+    reserved: string | null,
     cost: number | null,
     tokens: number,
   ): Promise<void> {
     if (req.spend && this.ledger && reserved !== null) {
       await this.ledger
-        .settle(req.spend.experimentId, req.spend.kind, reserved, cost)
+        .settle(req.spend, reserved, cost)
         .catch((e: unknown) => this.logger.warn(`${req.callKey}: could not settle spend: ${errorMessage(e)}`));
     }
     if (this.rateLimits && resolved.tpmLimit && tokens > 0) {

@@ -64,8 +64,11 @@ export interface CompletionRequest {
   signal?: AbortSignal;
   /** The project whose connections resolve the model's prefix; absent: instance-wide providers only. */
   projectId?: string;
-  /** Whose budget pays: reserved before each provider call, settled with the real cost after. */
-  spend?: { experimentId: string; kind: SpendKind };
+  /**
+   * Whose budget pays: reserved before each provider call, settled with the real cost after.
+   * `runId`/`holder` tie the reservation to the run's lease (see SpendTarget).
+   */
+  spend?: { experimentId: string; kind: SpendKind; runId?: string; holder?: string };
 }
 
 export type SpendKind = 'run' | 'judge';

@@ -105,7 +105,7 @@ export class ProjectModels {
         const error = this.registry.validateModel(model);
         // A known instance prefix keeps the registry's own message (e.g. mock's closed model list).
         if (!error || !parts || this.registry.prefixes().includes(parts.prefix)) return error;
-        const names = [...this.registry.prefixes(), ...byName.keys()].join(', ');
+        const names = [...new Set([...this.registry.prefixes(), ...byName.keys()])].join(', ');
         return `Unknown provider "${parts.prefix}" in model "${model}": this project offers ${names}`;
       },
       price: (model) => {

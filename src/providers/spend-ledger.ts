@@ -3,15 +3,30 @@ import { type SpendKind, ProviderError } from './llm.types';
 /** Injection token of the budget ledger (bound globally by the experiments module that owns budgets). */
 export const SPEND_LEDGER = Symbol('SPEND_LEDGER');
 
+/** Who pays a call and what it belongs to (CompletionRequest.spend). */
+export interface SpendTarget {
+  experimentId: string;
+  kind: SpendKind;
+  /** The run the call is for (a stage of it, or its judge). */
+  runId?: string;
+  /** The lease owner making a run's call: its reservation goes when the sweeper finds that lease expired. */
+  holder?: string;
+}
+
 /**
  * Reserves spend before a provider call and settles it after. `reserve` is atomic in the database,
- * so concurrent workers cannot together start more calls than the budget covers.
+ * so concurrent workers cannot together start more calls than the budget covers. Every reservation
+ * is a row: one left by a process that died before settling is released by the sweeper (the run's
+ * lease expired, or the call's time is up), so it does not count against the budget forever.
  */
 export interface SpendLedger {
-  /** true: the call may start (estimate reserved, or no budget); false: the budget is exhausted. */
-  reserve(experimentId: string, estimateUsd: number): Promise<boolean>;
-  /** Replaces the reservation with the real cost (null = unknown, counted as 0). */
-  settle(experimentId: string, kind: SpendKind, reservedUsd: number, costUsd: number | null): Promise<void>;
+  /** The reservation's id: the call may start (estimate reserved); null: the budget is exhausted. */
+  reserve(target: SpendTarget, estimateUsd: number): Promise<string | null>;
+  /**
+   * Replaces the reservation with the real cost (null = unknown, counted as 0). Idempotent on the
+   * reservation: one the sweeper released already is not subtracted twice; the cost is still added.
+   */
+  settle(target: SpendTarget, reservationId: string, costUsd: number | null): Promise<void>;
 }
 
 /** No further provider call may start for this experiment: the run is cancelled, not failed. */

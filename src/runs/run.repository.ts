@@ -189,6 +189,8 @@ export interface ExpiredRun {
   status: RunStatus;
   attempt: number;
   error: string | null;
+  /** The lease owner whose lease expired (its process stopped without finishing the run). */
+  previous_owner: string | null;
 }
 
 /**
@@ -240,7 +242,7 @@ const RETRY_FAILED_SQL = `
 /** Leases past their expiry → pending again (attempt + 1), or failed after $2 requeues. SKIP LOCKED: a run being finished is not expired. */
 const REQUEUE_EXPIRED_SQL = `
 WITH expired AS (
-  SELECT id FROM runs
+  SELECT id, lease_owner FROM runs
    WHERE status = 'running' AND lease_expires_at < now()
    ORDER BY lease_expires_at LIMIT $1
      FOR UPDATE SKIP LOCKED
@@ -253,7 +255,7 @@ UPDATE runs r
        attempt = r.attempt + 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
   FROM expired
  WHERE r.id = expired.id
-RETURNING r.id, r.experiment_id, r.status, r.attempt, r.error`;
+RETURNING r.id, r.experiment_id, r.status, r.attempt, r.error, expired.lease_owner AS previous_owner`;
 
 /** attempt + 1 for pending runs nobody moved meanwhile (same attempt): their next delivery gets a fresh job id. */
 const BUMP_ORPHANS_SQL = `

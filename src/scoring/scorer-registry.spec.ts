@@ -21,9 +21,12 @@ const registry = new ScorerRegistry(
         }),
     },
     cache: { get: () => Promise.resolve(null), put: () => Promise.resolve() },
-    validateModel: (m) => (m.startsWith('mock:') || m.startsWith('openai:') ? null : `Unknown provider in "${m}"`),
   }),
 );
+/** What the experiments module passes: the project's model resolution. */
+const checks = {
+  model: (m: string) => (m.startsWith('mock:') || m.startsWith('openai:') ? null : `Unknown provider in "${m}"`),
+};
 
 const ALL_TYPES = [
   'exact_match',
@@ -49,7 +52,7 @@ describe('ScorerRegistry', () => {
       expect(item.description.length).toBeGreaterThan(20);
       expect(item.params_schema).toMatchObject({ type: 'object', additionalProperties: false });
       expect(item.example.type).toBe(item.type);
-      expect(registry.validateScoringConfig({ scorers: [item.example] })).toEqual([]);
+      expect(registry.validateScoringConfig({ scorers: [item.example] }, checks)).toEqual([]);
     }
   });
 
@@ -70,24 +73,27 @@ describe('ScorerRegistry', () => {
   });
 
   it('reports every problem, each naming the scorer', () => {
-    const problems = registry.validateScoringConfig({
-      scorers: [
-        { name: 'ok', type: 'contains', params: { value: 'x' } },
-        { name: 'matches', type: 'similiarity', params: {} },
-        { name: 'ok', type: 'regex', params: { pattern: '(?<=a)b' } },
-        { name: '  ', type: 'json_valid' },
-        { name: 'n', type: 'numeric_close', params: { expected: '3', abs_tol: -1, extra: true } },
-        { name: 'j', type: 'json_schema', params: { schema: { type: 'objekt' } } },
-        { name: 'r', type: 'regex', params: { pattern: '(' } },
-        { name: 'judge', type: 'llm_judge', params: { model: 'nope:x', rubric: 'no placeholder' } },
-        { name: 'p', type: 'contains', params: 'refund' },
-        { name: 'q', type: 42 },
-        'not an object',
-        { name: 'z', type: 'length', params: { unit: 'lines' }, weight: 2 },
-      ],
-      weights: { ok: 1, ghost: 2, n: -1, j: Infinity, r: '2' },
-      extra: 1,
-    });
+    const problems = registry.validateScoringConfig(
+      {
+        scorers: [
+          { name: 'ok', type: 'contains', params: { value: 'x' } },
+          { name: 'matches', type: 'similiarity', params: {} },
+          { name: 'ok', type: 'regex', params: { pattern: '(?<=a)b' } },
+          { name: '  ', type: 'json_valid' },
+          { name: 'n', type: 'numeric_close', params: { expected: '3', abs_tol: -1, extra: true } },
+          { name: 'j', type: 'json_schema', params: { schema: { type: 'objekt' } } },
+          { name: 'r', type: 'regex', params: { pattern: '(' } },
+          { name: 'judge', type: 'llm_judge', params: { model: 'nope:x', rubric: 'no placeholder' } },
+          { name: 'p', type: 'contains', params: 'refund' },
+          { name: 'q', type: 42 },
+          'not an object',
+          { name: 'z', type: 'length', params: { unit: 'lines' }, weight: 2 },
+        ],
+        weights: { ok: 1, ghost: 2, n: -1, j: Infinity, r: '2' },
+        extra: 1,
+      },
+      checks,
+    );
     expect(problems).toEqual([
       'scoring_config has unknown property "extra"',
       'scoring_config.scorers[1] (name "matches"): unknown type "similiarity" (did you mean "similarity"?)',

@@ -3,7 +3,14 @@ import { closest, distance } from 'fastest-levenshtein';
 import { setImmediate as yieldToEventLoop } from 'timers/promises';
 import { type ScorerConfig } from '../domain/configs';
 import { describeAjvErrors } from './ajv-errors';
-import { type JsonSchema, type ScoreContext, type Scorer, ScorerError, type ScorerResult } from './scorer';
+import {
+  type JsonSchema,
+  type ScoreContext,
+  type Scorer,
+  type ScorerChecks,
+  ScorerError,
+  type ScorerResult,
+} from './scorer';
 import { isPlainObject } from '../common/is-plain-object';
 
 /** One entry of GET /api/scorers. */
@@ -60,19 +67,20 @@ export class ScorerRegistry {
   }
 
   /** Problems with one scorer's params ("params.x …"), schema first, then the scorer's own checks. */
-  paramsProblems(type: string, params: unknown): string[] {
+  paramsProblems(type: string, params: unknown, checks: ScorerChecks = {}): string[] {
     const entry = this.scorers.get(type);
     if (!entry) return [`unknown type "${type}"`];
     if (!isPlainObject(params)) return ['params must be an object'];
     if (!entry.validateParams(params)) return describeAjvErrors('params', entry.validateParams.errors);
-    return entry.scorer.validate?.(params) ?? [];
+    return entry.scorer.validate?.(params, checks) ?? [];
   }
 
   /**
    * Every problem of a `scoring_config` (null/undefined = no scoring), each naming the scorer:
    * `scoring_config.scorers[1] (name "matches"): unknown type "similiarity" (did you mean "similarity"?)`.
+   * Judge models are checked with `checks.model` (the project's resolution), when given.
    */
-  validateScoringConfig(cfg: unknown): string[] {
+  validateScoringConfig(cfg: unknown, checks: ScorerChecks = {}): string[] {
     if (cfg === null || cfg === undefined) return [];
     if (!isPlainObject(cfg)) return ['scoring_config must be an object with "scorers" and optional "weights"'];
     const problems = unknownKeys(cfg, ['scorers', 'weights'], 'scoring_config');
@@ -83,7 +91,7 @@ export class ScorerRegistry {
       if (scorers.length > MAX_SCORERS)
         problems.push(`scoring_config.scorers has ${scorers.length} entries; at most ${MAX_SCORERS} are allowed`);
       scorers.forEach((entry, i) => {
-        for (const p of this.scorerProblems(entry, i, names)) problems.push(p);
+        for (const p of this.scorerProblems(entry, i, names, checks)) problems.push(p);
       });
     }
     if (weights !== undefined) {
@@ -101,7 +109,7 @@ export class ScorerRegistry {
     return problems;
   }
 
-  private scorerProblems(entry: unknown, i: number, names: Map<string, number>): string[] {
+  private scorerProblems(entry: unknown, i: number, names: Map<string, number>, checks: ScorerChecks): string[] {
     const at = `scoring_config.scorers[${i}]`;
     if (!isPlainObject(entry)) return [`${at} must be an object with "name", "type" and "params"`];
     const { name, type, params } = entry;
@@ -119,7 +127,7 @@ export class ScorerRegistry {
     } else if (!this.scorers.has(type)) {
       problems.push(`${label}: unknown type ${JSON.stringify(type)}${this.suggestion(type)}`);
     } else {
-      for (const p of this.paramsProblems(type, params ?? {})) problems.push(`${label}: ${p}`);
+      for (const p of this.paramsProblems(type, params ?? {}, checks)) problems.push(`${label}: ${p}`);
     }
     return problems;
   }
@@ -131,7 +139,7 @@ export class ScorerRegistry {
 
   /**
    * Runs one declared scorer. Params are checked again (a config stored before a scorer changed
-   * must not reach it unchecked); a value outside [0, 1] is a bug of the scorer, reported as its error.
+   * must not reach it unchecked; a judge model is left to its call, which resolves it in the run's project); a value outside [0, 1] is a bug of the scorer, reported as its error.
    */
   async score(ctx: ScoreContext, cfg: ScorerConfig): Promise<ScorerResult> {
     // Each scorer in its own turn of the event loop: requests are served between scorers, so a run's

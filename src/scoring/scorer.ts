@@ -34,6 +34,15 @@ export interface ScorerResult {
   metadata: Record<string, unknown>;
 }
 
+/** What validation knows beyond the params themselves. */
+export interface ScorerChecks {
+  /**
+   * Null when a model id can run in the experiment's project (its connections, then the instance
+   * providers), else why not. Absent at run time: the call itself resolves the model in the project.
+   */
+  model?: (model: string) => string | null;
+}
+
 /** A JSON Schema (draft 2020-12 subset understood by ajv) describing a scorer's `params`. */
 export type JsonSchema = Record<string, unknown>;
 
@@ -48,8 +57,11 @@ export interface Scorer<P = Record<string, unknown>> {
   readonly paramsSchema: JsonSchema;
   /** A complete scorer declaration (`{name, type, params}`) that validates: shown by GET /api/scorers. */
   readonly example: { name: string; type: string; params: Record<string, unknown> };
-  /** Checks the schema cannot express (a regex that compiles, one of two fields…); messages name the param. */
-  validate?(params: P): string[];
+  /**
+   * Checks the schema cannot express (a regex that compiles, one of two fields…); messages name the
+   * param. `checks.model` judges a model id in the experiment's project (absent: not checked here).
+   */
+  validate?(params: P, checks?: ScorerChecks): string[];
   score(ctx: ScoreContext, params: P): Promise<ScorerResult>;
 }
 

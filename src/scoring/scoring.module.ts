@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { LlmClient } from '../providers/llm-client';
-import { ProviderRegistry } from '../providers/provider-registry';
 import { ProvidersModule } from '../providers/providers.module';
 import { RunRepositoryModule } from '../runs/run-repository.module';
 import { PgJudgeCache } from './pg-judge-cache';
@@ -23,9 +22,8 @@ export const JUDGE_LLM_CLIENT = Symbol('JUDGE_LLM_CLIENT');
     PgJudgeCache,
     {
       provide: ScorerRegistry,
-      useFactory: (llm: JudgeLlmClient, cache: PgJudgeCache, providers: ProviderRegistry) =>
-        new ScorerRegistry(builtInScorers({ llm, cache, validateModel: (model) => providers.validateModel(model) })),
-      inject: [JUDGE_LLM_CLIENT, PgJudgeCache, ProviderRegistry],
+      useFactory: (llm: JudgeLlmClient, cache: PgJudgeCache) => new ScorerRegistry(builtInScorers({ llm, cache })),
+      inject: [JUDGE_LLM_CLIENT, PgJudgeCache],
     },
     ScoreReadModel,
     ScoringService,

@@ -99,9 +99,12 @@ export class ScoringService {
     await em.query(DELETE_SCORES_OF_EXPERIMENT, [experimentId]);
   }
 
-  /** Every problem of a scoring_config (null = no scoring), each naming its scorer. */
-  validateScoringConfig(cfg: unknown): string[] {
-    return this.registry.validateScoringConfig(cfg);
+  /**
+   * Every problem of a scoring_config (null = no scoring), each naming its scorer; judge models
+   * are judged by `validateModel` (the project's resolution: its connections, then the instance providers).
+   */
+  validateScoringConfig(cfg: unknown, validateModel: (model: string) => string | null): string[] {
+    return this.registry.validateScoringConfig(cfg, { model: validateModel });
   }
 
   /** GET /api/scorers. */

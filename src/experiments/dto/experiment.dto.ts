@@ -185,6 +185,23 @@ export const CREATE_EXPERIMENT_EXAMPLES = {
       },
     },
   },
+  budget: {
+    summary: 'A hard budget: spend (runs and judges) stops the experiment at $1',
+    description:
+      'mock:echo costs nothing, so this one completes. A priced model, e.g. `work-openai:gpt-4o-mini` of a project ' +
+      'connection with prices, reserves each call before it starts; once the budget is spent the remaining runs end ' +
+      'cancelled and the experiment stops with stop_reason "budget_exhausted". GET shows `spend` and `budget_usd`.',
+    value: {
+      name: 'capped-summaries',
+      budget_usd: 1,
+      config: {
+        prompts: ['Summarise: {{ticket}}'],
+        models: ['mock:echo'],
+        params: { max_tokens: 64 },
+        inputs: [{ ticket: 'My refund never arrived' }, { ticket: 'The parcel came broken' }],
+      },
+    },
+  },
 };
 
 export class CreateExperimentDto {

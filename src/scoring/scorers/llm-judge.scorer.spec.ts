@@ -40,11 +40,7 @@ function setup(answer: string | (() => string) = '{"score": 8, "reason": "clear"
       }),
   };
   const cache = new InMemoryJudgeCache();
-  const scorer = new LlmJudgeScorer({
-    llm,
-    cache,
-    validateModel: (m) => (m.startsWith('openai:') ? null : `Unknown provider in "${m}"`),
-  });
+  const scorer = new LlmJudgeScorer({ llm, cache });
   return { requests, cache, scorer };
 }
 
@@ -141,9 +137,15 @@ describe('llm_judge scorer', () => {
 
   it('validates the model, the {{output}} placeholder and the scale', () => {
     const { scorer } = setup();
-    expect(scorer.validate(params)).toEqual([]);
+    // The experiments module passes the project's model resolution; without it the model is not judged here.
+    const checks = { model: (m: string) => (m.startsWith('openai:') ? null : `Unknown provider in "${m}"`) };
+    expect(scorer.validate(params, checks)).toEqual([]);
+    expect(scorer.validate({ ...params, model: 'nope:x' })).toEqual([]);
     expect(
-      scorer.validate({ ...params, model: 'nope:x', rubric: 'Is {{input.q}} answered?', scale: { min: 5, max: 1 } }),
+      scorer.validate(
+        { ...params, model: 'nope:x', rubric: 'Is {{input.q}} answered?', scale: { min: 5, max: 1 } },
+        checks,
+      ),
     ).toEqual([
       'params.model: Unknown provider in "nope:x"',
       'params.rubric must contain {{output}}: the judge has to see the output',

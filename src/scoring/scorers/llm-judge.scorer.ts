@@ -1,7 +1,7 @@
 import { sha256CanonicalJson } from '../../domain/canonical-json';
 import { templateVariables } from '../../domain/template';
 import { type CompletionRequest, type CompletionResult, type LlmParams, userMessage } from '../../providers/llm.types';
-import { type ScoreContext, type Scorer, type ScorerResult } from '../scorer';
+import { type ScoreContext, type Scorer, type ScorerChecks, type ScorerResult } from '../scorer';
 import { inferScale, type JudgeScale, parseJudgeAnswer } from './judge-answer.parser';
 import { renderRubric } from './judge-rubric';
 
@@ -33,8 +33,6 @@ export interface JudgeCache {
 export interface LlmJudgeDeps {
   llm: JudgeLlmClient;
   cache: JudgeCache;
-  /** Null when the model id can run, else why not (ProviderRegistry.validateModel). */
-  validateModel?: (model: string) => string | null;
 }
 
 /** The cache key of a judge call: lowercase hex SHA-256 of the canonical JSON of {model, prompt, params}. */
@@ -97,9 +95,10 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
 
   constructor(private readonly deps: LlmJudgeDeps) {}
 
-  validate(params: LlmJudgeParams): string[] {
+  /** The model is judged by `checks.model`: in the experiment's project, so a connection prefix is one. */
+  validate(params: LlmJudgeParams, checks: ScorerChecks = {}): string[] {
     const problems: string[] = [];
-    const modelProblem = this.deps.validateModel?.(params.model);
+    const modelProblem = checks.model?.(params.model);
     if (modelProblem) problems.push(`params.model: ${modelProblem}`);
     if (!templateVariables(params.rubric).includes('output'))
       problems.push('params.rubric must contain {{output}}: the judge has to see the output');
@@ -123,7 +122,9 @@ export class LlmJudgeScorer implements Scorer<LlmJudgeParams> {
       callKey: `judge:${ctx.runId}:${ctx.scorerName}`,
       // The judge model resolves through the project's connections and is paid from the experiment's budget.
       projectId: ctx.projectId,
-      ...(ctx.experimentId ? { spend: { experimentId: ctx.experimentId, kind: 'judge' as const } } : {}),
+      ...(ctx.experimentId
+        ? { spend: { experimentId: ctx.experimentId, kind: 'judge' as const, runId: ctx.runId } }
+        : {}),
     });
     const entry: JudgeCacheEntry = {
       output: res.output,

@@ -1,0 +1,228 @@
+import { type DataSource } from 'typeorm';
+import { type ScoringConfig } from '../src/domain/configs';
+import { TEST_JWT_SECRET } from './support/app';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { createExecutionContext, type ExecutionContext } from './support/execution-context';
+import { insertExperiment, insertProject, insertRuns, runIn, runRow } from './support/execution-fixtures';
+import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
+import { startRedis, type TestRedis } from './support/redis';
+import { waitFor } from './support/wait';
+import { spawnWorker, type WorkerProcess } from './support/worker-process';
+
+// Child workers start through ts-node, and leases must expire: longer than jest's 5 s default.
+jest.setTimeout(300_000);
+
+const RUN_MODEL = 'openai:paid-model';
+const JUDGE_MODEL = 'openai:paid-judge';
+/** USD per million tokens: a reservation of a few hundred tokens is well above zero. */
+const PRICES = { [RUN_MODEL]: { input: 1000, output: 1000 }, [JUDGE_MODEL]: { input: 2000, output: 2000 } };
+/** Short leases; the sweeper is driven by the test (sweep: false), so each sweep's result is seen. */
+const FAST = { RUN_LEASE_MS: '1500', SWEEP_INTERVAL_MS: '200' };
+
+interface Reservation {
+  run_id: string | null;
+  holder: string | null;
+  kind: string;
+  amount_usd: number;
+}
+
+async function reservations(ds: DataSource, experimentId: string): Promise<Reservation[]> {
+  return ds.query(
+    `SELECT run_id, holder, kind, amount_usd::float8 AS amount_usd FROM spend_reservations WHERE experiment_id = $1`,
+    [experimentId],
+  );
+}
+
+async function spend(
+  ds: DataSource,
+  experimentId: string,
+): Promise<{ reserved: number; cost: number; judge: number; rows: number; rows_sum: number }> {
+  const [row] = await ds.query(
+    `SELECT e.spend_reserved_usd::float8 AS reserved, e.spend_cost_usd::float8 AS cost, e.spend_judge_usd::float8 AS judge,
+            (SELECT count(*)::int FROM spend_reservations s WHERE s.experiment_id = e.id) AS rows,
+            (SELECT coalesce(sum(amount_usd), 0)::float8 FROM spend_reservations s WHERE s.experiment_id = e.id) AS rows_sum
+       FROM experiments e WHERE e.id = $1`,
+    [experimentId],
+  );
+  return row;
+}
+
+describe('budget reservations of a process that died between reserve and settle are released', () => {
+  let database: TestDatabase;
+  let fake: FakeLlmServer;
+  let redis: TestRedis;
+  let env: Record<string, string>;
+  const contexts: ExecutionContext[] = [];
+  const children: WorkerProcess[] = [];
+  let projectId: string;
+
+  async function context(role: 'api' | 'worker', extra: Record<string, string> = {}): Promise<ExecutionContext> {
+    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, sweep: false });
+    contexts.push(ctx);
+    return ctx;
+  }
+
+  async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
+    const child = await spawnWorker(
+      { ...env, ...extra, DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET },
+      // ts-node compiles the worker on start: slow on a loaded machine.
+      { readyTimeoutMs: 180_000 },
+    );
+    children.push(child);
+    return child;
+  }
+
+  beforeAll(async () => {
+    [database, fake, redis] = await Promise.all([createTestDatabase(), startFakeLlmServer(), startRedis()]);
+    env = {
+      REDIS_URL: redis.url,
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: 'sk-test',
+      MODEL_PRICES: JSON.stringify(PRICES),
+      ...FAST,
+    };
+    const admin = await context('api');
+    projectId = await insertProject(admin.dataSource);
+  });
+
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => c.stop()));
+    await Promise.all(contexts.splice(1).map((c) => c.close()));
+    fake.reset();
+  });
+
+  afterAll(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    await fake?.close();
+    await redis?.stop();
+    await database?.drop();
+  });
+
+  const api = () => contexts[0];
+
+  /**
+   * A running experiment with a budget that fits two reservations of a call (a judge's estimate is
+   * $8: 4,096 output tokens), so the late judge call still fits beside the dead one.
+   */
+  async function budgetedExperiment(scoringConfig?: ScoringConfig) {
+    const experimentId = await insertExperiment(api().dataSource, projectId, { scoringConfig });
+    await api().dataSource.query(`UPDATE experiments SET budget_usd = 100 WHERE id = $1`, [experimentId]);
+    return experimentId;
+  }
+
+  it('a SIGKILLed worker’s run reservation is released when the sweeper finds its lease expired', async () => {
+    // The first call never answers (the worker dies waiting); the next one answers at once.
+    fake.setResponder(() => (fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
+    const doomed = await worker();
+    const experimentId = await budgetedExperiment();
+    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [
+      { prompt: 'slow {{n}}', model: RUN_MODEL, input_data: { n: 1 }, params: { max_tokens: 50 } },
+    ]);
+    await api().dispatcher.dispatch([id]);
+    const held = await waitFor(
+      async () => {
+        const row = await runRow(api().dataSource, id);
+        return fake.requests.length === 1 && row.lease_owner?.includes(`:${doomed.pid}:`) ? row : null;
+      },
+      { what: 'the child worker to be calling the provider' },
+    );
+
+    // In flight: one reservation of the run, held by that lease, counted in the experiment's reserved spend.
+    const [reservation] = await reservations(api().dataSource, experimentId);
+    expect(reservation).toMatchObject({ run_id: id, holder: held.lease_owner, kind: 'run' });
+    // The estimate covers at least the 50 output tokens of max_tokens at $0.001 each.
+    expect(reservation.amount_usd).toBeGreaterThanOrEqual(0.05);
+    expect(await spend(api().dataSource, experimentId)).toMatchObject({
+      reserved: reservation.amount_usd,
+      rows: 1,
+      cost: 0,
+    });
+
+    doomed.kill('SIGKILL');
+    await doomed.exited;
+    // The survivor's sweeper, driven here: the sweep that requeues the expired lease releases its reservation.
+    const survivor = await context('worker');
+    const sweep = await waitFor(
+      async () => {
+        const result = await survivor.sweeper!.sweepOnce();
+        return result.expiredRequeued > 0 ? result : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'the sweeper to find the lease expired' },
+    );
+    expect(sweep).toMatchObject({ expiredRequeued: 1, reservationsReleased: 1 });
+    expect((await reservations(api().dataSource, experimentId)).filter((r) => r.holder === held.lease_owner)).toEqual(
+      [],
+    );
+
+    // The survivor runs it again: its own call reserves and settles; nothing stays reserved.
+    const run = await runIn(api().dataSource, id, ['completed', 'failed'], 30_000);
+    expect(run).toMatchObject({ status: 'completed', attempt: 1, output: 'echo: slow 1' });
+    expect(fake.requests).toHaveLength(2);
+    const after = await spend(api().dataSource, experimentId);
+    expect(after).toMatchObject({ reserved: 0, rows: 0, judge: 0 });
+    // Only the call that answered is paid; the dead one's estimate no longer counts.
+    expect(after.cost).toBeCloseTo(Number(run.cost_estimate), 12);
+    expect(after.cost).toBeLessThan(reservation.amount_usd);
+  });
+
+  it('a judge reservation nobody settles (its worker died mid-call) is released once its expiry passed', async () => {
+    // The judge's first call hangs; the worker is killed during it. The run is completed but not scored.
+    fake.setResponder((req) =>
+      req.model === 'paid-judge'
+        ? fake.requests.filter((r) => r.model === 'paid-judge').length === 1
+          ? { delayMs: 60_000 }
+          : { output: '{"score": 1, "reason": "fine"}' }
+        : undefined,
+    );
+    // Its reservations expire after its provider timeout plus its lease: 8 s + 1.5 s (the kill comes first).
+    const doomed = await worker({ PROVIDER_TIMEOUT_MS: '8000' });
+    const experimentId = await budgetedExperiment({
+      scorers: [{ name: 'judge', type: 'llm_judge', params: { model: JUDGE_MODEL, rubric: 'Good? {{output}}' } }],
+    });
+    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [
+      { prompt: 'judged {{n}}', model: RUN_MODEL, input_data: { n: 2 }, params: { max_tokens: 20 } },
+    ]);
+    await api().dispatcher.dispatch([id]);
+    await waitFor(
+      async () => {
+        const rows = await reservations(api().dataSource, experimentId);
+        return rows.length === 1 && rows[0].kind === 'judge' && fake.requests.some((r) => r.model === 'paid-judge');
+      },
+      { what: 'the child worker to be waiting for the judge' },
+    );
+    const [judgeReservation] = await reservations(api().dataSource, experimentId);
+    expect(judgeReservation).toMatchObject({ run_id: id, holder: null });
+    const runCost = Number((await runRow(api().dataSource, id)).cost_estimate);
+    expect(await spend(api().dataSource, experimentId)).toMatchObject({
+      reserved: judgeReservation.amount_usd,
+      cost: runCost,
+      judge: 0,
+    });
+
+    doomed.kill('SIGKILL');
+    await doomed.exited;
+    const survivor = await context('worker');
+    // The sweeps score the run late (a new judge call, settled) and release the dead call's reservation
+    // once its expiry passed; until then it still counts.
+    let released = 0;
+    await waitFor(
+      async () => {
+        released += (await survivor.sweeper!.sweepOnce()).reservationsReleased;
+        return released > 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'the expired judge reservation to be released' },
+    );
+    expect(released).toBe(1);
+    const after = await waitFor(
+      async () => {
+        const s = await spend(api().dataSource, experimentId);
+        return s.judge > 0 && s.rows === 0 ? s : null;
+      },
+      { timeoutMs: 30_000, what: 'the late judge call to be settled' },
+    );
+    expect(after).toMatchObject({ reserved: 0, rows: 0, rows_sum: 0, cost: runCost });
+    expect(fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(2);
+    const [score] = await api().dataSource.query(`SELECT value FROM scores WHERE run_id = $1`, [id]);
+    expect(score).toEqual({ value: 1 });
+  });
+});
