@@ -10,7 +10,9 @@
  *
  * Environment: BENCH_RUNS, BENCH_OTHER_RUNS (default BENCH_RUNS / 10), BENCH_REPEAT (default 7),
  * BENCH_REF_REPEAT (default 3), BENCH_DATABASE_URL (an empty database to use instead of an
- * embedded PostgreSQL), BENCH_EXPLAIN=1 (print EXPLAIN ANALYZE of the measured statements).
+ * embedded PostgreSQL), BENCH_EXPLAIN=1 (print EXPLAIN ANALYZE of the measured statements),
+ * BENCH_REUSE=1 (with BENCH_DATABASE_URL: reuse the data an earlier run seeded there and left behind,
+ * for profiling iterations; its "right after writing" phase then measures analysed tables).
  */
 import { randomUUID } from 'crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
@@ -45,6 +47,7 @@ const RUNS = int('BENCH_RUNS', 1_000_000);
 const OTHER_RUNS = int('BENCH_OTHER_RUNS', Math.max(1, Math.floor(RUNS / 10)));
 const REPEAT = Math.max(5, int('BENCH_REPEAT', 7));
 const REF_REPEAT = int('BENCH_REF_REPEAT', 3);
+const REUSE = process.env.BENCH_REUSE === '1';
 const SMALL_RUNS = 100;
 const TOP_N = 10;
 const MIN_SCORE = 0.8;
@@ -195,11 +198,21 @@ async function main(): Promise<void> {
     );
     log(`PostgreSQL ${version}; ${settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', ')}`);
 
-    const projectId = randomUUID();
-    const experimentId = randomUUID();
-    const smallId = randomUUID();
-    await ds.query(`INSERT INTO projects (id, name) VALUES ($1, 'bench')`, [projectId]);
+    const previous: { project_id: string; main_id: string; small_id: string }[] = REUSE
+      ? await ds.query(
+          `SELECT p.id AS project_id, m.id AS main_id, s.id AS small_id FROM projects p
+             JOIN experiments m ON m.project_id = p.id AND m.name = 'main experiment'
+             JOIN experiments s ON s.project_id = p.id AND s.name = 'small experiment'
+            WHERE p.name = 'bench' AND (SELECT count(*) FROM runs r WHERE r.experiment_id = m.id) = $1`,
+          [RUNS],
+        )
+      : [];
+    const projectId = previous[0]?.project_id ?? randomUUID();
+    const experimentId = previous[0]?.main_id ?? randomUUID();
+    const smallId = previous[0]?.small_id ?? randomUUID();
     const seeding = await time(async () => {
+      if (previous.length > 0) return log('reusing the data seeded by an earlier run');
+      await ds.query(`INSERT INTO projects (id, name) VALUES ($1, 'bench')`, [projectId]);
       await seed(ds, projectId, experimentId, RUNS, 'main experiment');
       await seed(ds, projectId, randomUUID(), OTHER_RUNS, 'neighbour experiment');
       await seed(ds, projectId, smallId, SMALL_RUNS, 'small experiment');

@@ -14,6 +14,17 @@ export interface RunListFilter {
   offset: number;
 }
 
+/**
+ * The score-filtered page walks the runs in list order when at least this many runs match
+ * (below, reading the matches off the avg_all index and sorting them costs less than the walk)…
+ */
+const WALK_MIN_MATCHES = 2000;
+/**
+ * …and the page ends within the first 1/WALK_MAX_DEPTH of the matches: a walk visits about
+ * (limit + offset) / matches of the experiment's runs, the index read every match.
+ */
+const WALK_MAX_DEPTH = 50;
+
 /** One row per run of the page; on an empty page one row whose run columns are all null. */
 export type RunListRow = { total: number } & (RunRow | { [K in keyof RunRow]: null });
 
@@ -53,24 +64,36 @@ export function buildRunListQuery(filter: RunListFilter): { sql: string; params:
   const offset = `$${params.length}`;
   if (scoreBound) {
     // The average of each run's scores comes from the score read model (run_values.avg_all, kept by
-    // scoring with every score write). The page walks the runs in list order (idx_runs_experiment_started
-    // or idx_runs_started_desc) and probes run_values per run, stopping after limit + offset matches;
-    // the count is an index-only range of idx_run_values_experiment_avg / _project_avg, joined to runs
-    // only when the status filter needs a runs column.
+    // scoring with every score write). The count is an index-only range of
+    // idx_run_values_experiment_avg_project (or _project_avg), joined to runs only when the status
+    // filter needs a runs column. The page takes one of two plans, chosen by that count inside the
+    // statement (one-time filters on `counted`, so only one of them runs):
+    // - many matches: walk the runs in list order (idx_runs_experiment_started or
+    //   idx_runs_started_desc) and probe run_values per run, stopping after limit + offset matches;
+    // - few matches, or a page deep into them: read the matches off the avg_all index and sort them.
+    // The probe is a scalar sub-select, which PostgreSQL never turns into a join: the walk keeps
+    // its shape whatever the statistics say (right after a rebuild they describe an empty table).
     const rvScope = `rv.project_id = ANY($1::uuid[])${filter.experimentId !== undefined ? ' AND rv.experiment_id = $2::uuid' : ''}`;
     const count =
       filter.status === undefined
         ? `SELECT count(*)::int AS total FROM run_values rv WHERE ${rvScope} AND ${having.join(' AND ')}`
         : `SELECT count(*)::int AS total FROM run_values rv JOIN runs r ON r.id = rv.run_id
             WHERE ${rvScope} AND ${where.join(' AND ')} AND ${having.join(' AND ')}`;
-    const page = `page AS (
-  SELECT r.id, r.started_at FROM runs r
-  WHERE ${where.join(' AND ')}
-    AND EXISTS (SELECT 1 FROM run_values rv WHERE rv.run_id = r.id AND ${having.join(' AND ')})
-  ORDER BY r.started_at DESC NULLS LAST, r.id
-  LIMIT ${limit} OFFSET ${offset}
+    const walk = `(SELECT counted.total FROM counted) >= ${WALK_MIN_MATCHES} AND (SELECT counted.total FROM counted) >= (${limit}::bigint + ${offset}::bigint) * ${WALK_MAX_DEPTH}`;
+    const ctes = `counted AS MATERIALIZED (${count}),
+page AS (
+  (SELECT r.id, r.started_at FROM runs r
+    WHERE ${walk} AND ${where.join(' AND ')}
+      AND (SELECT ${having.join(' AND ')} FROM run_values rv WHERE rv.run_id = r.id)
+    ORDER BY r.started_at DESC NULLS LAST, r.id
+    LIMIT ${limit} OFFSET ${offset})
+  UNION ALL
+  (SELECT r.id, r.started_at FROM run_values rv JOIN runs r ON r.id = rv.run_id
+    WHERE NOT (${walk}) AND ${rvScope} AND ${having.join(' AND ')} AND ${where.join(' AND ')}
+    ORDER BY r.started_at DESC NULLS LAST, r.id
+    LIMIT ${limit} OFFSET ${offset})
 )`;
-    return { sql: pagedList(page, count), params };
+    return { sql: pagedList(ctes, 'SELECT counted.total FROM counted'), params };
   }
   const ctes = `matched AS NOT MATERIALIZED (
   SELECT r.id, r.started_at

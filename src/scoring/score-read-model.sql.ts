@@ -158,35 +158,37 @@ SELECT r.id::text AS id FROM runs r WHERE r.experiment_id = $1::uuid AND r.id > 
 
 /**
  * Rebuild, step 4 (per page): the values of experiment $1's runs with ids in ($2, $3] ($3 null:
- * to the end), set-based: the scores of the page stream out of idx_scores_run_latest in run order
- * (DISTINCT ON for each scorer's latest, GROUP BY for the run), as the set-based leaderboard does.
+ * to the end), set-based in one pass over the page's runs (a range of idx_runs_experiment_id):
+ * per run, a LATERAL sub-select over its scores in idx_scores_run_latest order, where
+ * row_number() marks each scorer's latest score, yields the value and `latest` (over the latest
+ * scores) and `avg_all` (over all of them). The shape is fixed by the query, not by statistics
+ * (right after a bulk write they are wrong): no scan of the whole scores table per page, no
+ * second join to runs, no sort or hash table spilling to disk.
  */
 export const REBUILD_RUN_VALUES_PAGE = `
 WITH w AS (SELECT ${WEIGHTS_OF_E} AS weights FROM experiments e WHERE e.id = $1::uuid),
-page_scores AS (
-  SELECT s.run_id, s.scorer_name, s.value, s.created_at, s.id
-  FROM runs r JOIN scores s ON s.run_id = r.id
-  WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid AND ($3::uuid IS NULL OR r.id <= $3::uuid)
-),
-latest AS (
-  SELECT DISTINCT ON (ps.run_id, ps.scorer_name) ps.run_id, ps.scorer_name, ps.value,
-         CASE WHEN jsonb_typeof(w.weights -> ps.scorer_name) = 'number' THEN (w.weights ->> ps.scorer_name)::float8 END AS weight
-  FROM page_scores ps CROSS JOIN w
-  ORDER BY ps.run_id, ps.scorer_name, ps.created_at DESC, ps.id DESC
-),
-per_run AS (
-  SELECT l.run_id,
-         CASE WHEN coalesce(sum(l.weight), 0) = 0 THEN avg(l.value)
-              ELSE sum(l.value * l.weight) / sum(l.weight) END AS value,
-         jsonb_object_agg(l.scorer_name, l.value) AS latest
-  FROM latest l GROUP BY l.run_id
-),
-all_scores AS (SELECT ps.run_id, ${AVG_ALL_OF('ps')} AS avg_all FROM page_scores ps GROUP BY ps.run_id),
 inserted AS (
   INSERT INTO run_values (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest, avg_all, duration_ms, cost_estimate)
   SELECT r.id, r.experiment_id, r.project_id, r.status = 'completed', r.completed_at, md5((${CELL_OF_R})::text),
-         p.value, p.latest, a.avg_all, r.duration_ms, r.cost_estimate
-  FROM per_run p JOIN all_scores a ON a.run_id = p.run_id JOIN runs r ON r.id = p.run_id
+         v.value, v.latest, v.avg_all, r.duration_ms, r.cost_estimate
+  FROM runs r
+  CROSS JOIN w
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN coalesce(sum(k.weight), 0) = 0 THEN avg(k.value) FILTER (WHERE k.rn = 1)
+                ELSE sum(k.value * k.weight) / sum(k.weight) END AS value,
+           jsonb_object_agg(k.scorer_name, k.value) FILTER (WHERE k.rn = 1) AS latest,
+           ${AVG_ALL_OF('k')} AS avg_all
+    FROM (
+      SELECT l.scorer_name, l.value, l.rn,
+             CASE WHEN l.rn = 1 AND jsonb_typeof(w.weights -> l.scorer_name) = 'number'
+                  THEN (w.weights ->> l.scorer_name)::float8 END AS weight
+      FROM (SELECT s.scorer_name, s.value,
+                   row_number() OVER (PARTITION BY s.scorer_name ORDER BY s.created_at DESC, s.id DESC) AS rn
+              FROM scores s WHERE s.run_id = r.id) l
+    ) k
+  ) v
+  WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid AND ($3::uuid IS NULL OR r.id <= $3::uuid)
+    AND v.avg_all IS NOT NULL
   RETURNING 1
 )
 SELECT count(*)::int AS valued FROM inserted`;
