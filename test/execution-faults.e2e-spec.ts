@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { EXECUTE_RUN_JOB, MAX_RUN_REQUEUES, RUNS_QUEUE, runJobId } from '../src/execution/execution.constants';
 import { PROCESS_LEASE_ID } from '../src/execution/lease-owner';
 import { RUN_DISPATCHER_IMPL, type TrackingRunDispatcher } from '../src/execution/tracking-run-dispatcher';
+import { RunRepository } from '../src/runs/run.repository';
 import { TEST_JWT_SECRET } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { createExecutionContext, type ExecutionContext } from './support/execution-context';
@@ -221,6 +222,10 @@ describe('execution under failure', () => {
     await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', {
       what: 'the experiment to complete',
     });
+    // Retrying a failed run starts its count of expiries over.
+    const runs = w.app.get(RunRepository, { strict: false });
+    expect(await runs.retryFailed(api().dataSource.manager, experimentId)).toEqual([ids[0]]);
+    expect(await runRow(api().dataSource, ids[0])).toMatchObject({ status: 'pending', lease_expiries: 0, error: null });
   });
 
   it('hands out again a run whose attempt infrastructure bumped many times but whose lease expired once', async () => {

@@ -5,8 +5,8 @@ import { type FuzzCase, fuzzCases, type OpenApiDocument } from './support/openap
 
 jest.setTimeout(300_000);
 
-/** Cases per operation in this suite (bench/fuzz.ts runs as many as asked against a real server). */
-const PER_OPERATION = 2;
+/** Cases per operation (FUZZ_PER_OPERATION; bench/fuzz.ts runs as many as asked against a real server). */
+const PER_OPERATION = Number(process.env.FUZZ_PER_OPERATION ?? 2);
 /** The issue's bound on `/api/health` during the pass; a loaded machine may only stretch it this much. */
 const HEALTH_BOUND_MS = 1000;
 
