@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { EXECUTE_RUN_JOB, MAX_RUN_REQUEUES, RUNS_QUEUE, runJobId } from '../src/execution/execution.constants';
 import { PROCESS_LEASE_ID } from '../src/execution/lease-owner';
 import { RUN_DISPATCHER_IMPL, type TrackingRunDispatcher } from '../src/execution/tracking-run-dispatcher';
+import { RunRepository } from '../src/runs/run.repository';
 import { TEST_JWT_SECRET } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { createExecutionContext, type ExecutionContext } from './support/execution-context';
@@ -47,8 +48,11 @@ describe('execution under failure', () => {
     return ctx;
   }
 
-  async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
-    const child = await spawnWorker({ ...env, ...extra, DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET });
+  async function worker(extra: Record<string, string> = {}, readyTimeoutMs?: number): Promise<WorkerProcess> {
+    const child = await spawnWorker(
+      { ...env, ...extra, DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET },
+      { readyTimeoutMs },
+    );
     children.push(child);
     return child;
   }
@@ -197,22 +201,123 @@ describe('execution under failure', () => {
     });
   });
 
-  it('fails a run whose lease expired once too often instead of handing it out forever', async () => {
+  it('fails a run whose lease expired once too often instead of handing it out forever, saying how often', async () => {
     const w = await context('worker', {}, false);
     const { experimentId, ids } = await pendingRuns(1);
     await api().dataSource.query(
-      `UPDATE runs SET status = 'running', attempt = $2, lease_owner = 'gone', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
-      [ids[0], MAX_RUN_REQUEUES],
+      `UPDATE runs SET status = 'running', attempt = $2, lease_expiries = $3, lease_owner = 'gone',
+              lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [ids[0], MAX_RUN_REQUEUES + 7, MAX_RUN_REQUEUES],
     );
     const result = await w.sweeper!.sweepOnce();
     expect(result).toMatchObject({ expiredRequeued: 0, expiredFailed: 1 });
     const run = await runRow(api().dataSource, ids[0]);
-    expect(run).toMatchObject({ status: 'failed', attempt: MAX_RUN_REQUEUES + 1 });
-    expect(run.error).toMatch(/lease expired/);
+    expect(run).toMatchObject({
+      status: 'failed',
+      attempt: MAX_RUN_REQUEUES + 8,
+      lease_expiries: MAX_RUN_REQUEUES + 1,
+      // The expiries, not the attempt (which lost jobs bumped too).
+      error: `Abandoned: its worker stopped without finishing it ${MAX_RUN_REQUEUES + 1} times (lease expired)`,
+    });
     await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', {
       what: 'the experiment to complete',
     });
+    // Retrying a failed run starts its count of expiries over.
+    const runs = w.app.get(RunRepository, { strict: false });
+    expect(await runs.retryFailed(api().dataSource.manager, experimentId)).toEqual([ids[0]]);
+    expect(await runRow(api().dataSource, ids[0])).toMatchObject({ status: 'pending', lease_expiries: 0, error: null });
   });
+
+  it('hands out again a run whose attempt infrastructure bumped many times but whose lease expired once', async () => {
+    const w = await context('worker', {}, false);
+    const { ids } = await pendingRuns(1);
+    await api().dataSource.query(
+      `UPDATE runs SET status = 'running', attempt = $2, lease_owner = 'gone', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [ids[0], MAX_RUN_REQUEUES * 3],
+    );
+    expect(await w.sweeper!.sweepOnce()).toMatchObject({ expiredRequeued: 1, expiredFailed: 0 });
+    expect(await runRow(api().dataSource, ids[0])).toMatchObject({
+      attempt: MAX_RUN_REQUEUES * 3 + 1,
+      lease_expiries: 1,
+      error: null,
+    });
+    const run = await runIn(api().dataSource, ids[0], ['completed', 'failed']);
+    expect(run).toMatchObject({ status: 'completed', lease_expiries: 1 });
+  });
+
+  it('fails no healthy run through repeated FLUSHALLs and worker kills: lost jobs do not count as abandonment', async () => {
+    // A sweeping process that executes nothing (its queue paused locally): it re-enqueues lost
+    // jobs and hands expired leases out again, and child workers do the executing.
+    // Leases long enough that a loaded machine's live worker still renews in time: here only the
+    // kills may expire them.
+    const lease = { RUN_LEASE_MS: '5000' };
+    const sweeping = await context('worker', lease);
+    const queue = sweeping.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
+    await queue.pause(true, true);
+    let stall = true;
+    fake.setResponder(() => (stall ? { delayMs: 60_000 } : undefined));
+    const { experimentId, ids } = await pendingRuns(4, { prompt: 'storm {{n}}', model: OPENAI });
+    await api().dispatcher.dispatch(ids);
+    const attempts = () =>
+      api().dataSource.query<{ attempt: number }[]>(`SELECT attempt FROM runs WHERE id = ANY($1) ORDER BY id`, [ids]);
+    const flushAll = async (times: number) => {
+      for (let i = 0; i < times; i++) {
+        const before = await attempts();
+        const client = new Redis(redis.url);
+        try {
+          await client.flushall();
+        } finally {
+          client.disconnect();
+        }
+        await waitFor(async () => (await attempts()).every((r, n) => r.attempt > before[n].attempt), {
+          timeoutMs: 30_000,
+          what: `the sweeper to re-enqueue the lost jobs (FLUSHALL ${i + 1})`,
+        });
+      }
+    };
+    const killMidRun = async () => {
+      const calls = fake.requests.length;
+      // Start-up compiles the worker (ts-node): slow on a loaded machine.
+      const doomed = await worker(lease, 240_000);
+      await waitFor(() => fake.requests.length >= calls + ids.length, {
+        timeoutMs: 60_000,
+        what: 'the child worker to be calling the provider for every run',
+      });
+      doomed.kill('SIGKILL');
+      await doomed.exited;
+      children.splice(children.indexOf(doomed), 1);
+      await waitFor(
+        async () => {
+          const rows = await api().dataSource.query<{ status: string }[]>(
+            `SELECT status FROM runs WHERE id = ANY($1)`,
+            [ids],
+          );
+          return rows.every((r) => r.status === 'pending');
+        },
+        { timeoutMs: 30_000, what: 'the expired leases to be handed out again' },
+      );
+    };
+
+    await flushAll(3);
+    await killMidRun();
+    await flushAll(3);
+    await killMidRun();
+    stall = false;
+    await queue.resume(true);
+
+    for (const id of ids) {
+      const run = await runIn(api().dataSource, id, ['completed', 'failed'], 60_000);
+      expect(run).toMatchObject({ status: 'completed', error: null });
+      // Six lost jobs and (at least) two expiries: more than MAX_RUN_REQUEUES requeues, none fatal.
+      expect(run.lease_expiries).toBeGreaterThanOrEqual(2);
+      expect(run.attempt).toBeGreaterThan(MAX_RUN_REQUEUES);
+      expect(await stageRows(api().dataSource, id)).toHaveLength(1);
+    }
+    await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', {
+      what: 'the experiment to complete',
+    });
+  }, 600_000);
+
   it('scores a completed run whose worker died before scoring it, once per scorer', async () => {
     const w = await context('worker', {}, false);
     const experimentId = await insertExperiment(api().dataSource, projectId, {

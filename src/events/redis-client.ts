@@ -1,12 +1,17 @@
 import { type Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { redisReconnectDelayMs } from '../common/redis-reconnect';
 
 /**
  * An ioredis client that logs a connection problem once (not on every reconnect attempt) and
  * fails commands after a few reconnects instead of queueing them forever.
  */
 export function createRedisClient(url: string, logger: Logger, role: string): Redis {
-  const client = new Redis(url, { maxRetriesPerRequest: 2, connectionName: `promptlooper-${role}` });
+  const client = new Redis(url, {
+    maxRetriesPerRequest: 2,
+    connectionName: `promptlooper-${role}`,
+    retryStrategy: redisReconnectDelayMs,
+  });
   let failing = false;
   client.on('error', (error: Error) => {
     if (failing) return;

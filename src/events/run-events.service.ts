@@ -37,6 +37,7 @@ return id`;
 export class RunEventsService implements OnModuleDestroy {
   private readonly logger = new Logger(RunEventsService.name);
   private readonly events = new Subject<SequencedEvent>();
+  private readonly resubscriptions = new Subject<void>();
   private readonly memoryLog = new InMemoryEventLog();
   private publisher: Redis | null = null;
   private subscriber: Redis | null = null;
@@ -142,6 +143,15 @@ export class RunEventsService implements OnModuleDestroy {
     return events;
   }
 
+  /**
+   * Emits each time this process receives the Redis channel again after losing its connection:
+   * events published meanwhile never reached it (nor, mostly, the log), so streams send a snapshot.
+   * Never emits in embedded mode; completes on shutdown.
+   */
+  get resubscribed(): Observable<void> {
+    return this.resubscriptions.asObservable();
+  }
+
   /** Resolves once this process receives the Redis channel (immediately in embedded mode). */
   ensureSubscribed(): Promise<void> {
     if (!this.distributed || this.closed) return Promise.resolve();
@@ -149,6 +159,21 @@ export class RunEventsService implements OnModuleDestroy {
       const subscriber = createRedisClient(this.config.redisUrl as string, this.logger, 'events-subscriber');
       this.subscriber = subscriber;
       subscriber.on('message', (_channel: string, message: string) => this.receive(message));
+      let lost = false;
+      subscriber.on('close', () => (lost = true));
+      subscriber.on('ready', () => {
+        if (!lost || this.closed) return;
+        lost = false;
+        // ioredis resubscribes by itself right after 'ready'; this SUBSCRIBE is answered after that
+        // one, so once it resolves every event published from then on reaches this process.
+        subscriber.subscribe(RUN_EVENTS_CHANNEL).then(
+          () => {
+            this.logger.log('events channel received again: streams send a fresh snapshot');
+            this.resubscriptions.next();
+          },
+          (error: Error) => this.logger.warn(`events channel not received again: ${error.message}`),
+        );
+      });
       this.subscription = subscriber.subscribe(RUN_EVENTS_CHANNEL).then(
         () => undefined,
         (error: Error) => {
@@ -164,6 +189,7 @@ export class RunEventsService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     this.events.complete();
+    this.resubscriptions.complete();
     await Promise.all(
       [this.publisher, this.subscriber].filter((c): c is Redis => c !== null).map((c) => closeRedisClient(c)),
     );

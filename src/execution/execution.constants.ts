@@ -26,8 +26,9 @@ export const RUN_JOB_ATTEMPTS = 3;
 export const RUN_RETRY_BASE_DELAY_MS = 1000;
 
 /**
- * How often a run may be handed out again after its lease expired (its worker died) or its job
- * was lost, before the sweeper fails it: a run that kills every worker must not loop forever.
+ * How often a run may be handed out again after its lease expired (its worker died while executing
+ * it), before the sweeper fails it: a run that kills every worker must not loop forever. Lost jobs
+ * and other infrastructure faults do not count (they bump `attempt`, not `lease_expiries`).
  */
 export const MAX_RUN_REQUEUES = 5;
 

@@ -1,4 +1,5 @@
 import { BullModule } from '@nestjs/bull';
+import { redisReconnectDelayMs } from '../common/redis-reconnect';
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -71,6 +72,7 @@ export class ExecutionModule {
                 inject: [APP_CONFIG],
                 useFactory: (c: AppConfig) => ({
                   url: c.redisUrl as string,
+                  redis: { retryStrategy: redisReconnectDelayMs },
                   prefix: QUEUE_PREFIX,
                   defaultJobOptions: runJobOptions(c),
                 }),

@@ -41,7 +41,8 @@ export interface SweepResult {
 /**
  * Makes sure no run stays pending or running forever. Periodically:
  * - a running run whose lease expired (its worker died) goes back to pending with attempt + 1 and
- *   is dispatched again (after MAX_RUN_REQUEUES expiries it fails instead);
+ *   lease_expiries + 1 and is dispatched again (its lease expiring once more after MAX_RUN_REQUEUES
+ *   requeues fails it instead; lost jobs do not count);
  * - a pending run that no dispatcher is delivering (Redis lost the job, the process restarted in
  *   embedded mode, the API died between commit and dispatch) gets attempt + 1, hence a fresh job
  *   id, and is dispatched again.
@@ -158,7 +159,7 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       const dead = rows.filter((r) => r.status === RunStatus.Failed);
       if (pending.length > 0) {
         this.logger.warn(
-          `lease expired for ${pending.length} run(s), handing them out again: ${preview(pending.map((r) => `${r.id}@${r.attempt}`))}`,
+          `lease expired for ${pending.length} run(s), handing them out again: ${preview(pending.map((r) => `${r.id}@${r.attempt} (expiry ${r.lease_expiries})`))}`,
         );
         await this.dispatcher.dispatch(pending.map((r) => r.id));
         await this.announce(pending);

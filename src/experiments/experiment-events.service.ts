@@ -89,6 +89,9 @@ class ExperimentEventStream {
   /** The id of the last event sent (real or carried by a made-up one). */
   private position = '0-0';
   private subscription: Subscription | null = null;
+  private resubscription: Subscription | null = null;
+  /** A reconnect snapshot being read (events meanwhile are buffered as at the start). */
+  private resyncing = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private endTimer: NodeJS.Timeout | null = null;
 
@@ -134,6 +137,7 @@ class ExperimentEventStream {
       // The events service completes on shutdown.
       complete: () => this.close(),
     });
+    this.resubscription = this.runEvents.resubscribed.subscribe(() => void this.resync());
 
     try {
       const replay = this.lastEventId === null ? null : await this.runEvents.since(id, this.lastEventId);
@@ -166,6 +170,46 @@ class ExperimentEventStream {
     } catch (error) {
       this.logger.warn(`event stream of experiment ${id}: ${(error as Error).message}`);
       this.close();
+    }
+  }
+
+  /**
+   * After the events connection came back from an outage: the events published meanwhile are lost,
+   * so the client gets a fresh `experiment.progress` (as on a first connection) and, should the
+   * experiment have ended meanwhile, its end.
+   */
+  private async resync(): Promise<void> {
+    if (this.closed || this.ending || this.buffer || this.resyncing) return;
+    this.resyncing = true;
+    this.buffer = [];
+    try {
+      const latest = await this.runEvents.position(this.id);
+      if (compareEventIds(latest, this.position) > 0) this.position = latest;
+      const [status, progress] = await Promise.all([
+        this.experiments.status(this.id),
+        this.experiments.progress(this.id),
+      ]);
+      this.write({ type: 'experiment.progress', experiment_id: this.id, status: status ?? undefined, progress });
+      const buffered = this.buffer;
+      this.buffer = null;
+      for (const entry of buffered) this.onEvent(entry);
+      if (status === null)
+        this.end({
+          type: 'experiment.status',
+          experiment_id: this.id,
+          status: ExperimentStatus.Cancelled,
+          deleted: true,
+        });
+      else if (ENDED.includes(status)) this.end({ type: 'experiment.status', experiment_id: this.id, status });
+    } catch (error) {
+      this.logger.warn(
+        `experiment ${this.id}: snapshot after the events connection came back: ${(error as Error).message}`,
+      );
+      const buffered = this.buffer ?? [];
+      this.buffer = null;
+      for (const entry of buffered) this.onEvent(entry);
+    } finally {
+      this.resyncing = false;
     }
   }
 
@@ -229,6 +273,7 @@ class ExperimentEventStream {
     if (this.closed) return;
     this.closed = true;
     this.subscription?.unsubscribe();
+    this.resubscription?.unsubscribe();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.endTimer) clearTimeout(this.endTimer);
     if (!this.res.writableEnded) this.res.end();

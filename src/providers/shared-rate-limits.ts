@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
+import { redisReconnectDelayMs } from '../common/redis-reconnect';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -94,7 +95,11 @@ export class SharedRateLimits implements OnModuleDestroy {
   }
 
   private client(): Redis {
-    this.redis ??= new Redis(this.config.redisUrl as string, { maxRetriesPerRequest: 3, enableOfflineQueue: true });
+    this.redis ??= new Redis(this.config.redisUrl as string, {
+      maxRetriesPerRequest: 3,
+      enableOfflineQueue: true,
+      retryStrategy: redisReconnectDelayMs,
+    });
     return this.redis;
   }
 

@@ -53,6 +53,13 @@ export class Run {
   @Column({ type: 'int', default: 0 })
   attempt: number;
 
+  /**
+   * Times its lease expired while it was executing (its worker stopped without finishing it). Unlike
+   * `attempt`, infrastructure faults (lost queue jobs) leave it alone; only this count abandons a run.
+   */
+  @Column({ name: 'lease_expiries', type: 'int', default: 0 })
+  leaseExpiries: number;
+
   @Column({ name: 'lease_owner', type: 'varchar', length: 200, nullable: true })
   leaseOwner: string | null;
 

@@ -188,6 +188,8 @@ export interface ExpiredRun {
   experiment_id: string;
   status: RunStatus;
   attempt: number;
+  /** Times its lease has expired, this one included. */
+  lease_expiries: number;
   error: string | null;
   /** The lease owner whose lease expired (its process stopped without finishing the run). */
   previous_owner: string | null;
@@ -230,16 +232,20 @@ const INSERT_ONE_SQL = `
 const DELETE_FAILED_STAGES_SQL = `
   DELETE FROM stage_results s USING runs r WHERE s.run_id = r.id AND r.experiment_id = $1 AND r.status = 'failed'`;
 
-/** Failed → pending with attempt + 1 (a new queue job id), every result of the failed execution cleared. */
+/** Failed → pending with attempt + 1 (a new queue job id), every result of the failed execution cleared (lease expiries too). */
 const RETRY_FAILED_SQL = `
-  UPDATE runs SET status = 'pending', attempt = attempt + 1, error = NULL, output = NULL, started_at = NULL,
+  UPDATE runs SET status = 'pending', attempt = attempt + 1, lease_expiries = 0, error = NULL, output = NULL, started_at = NULL,
          completed_at = NULL, duration_ms = NULL, queue_ms = NULL, attempts = NULL, tokens_in = NULL, tokens_out = NULL,
          cost_estimate = NULL, cache_hit = false, cached_from_run_id = NULL, scoring_errors = NULL, lease_owner = NULL,
          lease_expires_at = NULL, updated_at = now()
    WHERE experiment_id = $1 AND status = 'failed'
   RETURNING id`;
 
-/** Leases past their expiry → pending again (attempt + 1), or failed after $2 requeues. SKIP LOCKED: a run being finished is not expired. */
+/**
+ * Leases past their expiry → pending again (attempt + 1 for a fresh job id, lease_expiries + 1), or
+ * failed once lease_expiries reaches $2: only expiries count, not the requeues infrastructure caused.
+ * SKIP LOCKED: a run being finished is not expired.
+ */
 const REQUEUE_EXPIRED_SQL = `
 WITH expired AS (
   SELECT id, lease_owner FROM runs
@@ -248,14 +254,15 @@ WITH expired AS (
      FOR UPDATE SKIP LOCKED
 )
 UPDATE runs r
-   SET status = CASE WHEN r.attempt >= $2 THEN 'failed'::run_status ELSE 'pending'::run_status END,
-       error = CASE WHEN r.attempt >= $2
-                    THEN 'Abandoned: its worker stopped without finishing it ' || (r.attempt + 1) || ' times (lease expired)' END,
-       completed_at = CASE WHEN r.attempt >= $2 THEN now() END,
-       attempt = r.attempt + 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+   SET status = CASE WHEN r.lease_expiries >= $2 THEN 'failed'::run_status ELSE 'pending'::run_status END,
+       error = CASE WHEN r.lease_expiries >= $2
+                    THEN 'Abandoned: its worker stopped without finishing it ' || (r.lease_expiries + 1) || ' times (lease expired)' END,
+       completed_at = CASE WHEN r.lease_expiries >= $2 THEN now() END,
+       attempt = r.attempt + 1, lease_expiries = r.lease_expiries + 1,
+       lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
   FROM expired
  WHERE r.id = expired.id
-RETURNING r.id, r.experiment_id, r.status, r.attempt, r.error, expired.lease_owner AS previous_owner`;
+RETURNING r.id, r.experiment_id, r.status, r.attempt, r.lease_expiries, r.error, expired.lease_owner AS previous_owner`;
 
 /** attempt + 1 for pending runs nobody moved meanwhile (same attempt): their next delivery gets a fresh job id. */
 const BUMP_ORPHANS_SQL = `
@@ -330,7 +337,7 @@ export class RunRepository {
     await runSql(db, `DELETE FROM runs WHERE experiment_id = $1`, [experimentId]);
   }
 
-  /** Up to `limit` runs whose lease expired: pending again, or failed once `maxRequeues` is reached. */
+  /** Up to `limit` runs whose lease expired: pending again, or failed once their lease expired `maxRequeues` + 1 times. */
   async requeueExpired(limit: number, maxRequeues: number): Promise<ExpiredRun[]> {
     return queryRows<ExpiredRun>(this.dataSource, REQUEUE_EXPIRED_SQL, [limit, maxRequeues]);
   }

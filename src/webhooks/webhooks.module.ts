@@ -1,4 +1,5 @@
 import { BullModule } from '@nestjs/bull';
+import { redisReconnectDelayMs } from '../common/redis-reconnect';
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -63,7 +64,11 @@ export class WebhooksModule {
               BullModule.registerQueueAsync({
                 name: WEBHOOKS_QUEUE,
                 inject: [APP_CONFIG],
-                useFactory: (c: AppConfig) => ({ url: c.redisUrl as string, prefix: WEBHOOKS_QUEUE_PREFIX }),
+                useFactory: (c: AppConfig) => ({
+                  url: c.redisUrl as string,
+                  redis: { retryStrategy: redisReconnectDelayMs },
+                  prefix: WEBHOOKS_QUEUE_PREFIX,
+                }),
               }),
             ]
           : []),

@@ -57,6 +57,7 @@ export interface RunRow {
   id: string;
   status: string;
   attempt: number;
+  lease_expiries: number;
   output: string | null;
   error: string | null;
   tokens_in: number | null;

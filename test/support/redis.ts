@@ -15,12 +15,15 @@ const INSTALL_HINT =
   'redis-server was not found on PATH. The queue (Bull) suites need a real Redis: on Debian/Ubuntu run ' +
   '`apt-get install -y redis-server` (or set TEST_REDIS_BIN to its path).';
 
-/** Starts a private redis-server on a free loopback port with no persistence. Never skips. */
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * Starts a private redis-server on a free loopback port (or `port`, to bring a stopped one back
+ * where its clients reconnect) with no persistence. Never skips.
+ */
+export async function startRedis(options: { port?: number } = {}): Promise<TestRedis> {
   const bin = process.env.TEST_REDIS_BIN ?? 'redis-server';
   const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) throw new Error(INSTALL_HINT);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     bin,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
