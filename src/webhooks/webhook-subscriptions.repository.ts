@@ -127,11 +127,13 @@ export class WebhookSubscriptionsRepository {
     return row ?? null;
   }
 
-  async recordSuccess(manager: EntityManager, id: string): Promise<void> {
+  /** Successful attempts end a run of failures. */
+  async recordSuccesses(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
     await rows(
       manager,
-      `UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0`,
-      [id],
+      `UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = ANY ($1::uuid[]) AND consecutive_failures <> 0`,
+      [ids],
     );
   }
 
