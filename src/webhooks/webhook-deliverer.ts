@@ -8,6 +8,7 @@ import { type ClaimedAttempt, type DeliveryStatus, WebhookDeliveriesRepository }
 import { SecretBox } from '../security/secret-box';
 import { UrlPolicy } from '../security/url-policy';
 import { type SendResult, WebhookSender } from './webhook-sender';
+import { headersAad } from './webhook-headers';
 import { webhookHeaders } from './webhook-signature';
 import { WebhookSubscriptionsRepository } from './webhook-subscriptions.repository';
 import { deliveryLeaseMs, type DueDelivery, retryDelayMs } from './webhooks.constants';
@@ -170,7 +171,11 @@ export class WebhookDeliverer {
     } catch (error) {
       return { statusCode: null, error: `refused: ${(error as Error).message}`, durationMs: 0 };
     }
-    const headers = webhookHeaders(claim.event_id, claim.body as string, this.secrets(claim));
+    // Custom headers first: the signature headers (names a subscription cannot set) always win.
+    const headers = {
+      ...this.customHeaders(claim),
+      ...webhookHeaders(claim.event_id, claim.body as string, this.secrets(claim)),
+    };
     return this.sender.send(url, headers, claim.body as string, this.config.webhooks.timeoutMs, this.urls.lookup);
   }
 
@@ -178,14 +183,19 @@ export class WebhookDeliverer {
   private secrets(claim: ClaimedAttempt): string[] {
     const sealed = [claim.secret_encrypted as string];
     if (claim.previous_secret_encrypted) sealed.push(claim.previous_secret_encrypted);
-    return sealed.map((s) => this.open(s, claim.subscription_id));
+    return sealed.map((s) => this.open(s, secretAad(claim.subscription_id)));
   }
 
-  private open(sealed: string, subscriptionId: string): string {
-    const key = `${subscriptionId}:${sealed}`;
+  private customHeaders(claim: ClaimedAttempt): Record<string, string> {
+    if (!claim.headers_encrypted) return {};
+    return JSON.parse(this.open(claim.headers_encrypted, headersAad(claim.subscription_id))) as Record<string, string>;
+  }
+
+  private open(sealed: string, aad: string): string {
+    const key = `${aad}:${sealed}`;
     let secret = this.opened.get(key);
     if (secret === undefined) {
-      secret = this.cipher.open(sealed, secretAad(subscriptionId));
+      secret = this.cipher.open(sealed, aad);
       if (this.opened.size >= MAX_OPENED_SECRETS) this.opened.clear();
       this.opened.set(key, secret);
     }

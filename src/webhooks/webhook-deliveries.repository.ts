@@ -23,6 +23,8 @@ export interface ClaimedAttempt extends ClaimedDelivery {
   url: string | null;
   enabled: boolean | null;
   secret_encrypted: string | null;
+  /** The sealed custom header map, if any. */
+  headers_encrypted: string | null;
   /** Only while the rotation's overlap lasts. */
   previous_secret_encrypted: string | null;
 }
@@ -105,7 +107,7 @@ export class WebhookDeliveriesRepository {
          RETURNING id, event_id, subscription_id, attempts
        )
        SELECT c.id, c.event_id, c.subscription_id, c.attempts, e.type AS event_type, e.body,
-              s.project_id, s.url, s.enabled, s.secret_encrypted,
+              s.project_id, s.url, s.enabled, s.secret_encrypted, s.headers_encrypted,
               CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_encrypted END AS previous_secret_encrypted
          FROM claimed c
          LEFT JOIN outbox_events e ON e.id = c.event_id
