@@ -71,12 +71,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.warn(`outbox relay failed: ${error.message}`);
         return 0;
       })
-      .finally(() => {
+      .then((claimed) => {
         this.running = null;
         if (this.again && !this.stopped) {
           this.again = false;
           void this.kick();
-        }
+        } else if (claimed > 0) this.soon(); // events flowing: their writers may not have notified
+        return claimed;
       });
     return this.running.then(() => undefined);
   }
@@ -91,7 +92,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     this.wake.unref();
   }
 
-  /** One pass until the outbox is empty; returns the deliveries created. */
+  /** One pass until the outbox is empty; returns the events claimed. */
   async relayOnce(): Promise<number> {
     return this.drain();
   }
@@ -106,8 +107,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     await listener?.end().catch(() => undefined);
   }
 
+  /** Claims until the outbox is empty; returns the events claimed. */
   private async drain(): Promise<number> {
-    let created = 0;
+    let claimed = 0;
     const ds = await this.db.dataSource();
     while (!this.stopped) {
       const [events, due] = await ds.transaction(async (manager) => {
@@ -115,10 +117,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         return [claimed, await this.deliveries.fanOut(manager, claimed)] as const;
       });
       if (due.length > 0) await this.dispatcher.dispatch(due, { fresh: true });
-      created += due.length;
+      claimed += events.length;
       if (events.length < BATCH) break;
     }
-    return created;
+    return claimed;
   }
 
   private async listen(): Promise<void> {
