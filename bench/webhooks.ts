@@ -8,8 +8,13 @@
  * Printed: execution wall time (dispatch → experiment completed) for both and their ratio, and
  * deliveries per second (first to last `run.completed` received, and dispatch to last received).
  * Medians of BENCH_REPEAT (default 3) rounds, baseline and subscribed alternating.
+ *
+ * Also printed: the CPU time each round cost (this process, which includes the receiver, plus every
+ * PostgreSQL process of the cluster, from /proc). On a shared, loaded machine wall time swings with
+ * the neighbours' work; CPU time per run is the steadier measure of what a subscription adds.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { execSync } from 'child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { INestApplicationContext, Module } from '@nestjs/common';
@@ -46,6 +51,34 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const log = (msg: string): void => console.log(`[bench] ${msg}`);
+
+const TICK_MS = 1000 / (Number(execSync('getconf CLK_TCK').toString().trim()) || 100);
+/** utime, stime, cutime, cstime and ppid of a process (null once it is gone). */
+function procStat(pid: string): { own: number; reaped: number; ppid: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) };
+  } catch {
+    return null;
+  }
+}
+/** CPU milliseconds the cluster used so far: the postmaster, its reaped children and its live ones. */
+function postgresCpuMs(postmaster: number): number {
+  const root = procStat(String(postmaster));
+  if (!root) return 0;
+  let ticks = root.own + root.reaped;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const child = procStat(name);
+    if (child?.ppid === postmaster) ticks += child.own;
+  }
+  return ticks * TICK_MS;
+}
+const nodeCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 @Module({ imports: [ExecutionModule] })
 class DispatchingModule {}
@@ -131,16 +164,27 @@ async function main(): Promise<void> {
         if (hook.path === path) arrivals.push(performance.now());
         return undefined;
       });
+      const cpuBefore = { node: nodeCpuMs(), pg: postgresCpuMs(pg.pid) };
       const started = performance.now();
       await dispatcher.dispatch(rows.map((r) => r.id));
       await done;
       const execution = performance.now() - started;
-      if (!subscribed) return { execution, deliveryRate: 0, endToEnd: 0 };
+      const cpu = () => ({
+        node: (nodeCpuMs() - cpuBefore.node) / RUNS,
+        pg: (postgresCpuMs(pg.pid) - cpuBefore.pg) / RUNS,
+      });
+      if (!subscribed) return { execution, deliveryRate: 0, endToEnd: 0, cpu: cpu() };
       const deadline = Date.now() + 600_000;
       while (arrivals.length < RUNS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       if (arrivals.length < RUNS) throw new Error(`only ${arrivals.length} of ${RUNS} deliveries arrived`);
       const span = arrivals[arrivals.length - 1] - arrivals[0];
-      return { execution, deliveryRate: ((RUNS - 1) * 1000) / span, endToEnd: arrivals[arrivals.length - 1] - started };
+      // CPU until the last delivery arrived: the whole cost of the subscription.
+      return {
+        execution,
+        deliveryRate: ((RUNS - 1) * 1000) / span,
+        endToEnd: arrivals[arrivals.length - 1] - started,
+        cpu: cpu(),
+      };
     };
 
     await round(false, 'warmup');
@@ -148,6 +192,10 @@ async function main(): Promise<void> {
     const sub: number[] = [];
     const rates: number[] = [];
     const e2e: number[] = [];
+    const cpuBase: number[] = [];
+    const cpuSub: number[] = [];
+    const cpuRatio: number[] = [];
+    const wallRatio: number[] = [];
     for (let r = 0; r < REPEAT; r++) {
       const b = await round(false, `base${r}`);
       const s = await round(true, `sub${r}`);
@@ -155,9 +203,18 @@ async function main(): Promise<void> {
       sub.push(s.execution);
       rates.push(s.deliveryRate);
       e2e.push(s.endToEnd);
+      const bc = b.cpu.node + b.cpu.pg;
+      const sc = s.cpu.node + s.cpu.pg;
+      cpuBase.push(bc);
+      cpuSub.push(sc);
+      cpuRatio.push(sc / bc);
+      wallRatio.push(s.execution / b.execution);
       log(
-        `round ${r}: baseline ${b.execution.toFixed(0)} ms, subscribed ${s.execution.toFixed(0)} ms, ` +
-          `${s.deliveryRate.toFixed(0)} deliveries/s, last delivery ${s.endToEnd.toFixed(0)} ms after dispatch`,
+        `round ${r}: baseline ${b.execution.toFixed(0)} ms, subscribed ${s.execution.toFixed(0)} ms ` +
+          `(×${(s.execution / b.execution).toFixed(2)}), ${s.deliveryRate.toFixed(0)} deliveries/s, ` +
+          `last delivery ${s.endToEnd.toFixed(0)} ms after dispatch; CPU per run ${bc.toFixed(2)} ms ` +
+          `(node ${b.cpu.node.toFixed(2)} + postgres ${b.cpu.pg.toFixed(2)}) vs ${sc.toFixed(2)} ms ` +
+          `(node ${s.cpu.node.toFixed(2)} + postgres ${s.cpu.pg.toFixed(2)}), ×${(sc / bc).toFixed(2)}`,
       );
     }
     const lines = [
@@ -165,7 +222,9 @@ async function main(): Promise<void> {
       `webhooks: ${RUNS} mock:echo runs (latency ${LATENCY} ms, concurrency ${CONCURRENCY}), embedded mode, median of ${REPEAT}`,
       `execution without a subscription: ${median(base).toFixed(0)} ms (${((RUNS * 1000) / median(base)).toFixed(0)} runs/s)`,
       `execution with run.completed subscribed: ${median(sub).toFixed(0)} ms (${((RUNS * 1000) / median(sub)).toFixed(0)} runs/s), ` +
-        `ratio ${(median(sub) / median(base)).toFixed(2)}`,
+        `ratio ${(median(sub) / median(base)).toFixed(2)} (median of per-round ratios ${median(wallRatio).toFixed(2)})`,
+      `CPU per run (this process incl. the receiver + PostgreSQL): ${median(cpuBase).toFixed(2)} ms without, ` +
+        `${median(cpuSub).toFixed(2)} ms with the subscription (to the last delivery), median ratio ${median(cpuRatio).toFixed(2)}`,
       `deliveries: ${median(rates).toFixed(0)} per second (first to last), last one ${median(e2e).toFixed(0)} ms after dispatch`,
     ];
     console.log(lines.join('\n'));

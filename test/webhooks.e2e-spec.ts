@@ -173,6 +173,73 @@ describe('webhooks (embedded delivery)', () => {
       });
     });
 
+    it('sends custom headers with each delivery, shows only their names, refuses hop-by-hop and signature headers', async () => {
+      const token = 'rt_custom_header_value_5b1e9d';
+      const created = await subscribe({ headers: { 'X-Receiver-Token': token, 'X-Team': 'evals' } });
+      expect(created).toMatchObject({ header_names: ['X-Receiver-Token', 'X-Team'] });
+      expect(JSON.stringify(created)).not.toContain(token);
+      const [stored] = await t.dataSource.query(`SELECT * FROM webhook_subscriptions WHERE id = $1`, [created.id]);
+      expect(JSON.stringify(stored)).not.toContain(token);
+      const one = await request(t.http).get(`/api/webhooks/${created.id}`).set(bearer(owner.token)).expect(200);
+      expect(one.body.header_names).toEqual(['X-Receiver-Token', 'X-Team']);
+      expect(JSON.stringify(one.body)).not.toContain(token);
+      const list = await request(t.http).get(`/api/projects/${owner.projectId}/webhooks`).set(bearer(owner.token));
+      expect(JSON.stringify(list.body)).not.toContain(token);
+
+      const first = (await ping(created.id).expect(202)).body.event_id;
+      const [hook] = await waitFor(() => hooksWithId(first).length === 1 && hooksWithId(first), { what: 'the ping' });
+      expect(hook.headers['x-receiver-token']).toBe(token);
+      expect(hook.headers['x-team']).toBe('evals');
+      expect(signatureMatches(hook, created.secret)).toBe(true);
+      const entries = await waitFor(async () => {
+        const page = await log(created.id);
+        return page.total === 1 && page;
+      });
+      expect(JSON.stringify(entries)).not.toContain(token);
+
+      const before = await t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`);
+      for (const [headers, field] of [
+        [{ Connection: 'close' }, 'headers.Connection'],
+        [{ 'Transfer-Encoding': 'chunked' }, 'headers.Transfer-Encoding'],
+        [{ 'webhook-signature': 'v1,forged' }, 'headers.webhook-signature'],
+        [{ 'Webhook-Id': 'msg_1' }, 'headers.Webhook-Id'],
+        [{ Host: 'example.com' }, 'headers.Host'],
+        [{ 'X-Token': 'line\r\nInjected: yes' }, 'headers.X-Token'],
+        [{ 'X-Token': 7 }, 'headers.X-Token'],
+        [{ 'bad name': 'x' }, 'bad name'],
+        [['X-Token'], 'headers'],
+      ] as const) {
+        const res = await request(t.http)
+          .post(`/api/projects/${owner.projectId}/webhooks`)
+          .set(bearer(owner.token))
+          .send({ url: `${receiver.url}/x`, events: ['experiment.completed'], headers });
+        expect({ headers, status: res.status }).toEqual({ headers, status: 400 });
+        expect(JSON.stringify(res.body)).toContain(field);
+        expect(JSON.stringify(res.body)).not.toContain('Injected');
+        const patch = await request(t.http)
+          .patch(`/api/webhooks/${created.id}`)
+          .set(bearer(owner.token))
+          .send({ headers });
+        expect(patch.status).toBe(400);
+      }
+      expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`)).toEqual(before);
+      const unchanged = await request(t.http).get(`/api/webhooks/${created.id}`).set(bearer(owner.token)).expect(200);
+      expect(unchanged.body.header_names).toEqual(['X-Receiver-Token', 'X-Team']);
+
+      const cleared = await request(t.http)
+        .patch(`/api/webhooks/${created.id}`)
+        .set(bearer(owner.token))
+        .send({ headers: null })
+        .expect(200);
+      expect(cleared.body.header_names).toEqual([]);
+      const second = (await ping(created.id).expect(202)).body.event_id;
+      const [plain] = await waitFor(() => hooksWithId(second).length === 1 && hooksWithId(second), {
+        what: 'the ping',
+      });
+      expect(plain.headers).not.toHaveProperty('x-receiver-token');
+      expect(signatureMatches(plain, created.secret)).toBe(true);
+    });
+
     it('signs with both secrets for 24 hours after a rotation, then with the new one only', async () => {
       const { id, secret: old } = await subscribe();
       const rotated = await request(t.http).post(`/api/webhooks/${id}/rotate-secret`).set(bearer(owner.token));

@@ -1369,6 +1369,15 @@ export interface components {
         | 'prompt.label_moved'
       )[];
       /**
+       * @description Custom request headers sent with every delivery, e.g. a receiver's own token (at most 20; values up to 4000 characters, one line). Values are treated as secrets: stored encrypted, never returned or logged — responses show `header_names` only. Hop-by-hop headers (Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*), the ones the sender sets (Host, Content-Length, Content-Type, Content-Encoding, Expect, User-Agent) and the signature headers (webhook-id, webhook-timestamp, webhook-signature) are refused (400).
+       * @example {
+       *       "X-Receiver-Token": "rt_3f9c2b7e"
+       *     }
+       */
+      headers?: {
+        [key: string]: string;
+      };
+      /**
        * @description Receiver of the POSTs: an absolute http(s) URL without credentials. Loopback, private, link-local and metadata addresses are refused (400) unless ALLOW_PRIVATE_URLS=true; the check is repeated on the resolved addresses at every delivery. Redirects are never followed.
        * @example https://ci.example.com/hooks/promptlooper
        */
@@ -2645,6 +2654,15 @@ export interface components {
         | 'prompt.label_moved'
       )[];
       /**
+       * @description Replaces the whole map; null or {} removes every custom header. Custom request headers sent with every delivery, e.g. a receiver's own token (at most 20; values up to 4000 characters, one line). Values are treated as secrets: stored encrypted, never returned or logged — responses show `header_names` only. Hop-by-hop headers (Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*), the ones the sender sets (Host, Content-Length, Content-Type, Content-Encoding, Expect, User-Agent) and the signature headers (webhook-id, webhook-timestamp, webhook-signature) are refused (400).
+       * @example {
+       *       "X-Receiver-Token": "rt_8d41a0c5"
+       *     }
+       */
+      headers?: {
+        [key: string]: string;
+      } | null;
+      /**
        * @description Receiver of the POSTs: an absolute http(s) URL without credentials. Loopback, private, link-local and metadata addresses are refused (400) unless ALLOW_PRIVATE_URLS=true; the check is repeated on the resolved addresses at every delivery. Redirects are never followed.
        * @example https://ci.example.com/hooks/promptlooper-v2
        */
@@ -2668,6 +2686,13 @@ export interface components {
         | 'dataset.version_created'
         | 'prompt.label_moved'
       )[];
+      /**
+       * @description Names of the custom headers sent with each delivery (values are never shown)
+       * @example [
+       *       "X-Receiver-Token"
+       *     ]
+       */
+      header_names: string[];
       /** Format: uuid */
       id: string;
       /** @description Until then the secret before the last rotation signs too (a second `v1,` entry) */
@@ -2707,6 +2732,13 @@ export interface components {
         | 'dataset.version_created'
         | 'prompt.label_moved'
       )[];
+      /**
+       * @description Names of the custom headers sent with each delivery (values are never shown)
+       * @example [
+       *       "X-Receiver-Token"
+       *     ]
+       */
+      header_names: string[];
       /** Format: uuid */
       id: string;
       /** @description Until then the secret before the last rotation signs too (a second `v1,` entry) */

@@ -18,8 +18,11 @@ export interface OutboxCteOptions {
 /**
  * For the hottest transitions (a run ending), the outbox append as part of the statement that makes
  * the change: `name` inserts one event per row of `from` whose project has a subscription wanting
- * `type` (same body, cap and notification as OutboxWriter.append), and `${name}_notified` wakes the
- * relays. The caller's final SELECT must read `${name}_notified` (e.g. `(SELECT count(*) FROM
+ * `type` (same body and cap as OutboxWriter.append), and `${name}_notified` wakes the relays when
+ * the outbox had nothing undispatched. Otherwise a relay is on it already: it passes again soon after
+ * every pass that found events, so a stream of run events does not NOTIFY once per run (a NOTIFY
+ * takes a cluster-wide lock while its transaction commits, and the runs would queue on it). The rare
+ * event that commits just after a relay's last, empty pass waits for its next poll. The caller's final SELECT must read `${name}_notified` (e.g. `(SELECT count(*) FROM
  * evt_notified)`), or PostgreSQL skips it. No subscription: one indexed EXISTS, no extra round trip.
  */
 export function outboxInsertCte(name: string, o: OutboxCteOptions): string {
@@ -35,5 +38,8 @@ export function outboxInsertCte(name: string, o: OutboxCteOptions): string {
    WHERE EXISTS (SELECT 1 FROM webhook_subscriptions s
                   WHERE s.project_id = ${o.projectId} AND s.enabled AND '${o.type}' = ANY (s.events))
   RETURNING id
-), ${name}_notified AS (SELECT pg_notify('${OUTBOX_NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM ${name} LIMIT 1) one)`;
+), ${name}_notified AS (
+  SELECT pg_notify('${OUTBOX_NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM ${name} LIMIT 1) one
+   WHERE NOT EXISTS (SELECT 1 FROM outbox_events WHERE dispatched_at IS NULL)
+)`;
 }

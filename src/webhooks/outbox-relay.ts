@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { OUTBOX_NOTIFY_CHANNEL } from '../outbox/outbox-event-types';
 import { OutboxRepository } from '../outbox/outbox.repository';
+import { WebhookDatabase } from './webhook-database';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
@@ -12,12 +12,19 @@ import { WebhookDispatcher } from './webhook-dispatcher';
 export const WEBHOOK_BACKGROUND_AUTOSTART = Symbol('WEBHOOK_BACKGROUND_AUTOSTART');
 
 const BATCH = 500;
+/**
+ * Wake-ups this close together make one pass: while runs end at hundreds per second each commit
+ * notifies, and one pass per notification would claim one event at a time.
+ */
+const COALESCE_MS = 20;
 
 /**
  * Moves outbox rows to deliveries: claims undispatched events (SKIP LOCKED, so every delivering
  * process can run one), inserts one pending delivery per subscription that wants each, commits
  * both together, then dispatches them. Wakes on the NOTIFY an outbox insert sends at commit, and
  * polls every WEBHOOK_POLL_INTERVAL_MS in case a notification was missed (its connection dropped).
+ * Notifications within COALESCE_MS of each other make one pass; relaying runs on the delivery
+ * side's own pool (WebhookDatabase), apart from run execution.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
@@ -26,10 +33,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private listener: Client | null = null;
   private running: Promise<number> | null = null;
   private again = false;
+  private wake: NodeJS.Timeout | null = null;
   private stopped = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: WebhookDatabase,
     private readonly outbox: OutboxRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
     @Inject(WebhookDispatcher) private readonly dispatcher: WebhookDispatcher,
@@ -63,17 +71,28 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.warn(`outbox relay failed: ${error.message}`);
         return 0;
       })
-      .finally(() => {
+      .then((claimed) => {
         this.running = null;
         if (this.again && !this.stopped) {
           this.again = false;
           void this.kick();
-        }
+        } else if (claimed > 0) this.soon(); // events flowing: their writers may not have notified
+        return claimed;
       });
     return this.running.then(() => undefined);
   }
 
-  /** One pass until the outbox is empty; returns the deliveries created. */
+  /** A relay pass within COALESCE_MS: the notifications that arrive meanwhile join it. */
+  private soon(): void {
+    if (this.wake || this.stopped) return;
+    this.wake = setTimeout(() => {
+      this.wake = null;
+      void this.kick();
+    }, COALESCE_MS);
+    this.wake.unref();
+  }
+
+  /** One pass until the outbox is empty; returns the events claimed. */
   async relayOnce(): Promise<number> {
     return this.drain();
   }
@@ -81,24 +100,27 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.wake) clearTimeout(this.wake);
     await this.running?.catch(() => undefined);
     const listener = this.listener;
     this.listener = null;
     await listener?.end().catch(() => undefined);
   }
 
+  /** Claims until the outbox is empty; returns the events claimed. */
   private async drain(): Promise<number> {
-    let created = 0;
+    let claimed = 0;
+    const ds = await this.db.dataSource();
     while (!this.stopped) {
-      const [events, due] = await this.dataSource.transaction(async (manager) => {
+      const [events, due] = await ds.transaction(async (manager) => {
         const claimed = await this.outbox.claimUndispatched(manager, BATCH);
         return [claimed, await this.deliveries.fanOut(manager, claimed)] as const;
       });
       if (due.length > 0) await this.dispatcher.dispatch(due, { fresh: true });
-      created += due.length;
+      claimed += events.length;
       if (events.length < BATCH) break;
     }
-    return created;
+    return claimed;
   }
 
   private async listen(): Promise<void> {
@@ -114,7 +136,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       this.listener = client;
       client.on('error', (error) => drop(error.message));
       client.on('end', () => drop('connection ended'));
-      client.on('notification', () => void this.kick());
+      client.on('notification', () => this.soon());
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
     } catch (error) {

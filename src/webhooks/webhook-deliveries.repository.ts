@@ -14,6 +14,21 @@ export interface ClaimedDelivery {
   attempts: number;
 }
 
+/** A claimed delivery with what its attempt needs (null columns: its event or subscription is gone). */
+export interface ClaimedAttempt extends ClaimedDelivery {
+  event_type: string | null;
+  /** The exact body to send and sign. */
+  body: string | null;
+  project_id: string | null;
+  url: string | null;
+  enabled: boolean | null;
+  secret_encrypted: string | null;
+  /** The sealed custom header map, if any. */
+  headers_encrypted: string | null;
+  /** Only while the rotation's overlap lasts. */
+  previous_secret_encrypted: string | null;
+}
+
 export interface AttemptOutcome {
   statusCode: number | null;
   error: string | null;
@@ -69,50 +84,81 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Claims a due pending delivery for one attempt (attempts + 1, leased for `leaseMs`), or null when
-   * another process has it, it is done, or it is not due (`toleranceMs` absorbs clock skew with Redis).
+   * Claims the due pending deliveries among `ids` for one attempt each (attempts + 1, leased for
+   * `leaseMs`), in one statement, with what the attempt needs: the event's stored body (a read of
+   * the outbox's table) and the subscription's URL and sealed secrets. A delivery another process
+   * holds, one that is done, or one not due (`toleranceMs` absorbs clock skew with Redis) is left
+   * out. A missing event or subscription comes back with null columns (the caller abandons it).
    */
-  async claim(id: string, leaseMs: number, toleranceMs: number): Promise<ClaimedDelivery | null> {
-    const [row] = await rows<ClaimedDelivery>(
-      this.dataSource,
-      `UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1,
-              lease_expires_at = now() + $2::int * interval '1 millisecond', updated_at = now()
-        WHERE id = $1 AND status = 'pending' AND next_attempt_at <= now() + $3::int * interval '1 millisecond'
-       RETURNING id, event_id, subscription_id, attempts`,
-      [id, leaseMs, toleranceMs],
+  async claimMany(
+    manager: EntityManager,
+    ids: string[],
+    leaseMs: number,
+    toleranceMs: number,
+  ): Promise<ClaimedAttempt[]> {
+    if (ids.length === 0) return [];
+    return rows<ClaimedAttempt>(
+      manager,
+      `WITH claimed AS (
+         UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1,
+                lease_expires_at = now() + $2::int * interval '1 millisecond', updated_at = now()
+          WHERE id = ANY ($1::uuid[]) AND status = 'pending'
+            AND next_attempt_at <= now() + $3::int * interval '1 millisecond'
+         RETURNING id, event_id, subscription_id, attempts
+       )
+       SELECT c.id, c.event_id, c.subscription_id, c.attempts, e.type AS event_type, e.body,
+              s.project_id, s.url, s.enabled, s.secret_encrypted, s.headers_encrypted,
+              CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_encrypted END AS previous_secret_encrypted
+         FROM claimed c
+         LEFT JOIN outbox_events e ON e.id = c.event_id
+         LEFT JOIN webhook_subscriptions s ON s.id = c.subscription_id`,
+      [ids, leaseMs, toleranceMs],
     );
-    return row ?? null;
   }
 
-  /** Writes the attempt to the log and moves the delivery on, if this claim still holds it. */
-  async recordAttempt(manager: EntityManager, claim: ClaimedDelivery, outcome: AttemptOutcome): Promise<void> {
+  /**
+   * Writes attempts to the log and moves their deliveries on (those whose claim still holds), in
+   * one statement: both happen or neither.
+   */
+  async recordAttempts(
+    manager: EntityManager,
+    attempts: { claim: ClaimedDelivery; outcome: AttemptOutcome }[],
+  ): Promise<void> {
+    if (attempts.length === 0) return;
     await rows(
       manager,
-      `INSERT INTO webhook_delivery_attempts
-         (delivery_id, subscription_id, attempt, status_code, error, duration_ms, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      `WITH o AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::text[], $6::int[], $7::timestamptz[], $8::webhook_delivery_status[])
+           AS o(id, subscription_id, attempt, status_code, error, duration_ms, next_attempt_at, status)
+       ), logged AS (
+         INSERT INTO webhook_delivery_attempts
+           (delivery_id, subscription_id, attempt, status_code, error, duration_ms, next_attempt_at)
+         SELECT id, subscription_id, attempt, status_code, error, duration_ms, next_attempt_at FROM o
+         RETURNING 1
+       ), moved AS (
+         UPDATE webhook_deliveries d SET status = o.status, next_attempt_at = o.next_attempt_at,
+                lease_expires_at = NULL, updated_at = now()
+           FROM o WHERE d.id = o.id AND d.attempts = o.attempt AND d.status = 'delivering'
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM logged) AS logged, (SELECT count(*) FROM moved) AS moved`,
       [
-        claim.id,
-        claim.subscription_id,
-        claim.attempts,
-        outcome.statusCode,
-        outcome.error,
-        outcome.durationMs,
-        outcome.nextAttemptAt,
+        attempts.map((a) => a.claim.id),
+        attempts.map((a) => a.claim.subscription_id),
+        attempts.map((a) => a.claim.attempts),
+        attempts.map((a) => a.outcome.statusCode),
+        attempts.map((a) => a.outcome.error),
+        attempts.map((a) => a.outcome.durationMs),
+        attempts.map((a) => a.outcome.nextAttemptAt),
+        attempts.map((a) => a.outcome.status),
       ],
-    );
-    await rows(
-      manager,
-      `UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, lease_expires_at = NULL, updated_at = now()
-        WHERE id = $1 AND attempts = $2 AND status = 'delivering'`,
-      [claim.id, claim.attempts, outcome.status, outcome.nextAttemptAt],
     );
   }
 
   /** A delivery whose subscription was disabled meanwhile is not sent. */
-  async abandon(claim: ClaimedDelivery): Promise<void> {
+  async abandon(manager: EntityManager, claim: ClaimedDelivery): Promise<void> {
     await rows(
-      this.dataSource,
+      manager,
       `UPDATE webhook_deliveries SET status = 'abandoned', attempts = attempts - 1, lease_expires_at = NULL,
               next_attempt_at = NULL, updated_at = now()
         WHERE id = $1 AND attempts = $2 AND status = 'delivering'`,

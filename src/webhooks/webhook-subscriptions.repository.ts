@@ -13,6 +13,9 @@ export interface SubscriptionRow {
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
   previous_secret_expires_at: Date | null;
+  /** The custom header map, sealed (values may be credentials); null when none. */
+  headers_encrypted: string | null;
+  header_names: string[];
   consecutive_failures: number;
   disabled_reason: string | null;
   disabled_at: Date | null;
@@ -25,6 +28,13 @@ export interface SubscriptionPatch {
   events?: string[];
   description?: string | null;
   enabled?: boolean;
+  /** Replaces the custom headers (sealed map, or null with no names to clear them). */
+  headers?: SealedHeaders;
+}
+
+export interface SealedHeaders {
+  sealed: string | null;
+  names: string[];
 }
 
 /** Why a subscription was switched off by delivery (shown as `disabled_reason`). */
@@ -44,12 +54,24 @@ export class WebhookSubscriptionsRepository {
     description: string | null;
     enabled: boolean;
     secretEncrypted: string;
+    headers: SealedHeaders;
   }): Promise<SubscriptionRow> {
     const [row] = await rows<SubscriptionRow>(
       this.dataSource,
-      `INSERT INTO webhook_subscriptions (id, project_id, url, events, description, enabled, secret_encrypted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-      [input.id, input.projectId, input.url, input.events, input.description, input.enabled, input.secretEncrypted],
+      `INSERT INTO webhook_subscriptions
+         (id, project_id, url, events, description, enabled, secret_encrypted, headers_encrypted, header_names)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [
+        input.id,
+        input.projectId,
+        input.url,
+        input.events,
+        input.description,
+        input.enabled,
+        input.secretEncrypted,
+        input.headers.sealed,
+        input.headers.names,
+      ],
     );
     return row;
   }
@@ -90,6 +112,8 @@ export class WebhookSubscriptionsRepository {
          consecutive_failures = CASE WHEN $6 IS TRUE THEN 0 ELSE consecutive_failures END,
          disabled_reason = CASE WHEN $6 IS NOT NULL THEN NULL ELSE disabled_reason END,
          disabled_at = CASE WHEN $6 IS TRUE THEN NULL WHEN $6 IS FALSE AND enabled THEN now() ELSE disabled_at END,
+         headers_encrypted = CASE WHEN $7 THEN $8 ELSE headers_encrypted END,
+         header_names = CASE WHEN $7 THEN $9::text[] ELSE header_names END,
          updated_at = now()
        WHERE id = $1 RETURNING *`,
       [
@@ -99,6 +123,9 @@ export class WebhookSubscriptionsRepository {
         patch.description !== undefined,
         patch.description ?? null,
         patch.enabled ?? null,
+        patch.headers !== undefined,
+        patch.headers?.sealed ?? null,
+        patch.headers?.names ?? [],
       ],
     );
     return row ?? null;
@@ -127,11 +154,13 @@ export class WebhookSubscriptionsRepository {
     return row ?? null;
   }
 
-  async recordSuccess(manager: EntityManager, id: string): Promise<void> {
+  /** Successful attempts end a run of failures. */
+  async recordSuccesses(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
     await rows(
       manager,
-      `UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0`,
-      [id],
+      `UPDATE webhook_subscriptions SET consecutive_failures = 0 WHERE id = ANY ($1::uuid[]) AND consecutive_failures <> 0`,
+      [ids],
     );
   }
 

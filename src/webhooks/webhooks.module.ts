@@ -8,6 +8,7 @@ import { SecurityModule } from '../security/security.module';
 import { BullWebhookDispatcher } from './bull-webhook-dispatcher';
 import { InlineWebhookDispatcher } from './inline-webhook-dispatcher';
 import { OutboxRelay, WEBHOOK_BACKGROUND_AUTOSTART } from './outbox-relay';
+import { WebhookDatabase } from './webhook-database';
 import { WebhookDeliverer } from './webhook-deliverer';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDispatcher } from './webhook-dispatcher';
@@ -48,7 +49,7 @@ export class WebhooksModule {
     ];
     if (!options.worker) providers.push(WebhooksService);
     if (sends) {
-      providers.push(WebhookSender, WebhookDeliverer, OutboxRelay, WebhookSweeper, {
+      providers.push(WebhookDatabase, WebhookSender, WebhookDeliverer, OutboxRelay, WebhookSweeper, {
         provide: WEBHOOK_BACKGROUND_AUTOSTART,
         useValue: options.background !== false,
       });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
-import { conflict, ErrorCode, notFound } from '../common/domain-error';
+import { conflict, ErrorCode, invalid, notFound } from '../common/domain-error';
 import { type Page } from '../common/pagination.dto';
 import { OutboxWriter } from '../outbox/outbox.writer';
 import {
@@ -16,9 +16,11 @@ import { secretAad } from './webhook-deliverer';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { SecretBox } from '../security/secret-box';
 import { UrlPolicy } from '../security/url-policy';
+import { headerProblems, headersAad } from './webhook-headers';
 import { generateWebhookSecret } from './webhook-signature';
 import {
   type SubscriptionPatch,
+  type SealedHeaders,
   type SubscriptionRow,
   WebhookSubscriptionsRepository,
 } from './webhook-subscriptions.repository';
@@ -32,6 +34,15 @@ export interface CreateWebhookInput {
   events: string[];
   description?: string;
   enabled?: boolean;
+  headers?: Record<string, string>;
+}
+
+export interface UpdateWebhookInput {
+  url?: string;
+  events?: string[];
+  description?: string | null;
+  enabled?: boolean;
+  headers?: Record<string, string> | null;
 }
 
 /** Subscriptions, their secrets, pings, the delivery log and redelivery. Authorisation is the controller's. */
@@ -48,6 +59,8 @@ export class WebhooksService {
   ) {}
 
   async create(projectId: string, input: CreateWebhookInput): Promise<WebhookWithSecretDto> {
+    const problems = headerProblems(input.headers);
+    if (problems.length) throw invalid(problems);
     this.urls.checkUrl(input.url);
     const id = randomUUID();
     const secret = generateWebhookSecret();
@@ -59,6 +72,7 @@ export class WebhooksService {
       description: input.description ?? null,
       enabled: input.enabled ?? true,
       secretEncrypted: this.cipher.seal(secret, secretAad(id)),
+      headers: this.sealHeaders(id, input.headers ?? null),
     });
     return { ...toWebhookDto(row), secret };
   }
@@ -82,8 +96,13 @@ export class WebhooksService {
     return toWebhookDto(row);
   }
 
-  async update(id: string, patch: SubscriptionPatch): Promise<WebhookDto> {
-    if (patch.url !== undefined) this.urls.checkUrl(patch.url);
+  async update(id: string, input: UpdateWebhookInput): Promise<WebhookDto> {
+    const problems = headerProblems(input.headers);
+    if (problems.length) throw invalid(problems);
+    if (input.url !== undefined) this.urls.checkUrl(input.url);
+    const { headers, ...rest } = input;
+    const patch: SubscriptionPatch = { ...rest };
+    if (headers !== undefined) patch.headers = this.sealHeaders(id, headers);
     const row = await this.subscriptions.update(id, patch);
     if (!row) throw notFound(WEBHOOK_NOT_FOUND);
     return toWebhookDto(row);
@@ -103,6 +122,12 @@ export class WebhooksService {
     );
     if (!row) throw notFound(WEBHOOK_NOT_FOUND);
     return { ...toWebhookDto(row), secret };
+  }
+
+  /** The custom header map sealed like the secret (its own associated data); names sorted, in clear. */
+  private sealHeaders(id: string, headers: Record<string, string> | null): SealedHeaders {
+    if (!headers || Object.keys(headers).length === 0) return { sealed: null, names: [] };
+    return { sealed: this.cipher.seal(JSON.stringify(headers), headersAad(id)), names: Object.keys(headers).sort() };
   }
 
   /** Records a `ping` event for this subscription alone (enabled or not); it is delivered like any other. */
@@ -158,6 +183,7 @@ export function toWebhookDto(row: SubscriptionRow): WebhookDto {
     disabled_reason: row.disabled_reason,
     disabled_at: iso(row.disabled_at),
     consecutive_failures: row.consecutive_failures,
+    header_names: row.header_names ?? [],
     previous_secret_expires_at: previousLive ? iso(row.previous_secret_expires_at) : null,
     created_at: iso(row.created_at) as string,
     updated_at: iso(row.updated_at) as string,

@@ -6,6 +6,7 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
+  IsObject,
   IsOptional,
   IsString,
   MaxLength,
@@ -17,6 +18,12 @@ const URL_DESCRIPTION =
   'Receiver of the POSTs: an absolute http(s) URL without credentials. Loopback, private, link-local and ' +
   'metadata addresses are refused (400) unless ALLOW_PRIVATE_URLS=true; the check is repeated on the resolved ' +
   'addresses at every delivery. Redirects are never followed.';
+const HEADERS_DESCRIPTION =
+  "Custom request headers sent with every delivery, e.g. a receiver's own token (at most 20; values up to " +
+  '4000 characters, one line). Values are treated as secrets: stored encrypted, never returned or logged — ' +
+  'responses show `header_names` only. Hop-by-hop headers (Connection, Keep-Alive, Transfer-Encoding, TE, ' +
+  'Trailer, Upgrade, Proxy-*), the ones the sender sets (Host, Content-Length, Content-Type, Content-Encoding, ' +
+  'Expect, User-Agent) and the signature headers (webhook-id, webhook-timestamp, webhook-signature) are refused (400).';
 const EVENTS_DESCRIPTION =
   'Event types to receive. `run.completed` and `run.failed` are opt-in: one event per run. `ping` is sent ' +
   'only by POST /api/webhooks/{id}/test and need not be listed.';
@@ -53,6 +60,16 @@ export class CreateWebhookDto {
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
+
+  @ApiPropertyOptional({
+    description: HEADERS_DESCRIPTION,
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { 'X-Receiver-Token': 'rt_3f9c2b7e' },
+  })
+  @IsOptional()
+  @IsObject()
+  headers?: Record<string, string>;
 }
 
 export class UpdateWebhookDto {
@@ -91,6 +108,18 @@ export class UpdateWebhookDto {
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
+
+  @ApiPropertyOptional({
+    description: `Replaces the whole map; null or {} removes every custom header. ${HEADERS_DESCRIPTION}`,
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    nullable: true,
+    example: { 'X-Receiver-Token': 'rt_8d41a0c5' },
+  })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @IsObject()
+  headers?: Record<string, string> | null;
 }
 
 export class WebhookDto {
@@ -109,6 +138,12 @@ export class WebhookDto {
   @ApiProperty({ nullable: true, type: String }) disabled_at: string | null;
   @ApiProperty({ description: 'Failed attempts in a row (any event); 20 disable the subscription' })
   consecutive_failures: number;
+  @ApiProperty({
+    type: [String],
+    example: ['X-Receiver-Token'],
+    description: 'Names of the custom headers sent with each delivery (values are never shown)',
+  })
+  header_names: string[];
   @ApiProperty({
     nullable: true,
     type: String,
