@@ -155,8 +155,16 @@ export class ScoringService {
   /** The outcomes of one write batch in one transaction; what each outcome wrote, in order. */
   private async writeBatch(outcomes: RunOutcome[]): Promise<ScoreRunSummary['written'][]> {
     const written = await this.dataSource.transaction((em) => this.writeOutcomes(em, outcomes));
+    // A score row was written for one caller only: two deliveries of a run in one batch share nothing.
+    const unclaimed = new Map(written.map((w) => [`${w.runId}:${w.scorerName}`, w]));
     return outcomes.map((o) =>
-      written.filter((w) => w.runId === o.runId).map(({ id, scorerName, value }) => ({ id, scorerName, value })),
+      o.scores.flatMap((score) => {
+        const key = `${o.runId}:${score.name}`;
+        const w = unclaimed.get(key);
+        if (!w) return [];
+        unclaimed.delete(key);
+        return [{ id: w.id, scorerName: w.scorerName, value: w.value }];
+      }),
     );
   }
 
