@@ -5,8 +5,9 @@
  * in both modes — inline (the API process executes) and Bull (a redis-server this bench starts,
  * the API side enqueues, a worker context consumes) — and prints runs/s and the ratio of the wall
  * time to the floor N × latency ÷ concurrency (1.00 = no overhead at all). Every run has its own
- * input (no cache hits); the clock runs from dispatch until the experiment is completed, i.e.
- * claim, provider call, completion write, scoring hand-off and experiment completion included.
+ * input (no cache hits); the clock runs from dispatch until the experiment is completed and every
+ * score is written, i.e. claim, provider call, completion write, scoring (BENCH_SCORERS scorers,
+ * default 2: `contains` ones) and experiment completion included.
  *
  * Environment: BENCH_RUNS (default 1000), BENCH_CONCURRENCY (default 32), BENCH_REPEAT (default 5,
  * the median is printed), BENCH_MODES (default `inline,bull`), BENCH_DATABASE_URL (an empty
@@ -38,7 +39,15 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 5));
 const MODES = (process.env.BENCH_MODES ?? 'inline,bull').split(',') as ('inline' | 'bull')[];
-const LATENCIES = [0, 100];
+const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,100').split(',').map(Number);
+const SCORERS = Number(process.env.BENCH_SCORERS ?? 2);
+const SCORING_CONFIG = JSON.stringify({
+  scorers: Array.from({ length: SCORERS }, (_, i) => ({
+    name: `has_${i}`,
+    type: 'contains',
+    params: { value: i % 2 === 0 ? 'Echo' : 'of', case_sensitive: false },
+  })),
+});
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -81,8 +90,9 @@ async function open(config: AppConfig, role: 'api' | 'worker'): Promise<Side> {
 /** One measured batch: N fresh pending runs, dispatched at once; resolves with the wall time in ms. */
 async function batch(api: Side, projectId: string, latencyMs: number, tag: string): Promise<number> {
   const [experiment] = await api.dataSource.query(
-    `INSERT INTO experiments (project_id, name, config, status, launched_at) VALUES ($1, $2, '{}'::jsonb, 'running', now()) RETURNING id`,
-    [projectId, `bench ${tag}`],
+    `INSERT INTO experiments (project_id, name, config, scoring_config, status, launched_at)
+     VALUES ($1, $2, '{}'::jsonb, $3::jsonb, 'running', now()) RETURNING id`,
+    [projectId, `bench ${tag}`, SCORERS > 0 ? SCORING_CONFIG : null],
   );
   const configs: RunConfig[] = Array.from({ length: RUNS }, (_, i) => ({
     prompt: 'Echo {{i}} of {{tag}}',
@@ -105,6 +115,19 @@ async function batch(api: Side, projectId: string, latencyMs: number, tag: strin
   const started = performance.now();
   await api.dispatcher.dispatch(rows.map((r) => r.id));
   await done;
+  // Scoring follows each run's completion, so the experiment can complete while its last runs are
+  // still being scored: the clock stops when every run is completed and every score is written.
+  const scoresOf = async (): Promise<number> =>
+    (
+      await api.dataSource.query(
+        `SELECT count(*)::int AS n FROM scores s JOIN runs r ON r.id = s.run_id WHERE r.experiment_id = $1`,
+        [experiment.id],
+      )
+    )[0].n as number;
+  for (let waited = 0; (await scoresOf()) < RUNS * SCORERS; waited += 5) {
+    if (waited > 60_000) throw new Error(`${tag}: ${await scoresOf()} of ${RUNS * SCORERS} scores after 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const wall = performance.now() - started;
   const [{ completed }] = await api.dataSource.query(
     `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed FROM runs WHERE experiment_id = $1`,
@@ -182,7 +205,13 @@ async function main(): Promise<void> {
     await pg?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
-  console.log(['', `execution: ${RUNS} runs, concurrency ${CONCURRENCY}, median of ${REPEAT}`, ...results].join('\n'));
+  console.log(
+    [
+      '',
+      `execution: ${RUNS} runs, concurrency ${CONCURRENCY}, ${SCORERS} scorers, median of ${REPEAT}`,
+      ...results,
+    ].join('\n'),
+  );
 }
 
 main().then(

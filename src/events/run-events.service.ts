@@ -84,6 +84,14 @@ export class RunEventsService implements OnModuleDestroy {
     return this.sequenced(experimentId).pipe(map((entry) => entry.event));
   }
 
+  /**
+   * Every event this process publishes or receives, of any experiment, without starting a Redis
+   * subscription (embedded mode: every event of the process). Completes on shutdown.
+   */
+  local(): Observable<RunEvent> {
+    return this.events.pipe(map((entry) => entry.event));
+  }
+
   /** Like stream(), with each event's id. */
   sequenced(experimentId: string): Observable<SequencedEvent> {
     return defer(() => {

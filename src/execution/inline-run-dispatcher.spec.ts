@@ -1,4 +1,7 @@
+import { Subject } from 'rxjs';
 import { type AppConfig } from '../config/configuration';
+import { type RunEvent } from '../events/run-event';
+import { type RunEventsService } from '../events/run-events.service';
 import { RUN_JOB_ATTEMPTS, runRetryDelayMs } from './execution.constants';
 import { InlineRunDispatcher } from './inline-run-dispatcher';
 import { type ExecuteOptions, type RunExecutor, type RunOutcome } from './run-executor';
@@ -30,10 +33,24 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 describe('InlineRunDispatcher', () => {
   let executor: ControlledExecutor;
   let dispatcher: InlineRunDispatcher;
+  let events: Subject<RunEvent>;
+  const cancelled = (runId: string): RunEvent => ({
+    type: 'run.status',
+    experiment_id: 'e',
+    run_id: runId,
+    status: 'cancelled',
+  });
 
   beforeEach(() => {
     executor = new ControlledExecutor();
-    dispatcher = new InlineRunDispatcher(executor as unknown as RunExecutor, { workerConcurrency: 2 } as AppConfig);
+    events = new Subject<RunEvent>();
+    dispatcher = new InlineRunDispatcher(
+      executor as unknown as RunExecutor,
+      { workerConcurrency: 2 } as AppConfig,
+      {
+        local: () => events.asObservable(),
+      } as unknown as RunEventsService,
+    );
   });
 
   afterEach(() => {
@@ -76,6 +93,45 @@ describe('InlineRunDispatcher', () => {
       expect(executor.calls).toHaveLength(delivery + 1);
     }
     expect(executor.calls).toHaveLength(RUN_JOB_ATTEMPTS);
+  });
+
+  it('drops queued runs whose cancellation is published, without executing them, and lets later runs through', async () => {
+    const cancelledIds = Array.from({ length: 12_000 }, (_, i) => `x${i}`);
+    await dispatcher.dispatch(['a', 'b', ...cancelledIds]);
+    await dispatcher.dispatch(['later']);
+    expect(dispatcher.queued).toBe(12_001);
+    for (const id of cancelledIds) events.next(cancelled(id));
+    // Other events, and a cancellation of a run that is executing, change nothing.
+    events.next({ ...cancelled('x0'), status: 'completed' });
+    events.next(cancelled('a'));
+    expect(dispatcher.queued).toBe(1);
+    expect(await dispatcher.undelivered([{ id: 'x1', attempt: 0 }])).toEqual([{ id: 'x1', attempt: 0 }]);
+
+    executor.calls[0].finish({ kind: 'abandoned', status: null });
+    await flush();
+    expect(executor.calls.map((c) => c.runId)).toEqual(['a', 'b', 'later']);
+    expect(dispatcher.queued).toBe(0);
+    // A withdrawn run dispatched again (the sweeper found it pending after all) is delivered once.
+    await dispatcher.dispatch(['x5', 'x5']);
+    executor.calls[1].finish({ kind: 'completed', cacheHit: false });
+    await flush();
+    expect(executor.calls.map((c) => c.runId)).toEqual(['a', 'b', 'later', 'x5']);
+  });
+
+  it('drops a run waiting for its retry backoff when it is cancelled', async () => {
+    jest.useFakeTimers();
+    await dispatcher.dispatch(['r']);
+    executor.calls[0].finish({ kind: 'retry', error: 'rate limited' });
+    await jest.advanceTimersByTimeAsync(0);
+    events.next(cancelled('r'));
+    await jest.advanceTimersByTimeAsync(runRetryDelayMs(1) * 2);
+    expect(executor.calls).toHaveLength(1);
+    expect(await dispatcher.undelivered([{ id: 'r', attempt: 0 }])).toEqual([{ id: 'r', attempt: 0 }]);
+  });
+
+  it('stops listening for cancellations on shutdown', () => {
+    dispatcher.onModuleDestroy();
+    expect(events.observed).toBe(false);
   });
 
   it('reports inline health', async () => {

@@ -1,6 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Subscription } from 'rxjs';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
+import { RunStatus } from '../domain/statuses';
+import { RunEventsService } from '../events/run-events.service';
 import { RUN_JOB_ATTEMPTS, runRetryDelayMs } from './execution.constants';
 import { RunExecutor, RunOutcome } from './run-executor';
 import { PendingRunRef, TrackingRunDispatcher } from './tracking-run-dispatcher';
@@ -10,36 +13,65 @@ import { PendingRunRef, TrackingRunDispatcher } from './tracking-run-dispatcher'
  * most WORKER_CONCURRENCY at once, with the queue's retry policy (RUN_JOB_ATTEMPTS deliveries,
  * exponential backoff). Nothing here survives a restart, and nothing needs to: PostgreSQL keeps the
  * pending runs and the sweeper dispatches them again on start-up.
+ *
+ * A run cancelled while it waits (its experiment cancelled, its budget spent, or the run itself)
+ * leaves the queue when its `run.status` cancelled event is published in this process: a
+ * cancelled 12,000-run experiment costs no claim per run before later runs get a slot. The
+ * claim stays the guard (a cancel whose event is lost only costs that no-op claim).
  */
 @Injectable()
 export class InlineRunDispatcher extends TrackingRunDispatcher implements OnModuleDestroy {
   private readonly logger = new Logger(InlineRunDispatcher.name);
-  /** FIFO of run ids waiting for a slot; `head` is the next one (no O(n) shift). */
+  /**
+   * FIFO of run ids waiting for a slot; `head` is the next one (no O(n) shift). An entry whose run
+   * is no longer `queued` in `tracked` (withdrawn, or queued again further on) is passed over.
+   */
   private queue: string[] = [];
   private head = 0;
   /** Queued, executing or waiting for a retry: a second dispatch of these is a no-op. */
-  private readonly tracked = new Set<string>();
+  private readonly tracked = new Map<string, 'queued' | 'active' | 'backoff'>();
+  private queuedCount = 0;
   private readonly deliveries = new Map<string, number>();
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly cancellations: Subscription;
   private running = 0;
   private stopped = false;
 
   constructor(
     private readonly executor: RunExecutor,
     @InjectConfig() private readonly config: AppConfig,
+    events: RunEventsService,
   ) {
     super();
+    this.cancellations = events.local().subscribe((event) => {
+      if (event.type === 'run.status' && event.status === RunStatus.Cancelled && event.run_id)
+        this.withdraw(event.run_id);
+    });
   }
 
   dispatch(runIds: string[]): Promise<void> {
     if (this.stopped) return Promise.resolve();
     for (const id of runIds) {
       if (this.tracked.has(id)) continue;
-      this.tracked.add(id);
-      this.queue.push(id);
+      this.enqueue(id);
     }
     this.pump();
     return Promise.resolve();
+  }
+
+  /**
+   * Forgets a run that ended without executing here (cancelled): its queued entry or pending retry
+   * is dropped. A run already executing is left to the executor, which sees the cancel itself.
+   */
+  withdraw(runId: string): void {
+    const state = this.tracked.get(runId);
+    if (state === undefined || state === 'active') return;
+    if (state === 'queued') this.queuedCount--;
+    const timer = this.retryTimers.get(runId);
+    if (timer) clearTimeout(timer);
+    this.retryTimers.delete(runId);
+    this.tracked.delete(runId);
+    this.deliveries.delete(runId);
   }
 
   health(): Promise<'inline'> {
@@ -52,21 +84,32 @@ export class InlineRunDispatcher extends TrackingRunDispatcher implements OnModu
 
   /** Runs waiting for a slot (not counting retries waiting for their backoff). */
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queuedCount;
   }
 
   onModuleDestroy(): void {
     // In-flight executions are aborted and released by RunExecutor.shutdown().
     this.stopped = true;
-    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.cancellations.unsubscribe();
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
     this.queue = [];
     this.head = 0;
+    this.queuedCount = 0;
+  }
+
+  private enqueue(runId: string): void {
+    this.tracked.set(runId, 'queued');
+    this.queuedCount++;
+    this.queue.push(runId);
   }
 
   private pump(): void {
     while (!this.stopped && this.running < this.config.workerConcurrency && this.head < this.queue.length) {
       const id = this.queue[this.head++];
+      if (this.tracked.get(id) !== 'queued') continue;
+      this.tracked.set(id, 'active');
+      this.queuedCount--;
       this.running++;
       void this.deliver(id).finally(() => {
         this.running--;
@@ -90,14 +133,15 @@ export class InlineRunDispatcher extends TrackingRunDispatcher implements OnModu
     }
     if (outcome.kind === 'retry' && !this.stopped && delivery < RUN_JOB_ATTEMPTS) {
       this.deliveries.set(runId, delivery);
+      this.tracked.set(runId, 'backoff');
       const timer = setTimeout(() => {
-        this.retryTimers.delete(timer);
-        if (this.stopped) return;
-        this.queue.push(runId);
+        this.retryTimers.delete(runId);
+        if (this.stopped || this.tracked.get(runId) !== 'backoff') return;
+        this.enqueue(runId);
         this.pump();
       }, runRetryDelayMs(delivery));
       timer.unref();
-      this.retryTimers.add(timer);
+      this.retryTimers.set(runId, timer);
       return;
     }
     // Done, or out of deliveries with the run still held: its lease expires and the sweeper takes it.

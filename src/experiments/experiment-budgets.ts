@@ -1,4 +1,6 @@
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import { GroupCommit } from '../common/group-commit';
 import { queryRows, runSql } from '../database/sql';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
@@ -8,6 +10,7 @@ import { DataSource } from 'typeorm';
 import { EventsModule } from '../events/events.module';
 import { type ExperimentProgress } from '../events/run-event';
 import { RunEventsService } from '../events/run-events.service';
+import { type SpendKind } from '../providers/llm.types';
 import { SPEND_LEDGER, type SpendLedger, type SpendTarget } from '../providers/spend-ledger';
 import { RunStatus } from '../domain/statuses';
 import { ExperimentStatus } from '../domain/statuses';
@@ -16,6 +19,21 @@ import { EXPERIMENT_PROGRESS_SQL } from './sql';
 /** The error of runs a budget stopped, and the experiment's stop_reason. */
 export const BUDGET_EXHAUSTED_ERROR = 'budget exhausted';
 export const BUDGET_EXHAUSTED_REASON = 'budget_exhausted';
+
+/** Group commit of the spend statements: calls per statement, statements per experiment in flight. */
+const BATCHING = { maxRows: 64, maxInFlight: 1 };
+
+/** One call's reservation request (its id made here, so each row is matched to its caller). */
+interface Reservation {
+  id: string;
+  target: SpendTarget;
+  estimateUsd: number;
+}
+
+interface Settlement {
+  reservationId: string;
+  costUsd: number;
+}
 
 /** Reservations released per experiment (for the sweeper's log and tests). */
 export interface ReleasedReservations {
@@ -61,7 +79,9 @@ WITH gone AS (
  * the row is deleted and its amount replaced by the real cost. A row whose process died between
  * the two is released by the sweeper: when the run's lease is found expired (`releaseLostLeases`),
  * or else once its expiry passed (`releaseExpired`: the reserving process's provider timeout plus
- * its lease; no call outlives that). Spend only grows: a retry pays again.
+ * its lease; no call outlives that). The calls of a process reserve and settle in groups (one
+ * statement for the calls made close together), so the experiment's row is not a queue of one
+ * update per provider call. Spend only grows: a retry pays again.
  */
 @Injectable()
 export class ExperimentBudgets implements SpendLedger {
@@ -74,47 +94,105 @@ export class ExperimentBudgets implements SpendLedger {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
+  /** Reservations and settlements made close together share one statement per experiment (group commit). */
+  private readonly reservations = new Map<string, GroupCommit<Reservation, string | null>>();
+  private readonly settlements = new Map<string, GroupCommit<Settlement, boolean>>();
+
   async reserve(target: SpendTarget, estimateUsd: number): Promise<string | null> {
-    const { rows } = await runSql<{ id: string }>(
-      this.dataSource.manager,
-      `WITH e AS (
-         UPDATE experiments SET spend_reserved_usd = spend_reserved_usd + $2
-          WHERE id = $1
-            AND (budget_usd IS NULL
-                 OR (status <> 'cancelled' AND spend_cost_usd + spend_judge_usd + spend_reserved_usd + $2 <= budget_usd))
-         RETURNING id
-       )
-       INSERT INTO spend_reservations (experiment_id, run_id, holder, kind, amount_usd, expires_at)
-       SELECT e.id, $3, $4, $5, $2, now() + $6::int * interval '1 millisecond' FROM e
-       RETURNING id`,
-      [
-        target.experimentId,
-        estimateUsd,
-        target.runId ?? null,
-        target.holder ?? null,
-        target.kind,
-        // No attempt outlives the provider timeout; the lease is the margin for the settle itself.
-        this.config.providers.timeoutMs + this.config.leaseMs,
-      ],
-    );
-    if (rows.length > 0) return rows[0].id;
+    const id = await this.batches(this.reservations, target.experimentId, (batch) =>
+      this.reserveBatch(target.experimentId, batch),
+    ).submit({ id: randomUUID(), target, estimateUsd });
+    if (id !== null) return id;
     await this.stop(target.experimentId);
     return null;
   }
 
   async settle(target: SpendTarget, reservationId: string, costUsd: number | null): Promise<void> {
-    const column = target.kind === 'judge' ? 'spend_judge_usd' : 'spend_cost_usd';
+    const key = `${target.experimentId}:${target.kind}`;
+    const exhausted = await this.batches(this.settlements, key, (batch) =>
+      this.settleBatch(target.experimentId, target.kind, batch),
+    ).submit({ reservationId, costUsd: costUsd ?? 0 });
+    if (exhausted) await this.stop(target.experimentId);
+  }
+
+  /**
+   * Reservations of one experiment made close together, in one statement: the row is locked (FOR
+   * UPDATE returns its latest version), and the calls are taken in order while their running sum
+   * fits the budget, as the same calls one statement each would (a later call never passes an
+   * earlier refused one). Each accepted call gets its reservation row; each call's answer in order
+   * (its reservation id, or null).
+   */
+  private async reserveBatch(experimentId: string, batch: Reservation[]): Promise<Array<string | null>> {
+    const { rows } = await runSql<{ id: string }>(
+      this.dataSource.manager,
+      `WITH req AS (
+         SELECT r.i, r.id, r.amount, r.run_id, r.holder, r.kind, sum(r.amount) OVER (ORDER BY r.i) AS cum
+           FROM unnest($2::uuid[], $3::numeric[], $4::uuid[], $5::text[], $6::text[])
+                WITH ORDINALITY AS r(id, amount, run_id, holder, kind, i)
+       ), locked AS (
+         SELECT budget_usd, status, spend_cost_usd + spend_judge_usd + spend_reserved_usd AS used
+           FROM experiments WHERE id = $1 FOR UPDATE
+       ), ok AS (
+         SELECT req.* FROM req, locked
+          WHERE locked.budget_usd IS NULL
+             OR (locked.status <> 'cancelled' AND locked.used + req.cum <= locked.budget_usd)
+       ), reserved AS (
+         UPDATE experiments SET spend_reserved_usd = spend_reserved_usd + (SELECT sum(amount) FROM ok)
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM ok)
+         RETURNING id
+       )
+       INSERT INTO spend_reservations (id, experiment_id, run_id, holder, kind, amount_usd, expires_at)
+       SELECT ok.id, $1, ok.run_id, ok.holder, ok.kind, ok.amount, now() + $7::int * interval '1 millisecond'
+         FROM ok, (SELECT count(*) FROM reserved) AS written
+       RETURNING id`,
+      [
+        experimentId,
+        batch.map((b) => b.id),
+        batch.map((b) => b.estimateUsd),
+        batch.map((b) => b.target.runId ?? null),
+        batch.map((b) => b.target.holder ?? null),
+        batch.map((b) => b.target.kind),
+        // No attempt outlives the provider timeout; the lease is the margin for the settle itself.
+        this.config.providers.timeoutMs + this.config.leaseMs,
+      ],
+    );
+    const accepted = new Set(rows.map((row) => row.id));
+    return batch.map((b) => (accepted.has(b.id) ? b.id : null));
+  }
+
+  /**
+   * Settlements of one experiment and kind made close together, in one UPDATE: their reservation
+   * rows are deleted and only what was deleted is taken off the reserved spend (one the sweeper
+   * released already is not subtracted twice); the real costs are added. Whether the budget is now spent.
+   */
+  private async settleBatch(experimentId: string, kind: SpendKind, batch: Settlement[]): Promise<boolean[]> {
+    const column = kind === 'judge' ? 'spend_judge_usd' : 'spend_cost_usd';
     const { rows } = await runSql<{ exhausted: boolean }>(
       this.dataSource.manager,
-      `WITH gone AS (DELETE FROM spend_reservations WHERE id = $2 RETURNING amount_usd)
+      `WITH gone AS (DELETE FROM spend_reservations WHERE id = ANY($2::uuid[]) RETURNING amount_usd)
        UPDATE experiments
-          SET spend_reserved_usd = GREATEST(spend_reserved_usd - coalesce((SELECT amount_usd FROM gone), 0), 0),
-              ${column} = ${column} + $3
+          SET spend_reserved_usd = GREATEST(spend_reserved_usd - coalesce((SELECT sum(amount_usd) FROM gone), 0), 0),
+              ${column} = ${column} + $3::numeric
         WHERE id = $1
        RETURNING budget_usd IS NOT NULL AND spend_cost_usd + spend_judge_usd >= budget_usd AS exhausted`,
-      [target.experimentId, reservationId, costUsd ?? 0],
+      [experimentId, batch.map((b) => b.reservationId), batch.reduce((sum, b) => sum + b.costUsd, 0)],
     );
-    if (rows[0]?.exhausted) await this.stop(target.experimentId);
+    return batch.map(() => rows[0]?.exhausted === true);
+  }
+
+  /** The group commit of `key`, made on first use and dropped once idle (experiments come and go). */
+  private batches<I, O>(
+    map: Map<string, GroupCommit<I, O>>,
+    key: string,
+    run: (batch: I[]) => Promise<O[]>,
+  ): GroupCommit<I, O> {
+    let group = map.get(key);
+    if (!group) {
+      group = new GroupCommit<I, O>(run, BATCHING);
+      map.set(key, group);
+      if (map.size > 1000) map.clear();
+    }
+    return group;
   }
 
   /**

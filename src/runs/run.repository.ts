@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { GroupCommit } from '../common/group-commit';
 import { queryRows, runSql } from '../database/sql';
 import { RunConfig } from '../domain/configs';
 import { RunStatus } from '../domain/statuses';
@@ -57,21 +58,28 @@ const STAGES_OF = (alias: string) =>
   `NULLIF(CASE WHEN jsonb_typeof(${alias}.config->'stages') = 'array' THEN ${alias}.config->'stages' END, '[]'::jsonb)`;
 
 /**
- * Claims a pending run and, in the same statement, looks for a cache source. The lookup runs on
- * the snapshot before the claim, where this run is still pending, so it never finds itself.
+ * Claims pending runs (one JSON array of {id, owner}: a batch of claims in one statement) and, in
+ * the same statement, looks for each one's cache source. The lookup runs on the snapshot before
+ * the claim, where these runs are still pending, so it never finds one of them.
  * `config_hash` leaves `stages` out, so the stages must match too (jsonb equality ignores key order).
+ * Each claimed row comes back with the owner that holds it now (a run asked for twice is claimed once).
  */
 const CLAIM_SQL = `
-WITH claimed AS (
-  UPDATE runs
-     SET status = 'running', lease_owner = $2, lease_expires_at = now() + $3::int * interval '1 millisecond',
-         started_at = coalesce(started_at, now()), error = NULL, updated_at = now(),
+WITH wanted AS (
+  SELECT DISTINCT ON (w.id) w.id, w.owner, w.lease_ms
+    FROM jsonb_to_recordset($1::jsonb) AS w(id uuid, owner text, lease_ms int)
+   ORDER BY w.id, w.owner
+), claimed AS (
+  UPDATE runs r
+     SET status = 'running', lease_owner = w.owner, lease_expires_at = now() + w.lease_ms * interval '1 millisecond',
+         started_at = coalesce(r.started_at, now()), error = NULL, updated_at = now(),
          -- updated_at (the old row's) is when the run last became pending: its dispatch.
-         queue_ms = greatest(round(extract(epoch FROM now() - updated_at) * 1000), 0)::int
-   WHERE id = $1 AND status = 'pending'
-  RETURNING id, experiment_id, project_id, config, config_hash, repetition, use_cache, attempt
+         queue_ms = greatest(round(extract(epoch FROM now() - r.updated_at) * 1000), 0)::int
+    FROM wanted w
+   WHERE r.id = w.id AND r.status = 'pending'
+  RETURNING r.id, r.experiment_id, r.project_id, r.config, r.config_hash, r.repetition, r.use_cache, r.attempt, r.lease_owner
 )
-SELECT c.id, c.experiment_id, c.project_id, c.config, c.attempt, src.id AS cache_source_id
+SELECT c.id, c.lease_owner, c.experiment_id, c.project_id, c.config, c.attempt, src.id AS cache_source_id
   FROM claimed c
   LEFT JOIN LATERAL (
     SELECT s.id
@@ -122,27 +130,35 @@ function runEventCte(status: RunStatus.Completed | RunStatus.Failed | RunStatus.
 }
 
 /**
- * Ends a run this process holds in one statement (one transaction): the conditional UPDATE of the
- * run, then its stage rows from the UPDATE's result, so a duplicate delivery, a run cancelled
- * meanwhile or a lost lease writes nothing at all.
+ * Ends runs this process holds, a batch of them in one statement (one transaction; $1 is a JSON
+ * array of {id, owner, output, tokens_in, tokens_out, cost, duration_ms, error, attempts, stages}):
+ * the conditional UPDATE of each run, then the stage rows of the runs it updated, so a duplicate
+ * delivery, a run cancelled meanwhile or a lost lease writes nothing at all for that run. Each
+ * finished row comes back with its owner.
  */
 function finishSql(status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled): string {
   return `
-WITH done AS (
-  UPDATE runs
-     SET status = '${status}', output = $3, tokens_in = $4, tokens_out = $5, cost_estimate = $6, duration_ms = $7,
-         error = $8, attempts = $10, cache_hit = false, cached_from_run_id = NULL, completed_at = now(), lease_expires_at = NULL, updated_at = now()
-   WHERE id = $1 AND status = 'running' AND lease_owner = $2
-  RETURNING ${RUN_EVENT_RETURNING}
+WITH x AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, owner text, output text, tokens_in int, tokens_out int,
+         cost numeric, duration_ms int, error text, attempts int, stages jsonb)
+), done AS (
+  UPDATE runs r
+     SET status = '${status}', output = x.output, tokens_in = x.tokens_in, tokens_out = x.tokens_out, cost_estimate = x.cost,
+         duration_ms = x.duration_ms, error = x.error, attempts = x.attempts, cache_hit = false, cached_from_run_id = NULL,
+         completed_at = now(), lease_expires_at = NULL, updated_at = now()
+    FROM x
+   WHERE r.id = x.id AND r.status = 'running' AND r.lease_owner = x.owner
+  RETURNING ${RUN_EVENT_RETURNING.replace(/(^|, |\n {2})(\w+)/g, '$1r.$2')}, r.lease_owner
 ), ${runEventCte(status)}, stages AS (
   INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, output, model, tokens_in, tokens_out, duration_ms, cost, error,
                              tool_calls, finish_reason)
   SELECT done.id, s.stage_name, s.stage_index, s.prompt, s.output, s.model, s.tokens_in, s.tokens_out, s.duration_ms, s.cost, s.error,
          s.tool_calls, s.finish_reason
-    FROM done CROSS JOIN ${STAGE_RECORDSET.replace('$STAGES', '$9')}
+    FROM done JOIN x ON x.id = done.id AND x.owner = done.lease_owner
+   CROSS JOIN LATERAL ${STAGE_RECORDSET.replace('$STAGES::jsonb', 'x.stages')}
   ${UPSERT_STAGES}
 )
-SELECT experiment_id, (SELECT count(*) FROM evt_notified) AS events FROM done`;
+SELECT id, lease_owner, (SELECT count(*) FROM evt_notified) AS events FROM done`;
 }
 
 /**
@@ -168,6 +184,32 @@ WITH done AS (
   ${UPSERT_STAGES}
 )
 SELECT experiment_id, (SELECT count(*) FROM evt_notified) AS events FROM done`;
+
+/**
+ * Group commit of the executor's statements: at most this many rows per statement, and this many
+ * statements of a kind in flight (the pool keeps connections for the rest of the process).
+ */
+const BATCHING = { maxRows: 64, maxInFlight: 2 };
+
+interface ClaimRow {
+  id: string;
+  owner: string;
+  lease_ms: number;
+}
+
+/** One run to end, as finishSql reads it. */
+interface FinishRow {
+  id: string;
+  owner: string;
+  output: string | null;
+  tokens_in: number | null;
+  tokens_out: number | null;
+  cost: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  attempts: number;
+  stages: StageRecord[];
+}
 
 /** One run of a launch batch (ids are generated by the caller, time-ordered). */
 export interface NewRun {
@@ -286,6 +328,23 @@ const RECORD_SCORING_SQL = `
  */
 @Injectable()
 export class RunRepository {
+  /** The executor's claims and endings, group-committed (see GroupCommit): exactly-once per row as before. */
+  private readonly claims = new GroupCommit<ClaimRow, ClaimedRun | null>((rows) => this.claimBatch(rows), BATCHING);
+  private readonly finishes = {
+    [RunStatus.Completed]: new GroupCommit<FinishRow, boolean>(
+      (rows) => this.finishBatch(RunStatus.Completed, rows),
+      BATCHING,
+    ),
+    [RunStatus.Failed]: new GroupCommit<FinishRow, boolean>(
+      (rows) => this.finishBatch(RunStatus.Failed, rows),
+      BATCHING,
+    ),
+    [RunStatus.Cancelled]: new GroupCommit<FinishRow, boolean>(
+      (rows) => this.finishBatch(RunStatus.Cancelled, rows),
+      BATCHING,
+    ),
+  };
+
   constructor(private readonly dataSource: DataSource) {}
 
   /** Inserts one launch batch (`runs` as JSON text: NewRun[]). */
@@ -359,25 +418,12 @@ export class RunRepository {
     await runSql(db, RECORD_SCORING_SQL, [errors]);
   }
 
-  async claim(runId: string, owner: string, leaseMs: number): Promise<ClaimedRun | null> {
-    const rows = await queryRows<{
-      id: string;
-      experiment_id: string;
-      project_id: string;
-      config: RunConfig;
-      attempt: number;
-      cache_source_id: string | null;
-    }>(this.dataSource, CLAIM_SQL, [runId, owner, leaseMs]);
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      id: row.id,
-      experimentId: row.experiment_id,
-      projectId: row.project_id,
-      config: row.config,
-      attempt: row.attempt,
-      cacheSourceId: row.cache_source_id,
-    };
+  /**
+   * pending → running with a lease held by `owner`; the run, or null when it was not pending
+   * (duplicate delivery, ended, cancelled). Claims made close together share one statement.
+   */
+  claim(runId: string, owner: string, leaseMs: number): Promise<ClaimedRun | null> {
+    return this.claims.submit({ id: runId, owner, lease_ms: leaseMs });
   }
 
   /** Extends the lease; false when the run is no longer ours to finish (cancelled, or handed to another worker). */
@@ -433,7 +479,7 @@ export class RunRepository {
     return rows[0]?.status ?? null;
   }
 
-  private async finish(
+  private finish(
     status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled,
     runId: string,
     owner: string,
@@ -441,18 +487,54 @@ export class RunRepository {
     error: string | null,
     stages: StageRecord[],
   ): Promise<boolean> {
-    const rows = await queryRows(this.dataSource, finishSql(status), [
-      runId,
+    const row: FinishRow = {
+      id: runId,
       owner,
-      totals.output,
-      totals.tokensIn,
-      totals.tokensOut,
-      totals.cost,
-      totals.durationMs,
+      output: totals.output,
+      tokens_in: totals.tokensIn,
+      tokens_out: totals.tokensOut,
+      cost: totals.cost,
+      duration_ms: totals.durationMs,
       error,
-      JSON.stringify(stages),
-      totals.attempts,
+      attempts: totals.attempts,
+      stages,
+    };
+    return this.finishes[status].submit(row);
+  }
+
+  private async claimBatch(wanted: ClaimRow[]): Promise<(ClaimedRun | null)[]> {
+    const rows = await queryRows<{
+      id: string;
+      lease_owner: string;
+      experiment_id: string;
+      project_id: string;
+      config: RunConfig;
+      attempt: number;
+      cache_source_id: string | null;
+    }>(this.dataSource, CLAIM_SQL, [JSON.stringify(wanted)]);
+    const byKey = new Map(rows.map((row) => [`${row.id}:${row.lease_owner}`, row]));
+    return wanted.map((w) => {
+      const row = byKey.get(`${w.id}:${w.owner}`);
+      if (!row) return null;
+      return {
+        id: row.id,
+        experimentId: row.experiment_id,
+        projectId: row.project_id,
+        config: row.config,
+        attempt: row.attempt,
+        cacheSourceId: row.cache_source_id,
+      };
+    });
+  }
+
+  private async finishBatch(
+    status: RunStatus.Completed | RunStatus.Failed | RunStatus.Cancelled,
+    batch: FinishRow[],
+  ): Promise<boolean[]> {
+    const rows = await queryRows<{ id: string; lease_owner: string }>(this.dataSource, finishSql(status), [
+      JSON.stringify(batch),
     ]);
-    return rows.length > 0;
+    const done = new Set(rows.map((row) => `${row.id}:${row.lease_owner}`));
+    return batch.map((row) => done.has(`${row.id}:${row.owner}`));
   }
 }

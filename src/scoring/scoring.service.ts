@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { GroupCommit } from '../common/group-commit';
 import { Principal } from '../common/principal';
 import { invalid, notFound } from '../common/domain-error';
 import { ScorerConfig, ScoringConfig } from '../domain/configs';
@@ -18,7 +19,7 @@ import {
   INSERT_HUMAN_SCORE,
   RunForScoringRow,
   SELECT_COMPLETED_RUNS_PAGE,
-  SELECT_RUN_FOR_SCORING,
+  SELECT_RUNS_FOR_SCORING,
   SELECT_SCORES_OF_RUNS,
 } from './scoring.sql';
 
@@ -41,6 +42,10 @@ interface RunOutcome {
 export const RESCORE_BATCH_SIZE = 200;
 export const RESCORE_CONCURRENCY = 8;
 const UUID_MIN = '00000000-0000-0000-0000-000000000000';
+/** Group commit of scoreRun's statements: rows per statement, statements of a kind in flight. */
+const BATCHING = { maxRows: 64, maxInFlight: 2 };
+
+type RunToScore = RunForScoringRow & { scoring_config: ScoringConfig | null; scored: string[] };
 
 type ScoreRow = {
   id: string;
@@ -86,6 +91,15 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 @Injectable()
 export class ScoringService {
   private readonly logger = new Logger(ScoringService.name);
+  /**
+   * Runs scored close together share their read and their write (group commit): one SELECT and
+   * one transaction for many runs. Scorers still run per run, so a slow judge delays only its own run.
+   */
+  private readonly reads = new GroupCommit<string, RunToScore | null>((ids) => this.readBatch(ids), BATCHING);
+  private readonly writes = new GroupCommit<RunOutcome, ScoreRunSummary['written']>(
+    (outcomes) => this.writeBatch(outcomes),
+    BATCHING,
+  );
 
   constructor(
     private readonly dataSource: DataSource,
@@ -118,9 +132,7 @@ export class ScoringService {
    * to runs.scoring_errors, and the run is not failed. Scores and errors land in one transaction.
    */
   async scoreRun(runId: string): Promise<ScoreRunSummary> {
-    const rows: (RunForScoringRow & { scoring_config: ScoringConfig | null; scored: string[] })[] =
-      await this.dataSource.query(SELECT_RUN_FOR_SCORING, [runId]);
-    const row = rows[0];
+    const row = await this.reads.submit(runId);
     if (!row || row.status !== RunStatus.Completed) return { scored: false, written: [], errors: {} };
     const todo = this.declaredScorers(row.scoring_config).filter((s) => !row.scored.includes(s.name));
     if (todo.length === 0) {
@@ -132,8 +144,31 @@ export class ScoringService {
       return { scored: true, written: [], errors: {} };
     }
     const outcome = await this.computeScores(row, todo);
-    const written = await this.dataSource.transaction((em) => this.writeOutcomes(em, [outcome]));
+    const written = await this.writes.submit(outcome);
     return { scored: true, written, errors: outcome.errors };
+  }
+
+  /** The runs of one read batch, each with its experiment's scoring_config and its scored scorers. */
+  private async readBatch(runIds: string[]): Promise<(RunToScore | null)[]> {
+    const rows: RunToScore[] = await this.dataSource.query(SELECT_RUNS_FOR_SCORING, [runIds]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return runIds.map((id) => byId.get(id) ?? null);
+  }
+
+  /** The outcomes of one write batch in one transaction; what each outcome wrote, in order. */
+  private async writeBatch(outcomes: RunOutcome[]): Promise<ScoreRunSummary['written'][]> {
+    const written = await this.dataSource.transaction((em) => this.writeOutcomes(em, outcomes));
+    // A score row was written for one caller only: two deliveries of a run in one batch share nothing.
+    const unclaimed = new Map(written.map((w) => [`${w.runId}:${w.scorerName}`, w]));
+    return outcomes.map((o) =>
+      o.scores.flatMap((score) => {
+        const key = `${o.runId}:${score.name}`;
+        const w = unclaimed.get(key);
+        if (!w) return [];
+        unclaimed.delete(key);
+        return [{ id: w.id, scorerName: w.scorerName, value: w.value }];
+      }),
+    );
   }
 
   /**
@@ -269,9 +304,12 @@ export class ScoringService {
     return outcome;
   }
 
-  private async writeOutcomes(em: EntityManager, outcomes: RunOutcome[]): Promise<ScoreRunSummary['written']> {
+  private async writeOutcomes(
+    em: EntityManager,
+    outcomes: RunOutcome[],
+  ): Promise<(ScoreRunSummary['written'][number] & { runId: string })[]> {
     const scores = outcomes.flatMap((o) => o.scores.map((s) => ({ run_id: o.runId, ...s })));
-    const written: { id: string; scorer_name: string; value: number }[] =
+    const written: { id: string; run_id: string; scorer_name: string; value: number }[] =
       scores.length > 0 ? await em.query(INSERT_AUTO_SCORES, [JSON.stringify(scores)]) : [];
     const errors = outcomes.map((o) => ({
       run_id: o.runId,
@@ -282,7 +320,7 @@ export class ScoringService {
       em,
       outcomes.map((o) => o.runId),
     );
-    return written.map((w) => ({ id: w.id, scorerName: w.scorer_name, value: w.value }));
+    return written.map((w) => ({ id: w.id, runId: w.run_id, scorerName: w.scorer_name, value: w.value }));
   }
 }
 

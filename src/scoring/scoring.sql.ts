@@ -31,12 +31,12 @@ export interface RunForScoringRow {
   last_prompt: string | null;
 }
 
-/** One run, its experiment's scoring_config, and the scorers that already wrote their automatic score. */
-export const SELECT_RUN_FOR_SCORING = `
+/** Runs ($1: ids), each with its experiment's scoring_config and the scorers that already wrote their automatic score. */
+export const SELECT_RUNS_FOR_SCORING = `
   SELECT ${RUN_FOR_SCORING}, e.scoring_config,
          ARRAY(SELECT s.scorer_name FROM scores s WHERE s.run_id = r.id AND s.source = 'auto') AS scored
     FROM runs r JOIN experiments e ON e.id = r.experiment_id ${LAST_STAGE}
-   WHERE r.id = $1`;
+   WHERE r.id = ANY($1::uuid[])`;
 
 /** A keyset page of an experiment's completed runs (index idx_runs_experiment_status). */
 export const SELECT_COMPLETED_RUNS_PAGE = `
