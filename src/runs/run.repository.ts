@@ -212,6 +212,8 @@ export interface ExpiredRun {
  * time-ordered, so the primary key appends).
  */
 const INSERT_BATCH_SQL = `
+  -- MATERIALIZED: the parts and inputs are parsed once per statement, not once per run.
+  WITH g AS MATERIALIZED (SELECT $3::jsonb AS parts, $4::jsonb AS inputs)
   INSERT INTO runs (id, experiment_id, project_id, config, config_hash, repetition, use_cache, dataset_item_key, prompt_version)
   SELECT c.id, $1, $2,
          jsonb_build_object('prompt', g.parts->'prompts'->c.p, 'model', g.parts->'models'->c.m,
@@ -219,7 +221,7 @@ const INSERT_BATCH_SQL = `
                             'input_data', CASE WHEN c.item_key IS NULL THEN g.inputs->c.i ELSE di.data END,
                             'repetition', c.rep) || (g.parts->'extra'),
          c.hash, c.rep, $6, c.item_key, NULLIF(g.parts->'versions'->c.p, 'null'::jsonb)
-    FROM (SELECT $3::jsonb AS parts, $4::jsonb AS inputs) g
+    FROM g
    CROSS JOIN unnest($7::uuid[], $8::text[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::text[])
            WITH ORDINALITY AS c(id, hash, p, m, s, i, rep, item_key, n)
     -- LATERAL … LIMIT 1 keeps this an index lookup per run: a plain join hashes the whole version per batch.
