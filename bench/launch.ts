@@ -18,7 +18,7 @@
  * every run, nothing executes), `app` (the app's own dispatcher: embedded mode, runs execute in
  * this process while the next launches are measured).
  * Environment: BENCH_REPEAT (default 5), BENCH_DATABASE_URL (an empty database instead of an
- * embedded PostgreSQL), BENCH_DISPATCH, BENCH_ONLY=export (skip the launch series).
+ * embedded PostgreSQL), BENCH_DISPATCH, BENCH_ONLY=export (skip the launch series) or launch (only it).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { type AddressInfo } from 'net';
@@ -210,6 +210,8 @@ async function main(): Promise<void> {
         `  delete of such a pending experiment: median ${fmt(median(deletes))} (${deletes.map((t) => t.toFixed(0)).join(', ')} ms)`,
       );
     }
+
+    if (process.env.BENCH_ONLY === 'launch') return;
 
     // Completed runs with outputs and two scores each, as an executed experiment would have.
     const complete = async (experimentId: string): Promise<void> => {

@@ -2,6 +2,8 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from './support/app';
 import { addMember, bearer, registerUser, type TestUser } from './support/factories';
 import { waitFor } from './support/wait';
+import { iterateGrid } from '../src/experiments/grid-expansion';
+import { type ExperimentConfig } from '../src/domain/configs';
 
 jest.setTimeout(120_000);
 
@@ -565,6 +567,71 @@ describe('experiments over datasets and registry prompts (e2e)', () => {
       );
       expect(rows.map((r) => r.key)).toEqual(items.map((i) => i.id));
       expect(rows.map((r) => r.ticket)).toEqual(items.map((i) => i.ticket));
+    });
+
+    it('stores every run as the grid plans it (config, hash, repetition, cache, item, prompt version), across insert batches', async () => {
+      // 1,001 items × 2 prompts (one a registry version with params) × 2 temperatures × 2 repetitions:
+      // insert batches of 5,000 runs that start and end inside item batches of 1,000.
+      const items = Array.from({ length: 1_001 }, (_, i) => ({
+        id: `g${i}`,
+        ticket: `ticket ${i}`,
+        n: i,
+        tags: [i % 3],
+      }));
+      const id = await createDataset(owner, items);
+      const prompt = await http()
+        .post(`/api/projects/${owner.projectId}/prompts`)
+        .set(bearer(owner.token))
+        .send({ name: `grid-${Math.random().toString(36).slice(2)}` })
+        .expect(201);
+      await http()
+        .post(`/api/prompts/${prompt.body.id}/versions`)
+        .set(bearer(owner.token))
+        .send({ template: 'Ref: {{ticket}}', params: { max_tokens: 7 } })
+        .expect(201);
+      const created = await createExperiment(owner, {
+        prompts: [{ ref: `${prompt.body.name}@1` }, 'S: {{ticket}}'],
+        models: ['mock:echo'],
+        params: { temperature: [0, 0.5], mock_latency_ms: 60_000 },
+        repetitions: 2,
+        cache: false,
+        dataset: { id },
+      });
+      expect(created.status).toBe(201);
+      const launched = await http()
+        .post(`/api/experiments/${created.body.id}/launch`)
+        .set(bearer(owner.token))
+        .send({});
+      expect(launched.status).toBe(202);
+      expect(launched.body.runs_created).toBe(8_008);
+      await http().post(`/api/experiments/${created.body.id}/cancel`).set(bearer(owner.token)).expect(202);
+      const stored: Array<Record<string, unknown>> = await t.dataSource.query(
+        `SELECT config, config_hash, repetition, use_cache, dataset_item_key, prompt_version
+           FROM runs WHERE experiment_id = $1 ORDER BY id`,
+        [created.body.id],
+      );
+      const config = created.body.config as ExperimentConfig;
+      // The launch reads items 1,000 at a time and expands each batch in grid order (batch-major).
+      const batches = [items.slice(0, 1_000), items.slice(1_000)];
+      const planned = batches
+        .flatMap((batch) =>
+          Array.from(
+            iterateGrid(
+              config,
+              batch.map((data) => ({ item_key: data.id, data })),
+            ),
+          ),
+        )
+        .map((cell) => ({
+          config: cell.config,
+          config_hash: cell.configHash,
+          repetition: cell.repetition,
+          use_cache: cell.useCache,
+          dataset_item_key: cell.datasetItemKey,
+          prompt_version: cell.promptVersion,
+        }));
+      expect(stored).toHaveLength(planned.length);
+      expect(stored).toEqual(planned);
     });
   });
 });

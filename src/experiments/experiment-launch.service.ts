@@ -7,7 +7,7 @@ import { Principal } from '../common/principal';
 import { conflict, ErrorCode, invalid, notFound } from '../common/domain-error';
 import { RunEventsService } from '../events/run-events.service';
 import { RunDispatcher } from '../runs/run-dispatcher';
-import { RunRepository } from '../runs/run.repository';
+import { type LaunchBatch, RunRepository } from '../runs/run.repository';
 import { ProjectRole } from '../projects/membership.entity';
 import { RunStatus } from '../domain/statuses';
 import { PriceTable } from '../providers/price-table';
@@ -23,7 +23,15 @@ import { Experiment } from './experiment.entity';
 import { ExperimentConfig } from '../domain/configs';
 import { ExperimentStatus } from '../domain/statuses';
 import { ExperimentsService, EXPERIMENT_NOT_FOUND } from './experiments.service';
-import { countGrid, type GridItem, inlineItems, planCells, planGrid, RunCell } from './grid-expansion';
+import {
+  type CellRef,
+  countGrid,
+  type GridItem,
+  inlineItems,
+  planCellRefs,
+  planGrid,
+  planParts,
+} from './grid-expansion';
 import { DatasetsService } from '../datasets/datasets.service';
 import { estimateGridCost } from './launch-cost-estimate';
 import { RunIdGenerator } from './run-id';
@@ -135,27 +143,33 @@ export class ExperimentLaunchService implements OnModuleDestroy {
     const runIds: string[] = [];
     const ids = new RunIdGenerator();
     const plan = planGrid(config);
+    const parts = planParts(plan);
+    const partsJson = JSON.stringify(parts);
     // One INSERT in flight while the next batch is built: PostgreSQL and Node work side by side.
     let inFlight: Promise<unknown> = Promise.resolve();
-    let batch: unknown[] = [];
-    const flush = async () => {
-      const payload = JSON.stringify(batch);
-      batch = [];
+    let batch = new BatchColumns();
+    const flush = async (items: GridItem[]) => {
+      const full = batch;
+      batch = new BatchColumns();
+      const payload = full.toLaunchBatch(partsJson, versionId, parts.useCache, items);
       await inFlight;
       inFlight = this.runs.insertBatch(em, experiment.id, experiment.projectId, payload);
       inFlight.catch(() => undefined); // awaited at the next flush; never an unhandled rejection meanwhile
     };
     let estimated: number | null = 0;
-    for await (const items of this.items(config, versionId)) {
-      for (const cell of planCells(plan, items)) {
+    // Inline inputs are one batch of items; dataset runs name their items by key, so an insert
+    // batch may span item batches.
+    let items: GridItem[] = [];
+    for await (items of this.items(config, versionId)) {
+      for (const cell of planCellRefs(plan, items)) {
         const id = ids.next();
         runIds.push(id);
-        batch.push(toRow(id, cell));
-        if (batch.length >= this.insertBatchSize) await flush();
+        batch.push(id, cell, items[cell.item].item_key);
+        if (batch.size >= this.insertBatchSize) await flush(items);
       }
       estimated = addCost(estimated, this.estimate(config, items));
     }
-    if (batch.length > 0) await flush();
+    if (batch.size > 0) await flush(items);
     await inFlight;
     await appendExperimentEvent(this.outbox, em, experiment.projectId, experiment.id, 'experiment.launched');
     return { runIds, planned, estimated: roundCost(estimated) };
@@ -353,16 +367,68 @@ export class ExperimentLaunchService implements OnModuleDestroy {
   }
 }
 
-function toRow(id: string, cell: RunCell): Record<string, unknown> {
-  return {
-    id,
-    config: cell.config,
-    config_hash: cell.configHash,
-    repetition: cell.repetition,
-    use_cache: cell.useCache,
-    dataset_item_key: cell.datasetItemKey,
-    prompt_version: cell.promptVersion,
-  };
+/** The column arrays of one insert batch, filled cell by cell (no per-run config object). */
+class BatchColumns {
+  readonly ids: string[] = [];
+  readonly hashes: string[] = [];
+  readonly prompts: number[] = [];
+  readonly models: number[] = [];
+  readonly combos: number[] = [];
+  readonly items: number[] = [];
+  readonly repetitions: number[] = [];
+  readonly itemKeys: Array<string | null> = [];
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  push(id: string, cell: CellRef, itemKey: string | null): void {
+    this.ids.push(id);
+    this.hashes.push(cell.configHash);
+    this.prompts.push(cell.prompt);
+    this.models.push(cell.model);
+    this.combos.push(cell.combo);
+    this.items.push(cell.item);
+    this.repetitions.push(cell.repetition);
+    this.itemKeys.push(itemKey);
+  }
+
+  /**
+   * The batch for RunRepository.insertBatch. Dataset runs name their items by key (PostgreSQL
+   * reads the data); inline runs carry only the inputs this batch uses, renumbered.
+   */
+  toLaunchBatch(parts: string, versionId: string | null, useCache: boolean, items: GridItem[]): LaunchBatch {
+    let inputs: string | null = null;
+    let indexes = this.items;
+    if (versionId === null) {
+      const local = new Map<number, number>();
+      const used: unknown[] = [];
+      indexes = this.items.map((i) => {
+        let at = local.get(i);
+        if (at === undefined) {
+          at = used.length;
+          local.set(i, at);
+          used.push(items[i].data);
+        }
+        return at;
+      });
+      inputs = JSON.stringify(used);
+    }
+    return {
+      parts,
+      inputs,
+      datasetVersionId: versionId,
+      useCache,
+      ids: this.ids,
+      hashes: this.hashes,
+      prompts: this.prompts,
+      models: this.models,
+      combos: this.combos,
+      items: indexes,
+      repetitions: this.repetitions,
+      itemKeys: this.itemKeys,
+    };
+  }
 }
 
 /** Sums batch estimates; unknown (null) stays unknown. */

@@ -1,6 +1,15 @@
 import { computeConfigHash } from '../domain/canonical-json';
 import { type ExperimentConfig } from '../domain/configs';
-import { countGrid, expandGrid, iterateGrid, paramCombinations } from './grid-expansion';
+import {
+  countGrid,
+  expandGrid,
+  inlineItems,
+  iterateGrid,
+  paramCombinations,
+  planCellRefs,
+  planGrid,
+  planParts,
+} from './grid-expansion';
 
 const base: ExperimentConfig = {
   prompts: ['A {{x}}', 'B {{x}}'],
@@ -190,6 +199,41 @@ describe('structured params', () => {
     for (const cell of expandGrid(config)) {
       expect(cell.config.prompt).toEqual(config.prompts[0]);
       expect(cell.configHash).toBe(computeConfigHash(cell.config));
+    }
+  });
+});
+
+describe('planCellRefs and planParts (what the launch sends)', () => {
+  it('name the same cells as planCells, in the same order, config part by part (what insertBatch assembles)', () => {
+    const stages = [{ name: 'draft', prompt: 'D {{x}}' }];
+    for (const config of [base, { ...base, stages, cache: false }]) {
+      const plan = planGrid(config);
+      const parts = planParts(plan);
+      const items = inlineItems(config);
+      // Through JSON, as the statement receives them.
+      const sent = JSON.parse(JSON.stringify(parts)) as typeof parts;
+      const rebuilt = Array.from(planCellRefs(plan, items)).map((ref) => ({
+        configHash: ref.configHash,
+        repetition: ref.repetition,
+        config: {
+          prompt: sent.prompts[ref.prompt],
+          model: sent.models[ref.model],
+          params: sent.params[ref.prompt][ref.combo],
+          input_data: items[ref.item].data,
+          repetition: ref.repetition,
+          ...sent.extra,
+        },
+        promptVersion: sent.versions[ref.prompt],
+        useCache: sent.useCache,
+      }));
+      const cells = expandGrid(config).map((c) => ({
+        configHash: c.configHash,
+        repetition: c.repetition,
+        config: c.config,
+        promptVersion: c.promptVersion,
+        useCache: c.useCache,
+      }));
+      expect(rebuilt).toEqual(cells);
     }
   });
 });

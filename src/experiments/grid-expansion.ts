@@ -196,6 +196,69 @@ export function* planCells(plan: GridPlan, items: GridItem[]): Generator<RunCell
   }
 }
 
+/**
+ * One cell of the grid by reference: the config hash and where each part of the run's config is in
+ * the plan (prompt, model, sweep combination, item of the batch). The launch sends these columns
+ * and the plan's parts once, and PostgreSQL assembles each run's config (RunRepository.insertBatch),
+ * so the configs never travel as JSON text; `planCells` is the same grid as full configs.
+ */
+export interface CellRef {
+  configHash: string;
+  prompt: number;
+  model: number;
+  combo: number;
+  item: number;
+  repetition: number;
+}
+
+/** The cells of a batch of items by reference, in `planCells` order, with the same hashes. */
+export function* planCellRefs(plan: GridPlan, items: GridItem[]): Generator<CellRef> {
+  const inputsCanon = items.map((i) => canonicalJson(i.data ?? ''));
+  for (let p = 0; p < plan.prompts.length; p++) {
+    const prompt = plan.prompts[p];
+    for (let m = 0; m < plan.models.length; m++) {
+      const modelCanon = plan.models[m].canon;
+      for (let c = 0; c < prompt.params.length; c++) {
+        const paramsCanon = prompt.params[c].canon;
+        for (let i = 0; i < items.length; i++) {
+          const configHash = hashParts(inputsCanon[i], modelCanon, paramsCanon, prompt.canon);
+          for (let repetition = 0; repetition < plan.repetitions; repetition++) {
+            yield { configHash, prompt: p, model: m, combo: c, item: i, repetition };
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * What every run of the plan shares, as the config's parts: `params[prompt][combo]`, the keys a
+ * run's config has besides prompt, model, params, input_data and repetition (`stages`, and
+ * `cache: false` when the cache is off), and the registry version of each prompt.
+ */
+export interface PlanParts {
+  prompts: Prompt[];
+  models: string[];
+  params: Array<Array<Record<string, Value>>>;
+  versions: Array<RunPromptVersion | null>;
+  extra: Pick<RunConfig, 'stages' | 'cache'>;
+  useCache: boolean;
+}
+
+export function planParts(plan: GridPlan): PlanParts {
+  const extra: Pick<RunConfig, 'stages' | 'cache'> = {};
+  if (plan.stages) extra.stages = plan.stages;
+  if (!plan.useCache) extra.cache = false;
+  return {
+    prompts: plan.prompts.map((p) => p.text),
+    models: plan.models.map((m) => m.model),
+    params: plan.prompts.map((p) => p.params.map((c) => c.params)),
+    versions: plan.prompts.map((p) => p.version),
+    extra,
+    useCache: plan.useCache,
+  };
+}
+
 /** The inline inputs of a config as grid items (no dataset keys). */
 export function inlineItems(config: ExperimentConfig): GridItem[] {
   return (config.inputs ?? []).map((data) => ({ item_key: null, data }));
