@@ -1079,11 +1079,11 @@ export interface components {
       /** @description The prompt as configured (a string or {messages}); null when not grouped on prompt */
       prompt:
         | (string | null)
-        | ({
+        | {
             messages?: {
               [key: string]: unknown;
             }[];
-          } | null);
+          };
       /**
        * @description Per scorer, the mean of its latest scores over the group's runs that have one.
        * @example {

@@ -68,10 +68,10 @@ export class ConfigLeaderboardItemDto {
   key: string;
 
   @ApiProperty({
-    // OpenAPI 3.0: `nullable` needs a `type` beside it, so each alternative carries it.
+    // OpenAPI 3.0: `nullable` needs a `type` beside it, so one alternative carries it.
     anyOf: [
       { type: 'string', nullable: true },
-      { type: 'object', nullable: true, properties: { messages: { type: 'array', items: { type: 'object' } } } },
+      { type: 'object', properties: { messages: { type: 'array', items: { type: 'object' } } } },
     ],
     description: 'The prompt as configured (a string or {messages}); null when not grouped on prompt',
   })
