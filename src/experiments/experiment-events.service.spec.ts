@@ -76,7 +76,9 @@ function setup(opts: { status?: ExperimentStatus | null; heartbeatMs?: number } 
     }),
   } as unknown as ExperimentsService;
   let seq = 0;
+  const resubscribed = new Subject<void>();
   const runEvents = {
+    resubscribed,
     ensureSubscribed: jest.fn(() => Promise.resolve()),
     position: jest.fn(() => Promise.resolve(`1-${seq}`)),
     since: jest.fn(() => Promise.resolve(null)),
@@ -102,6 +104,8 @@ function setup(opts: { status?: ExperimentStatus | null; heartbeatMs?: number } 
     setCompleted: (n: number) => (completed = n),
     subscribers: () => subscribers,
     observed: () => subject.observed,
+    /** The events connection came back after an outage. */
+    reconnect: () => resubscribed.next(),
   };
 }
 
@@ -128,6 +132,19 @@ describe('ExperimentEventsService', () => {
     ]);
     expect(s.res.events()[4].data.progress).toEqual(progress(2));
     expect(s.observed()).toBe(false);
+  });
+
+  it('sends a fresh progress snapshot when the events connection comes back (events of the outage were missed)', async () => {
+    const s = setup();
+    await s.start();
+    // Runs ended while Redis was away: no event told the stream.
+    s.setCompleted(1);
+    s.reconnect();
+    await until(() => s.res.events().filter((e) => e.event === 'experiment.progress').length === 2, 'the snapshot');
+    const snapshots = s.res.events().filter((e) => e.event === 'experiment.progress');
+    expect(snapshots[1].data.progress).toEqual(progress(1));
+    expect(s.res.writableEnded).toBe(false);
+    s.res.end();
   });
 
   it('answers an ended experiment with its progress and status, then closes', async () => {
