@@ -153,17 +153,11 @@ class ExperimentEventStream {
         [status, progress] = await Promise.all([this.experiments.status(id), this.experiments.progress(id)]);
         this.write({ type: 'experiment.progress', experiment_id: id, status: status ?? undefined, progress });
       }
-      const buffered = this.buffer ?? [];
-      this.buffer = null;
-      for (const entry of buffered) this.onEvent(entry);
+      this.drainBuffer();
       if (this.closed || this.ending) return;
-      if (status === null || ENDED.includes(status)) {
-        this.write({
-          type: 'experiment.status',
-          experiment_id: id,
-          status: status ?? ExperimentStatus.Cancelled,
-          ...(status === null ? { deleted: true } : {}),
-        });
+      const over = this.endEvent(status);
+      if (over) {
+        this.write(over);
         return this.close();
       }
       this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
@@ -190,27 +184,31 @@ class ExperimentEventStream {
         this.experiments.progress(this.id),
       ]);
       this.write({ type: 'experiment.progress', experiment_id: this.id, status: status ?? undefined, progress });
-      const buffered = this.buffer;
-      this.buffer = null;
-      for (const entry of buffered) this.onEvent(entry);
-      if (status === null)
-        this.end({
-          type: 'experiment.status',
-          experiment_id: this.id,
-          status: ExperimentStatus.Cancelled,
-          deleted: true,
-        });
-      else if (ENDED.includes(status)) this.end({ type: 'experiment.status', experiment_id: this.id, status });
+      this.drainBuffer();
+      const over = this.endEvent(status);
+      if (over) this.end(over);
     } catch (error) {
       this.logger.warn(
         `experiment ${this.id}: snapshot after the events connection came back: ${(error as Error).message}`,
       );
-      const buffered = this.buffer ?? [];
-      this.buffer = null;
-      for (const entry of buffered) this.onEvent(entry);
+      this.drainBuffer();
     } finally {
       this.resyncing = false;
     }
+  }
+
+  /** The events buffered while the state was read, sent in order; from now on events go out as they come. */
+  private drainBuffer(): void {
+    const buffered = this.buffer ?? [];
+    this.buffer = null;
+    for (const entry of buffered) this.onEvent(entry);
+  }
+
+  /** The status event that ends the stream of an experiment in `status` (null: deleted), or null while it runs. */
+  private endEvent(status: ExperimentStatus | null): RunEvent | null {
+    if (status === null)
+      return { type: 'experiment.status', experiment_id: this.id, status: ExperimentStatus.Cancelled, deleted: true };
+    return ENDED.includes(status) ? { type: 'experiment.status', experiment_id: this.id, status } : null;
   }
 
   /** Events at or before the position were sent already (replayed, or counted in the snapshot). */
@@ -250,15 +248,8 @@ class ExperimentEventStream {
     if (this.closed || this.ending) return;
     this.res.write(': heartbeat\n\n');
     try {
-      const status = await this.experiments.status(this.id);
-      if (status === null)
-        this.end({
-          type: 'experiment.status',
-          experiment_id: this.id,
-          status: ExperimentStatus.Cancelled,
-          deleted: true,
-        });
-      else if (ENDED.includes(status)) this.end({ type: 'experiment.status', experiment_id: this.id, status });
+      const over = this.endEvent(await this.experiments.status(this.id));
+      if (over) this.end(over);
     } catch (error) {
       this.logger.warn(`heartbeat of experiment ${this.id}: ${(error as Error).message}`);
     }
