@@ -22,6 +22,30 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return null;
 }
 
+/** Creates a `mock:echo` experiment with one run per input, launches it and waits until it completed; its id. */
+async function runEchoExperiment(
+  http: TestApp['http'],
+  token: string,
+  inputs: string[],
+  timeoutMs: number,
+): Promise<string> {
+  const created = await request(http)
+    .post('/api/experiments')
+    .set(bearer(token))
+    .send({
+      name: 'metrics',
+      config: { prompts: ['Echo {{x}}'], models: ['mock:echo'], inputs: inputs.map((x) => ({ x })) },
+    })
+    .expect(201);
+  const id = created.body.id as string;
+  await request(http).post(`/api/experiments/${id}/launch`).set(bearer(token)).send({}).expect(202);
+  await waitFor(
+    async () => (await request(http).get(`/api/experiments/${id}`).set(bearer(token))).body.status === 'completed',
+    { what: `experiment ${id} completed`, timeoutMs },
+  );
+  return id;
+}
+
 describe('GET /metrics (e2e)', () => {
   let t: TestApp;
 
@@ -62,25 +86,7 @@ describe('GET /metrics (e2e)', () => {
 
   it('counts runs by status, provider calls by provider and outcome, HTTP requests by route template', async () => {
     const user = await registerUser(t.http);
-    const created = await request(t.http)
-      .post('/api/experiments')
-      .set(bearer(user.token))
-      .send({
-        name: 'metrics',
-        config: { prompts: ['Echo {{x}}'], models: ['mock:echo'], inputs: [{ x: 'a' }, { x: 'b' }, { x: 'c' }] },
-      })
-      .expect(201);
-    await request(t.http)
-      .post(`/api/experiments/${created.body.id}/launch`)
-      .set(bearer(user.token))
-      .send({})
-      .expect(202);
-    await waitFor(
-      async () =>
-        (await request(t.http).get(`/api/experiments/${created.body.id}`).set(bearer(user.token))).body.status ===
-        'completed',
-      { what: 'experiment completed', timeoutMs: 30_000 },
-    );
+    const experimentId = await runEchoExperiment(t.http, user.token, ['a', 'b', 'c'], 30_000);
     const res = await request(t.http).get('/metrics').set('Authorization', `Bearer ${TOKEN}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
@@ -98,7 +104,7 @@ describe('GET /metrics (e2e)', () => {
         status: '200',
       }),
     ).toBeGreaterThanOrEqual(1);
-    expect(text).not.toContain(created.body.id);
+    expect(text).not.toContain(experimentId);
     expect(text).not.toContain(TOKEN);
     expect(sample(text, 'promptlooper_process_resident_memory_bytes')).toBeGreaterThan(0);
   });
@@ -145,25 +151,7 @@ describe("a worker process's /metrics (WORKER_METRICS_PORT, e2e)", () => {
     expect((await scrape(`Bearer ${TOKEN}`, '/api/health')).status).toBe(404);
 
     const user = await registerUser(api.http);
-    const created = await request(api.http)
-      .post('/api/experiments')
-      .set(bearer(user.token))
-      .send({
-        name: 'worker metrics',
-        config: { prompts: ['Echo {{x}}'], models: ['mock:echo'], inputs: [{ x: 'a' }, { x: 'b' }] },
-      })
-      .expect(201);
-    await request(api.http)
-      .post(`/api/experiments/${created.body.id}/launch`)
-      .set(bearer(user.token))
-      .send({})
-      .expect(202);
-    await waitFor(
-      async () =>
-        (await request(api.http).get(`/api/experiments/${created.body.id}`).set(bearer(user.token))).body.status ===
-        'completed',
-      { what: 'experiment completed by the worker', timeoutMs: 60_000 },
-    );
+    await runEchoExperiment(api.http, user.token, ['a', 'b'], 60_000);
 
     const res = await scrape(`Bearer ${TOKEN}`);
     expect(res.status).toBe(200);
