@@ -42,8 +42,9 @@ describe('execution under failure', () => {
     role: 'api' | 'worker',
     extra: Record<string, string> = {},
     sweep = true,
+    consume = true,
   ): Promise<ExecutionContext> {
-    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, sweep });
+    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, sweep, consume });
     contexts.push(ctx);
     return ctx;
   }
@@ -246,14 +247,13 @@ describe('execution under failure', () => {
   });
 
   it('fails no healthy run through repeated FLUSHALLs and worker kills: lost jobs do not count as abandonment', async () => {
-    // A sweeping process that executes nothing (its queue paused locally): it re-enqueues lost
-    // jobs and hands expired leases out again, and child workers do the executing.
+    // A sweeping process that takes no jobs from the queue (no consumer at all: a locally paused
+    // one may still take a job its fetch had already asked for): it re-enqueues lost jobs and hands
+    // expired leases out again, and child workers do the executing.
     // Leases long enough that a loaded machine's live worker still renews in time: here only the
     // kills may expire them.
     const lease = { RUN_LEASE_MS: '5000' };
-    const sweeping = await context('worker', lease);
-    const queue = sweeping.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
-    await queue.pause(true, true);
+    await context('worker', lease, true, false);
     let stall = true;
     fake.setResponder(() => (stall ? { delayMs: 60_000 } : undefined));
     const { experimentId, ids } = await pendingRuns(4, { prompt: 'storm {{n}}', model: OPENAI });
@@ -303,7 +303,7 @@ describe('execution under failure', () => {
     await flushAll(3);
     await killMidRun();
     stall = false;
-    await queue.resume(true);
+    await context('worker', lease);
 
     for (const id of ids) {
       const run = await runIn(api().dataSource, id, ['completed', 'failed'], 60_000);

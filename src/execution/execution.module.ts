@@ -27,6 +27,12 @@ export interface ExecutionOptions {
   worker?: boolean;
   /** false: the sweeper waits for `RunSweeper.start()`/`sweepOnce()` (tests). Default true. */
   sweep?: boolean;
+  /**
+   * false: the worker sweeps (re-enqueues lost jobs, hands expired leases out again, scores what was
+   * left unscored) but takes no jobs from the queue (tests whose consumers are other processes).
+   * Default true.
+   */
+  consume?: boolean;
 }
 
 /**
@@ -57,7 +63,7 @@ export class ExecutionModule {
         useValue: options.sweep !== false,
       });
     }
-    if (distributed && options.worker) providers.push(RunProcessor);
+    if (distributed && options.worker && options.consume !== false) providers.push(RunProcessor);
     return {
       module: ExecutionModule,
       global: true,

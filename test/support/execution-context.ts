@@ -37,6 +37,8 @@ export interface ExecutionContextOptions {
   env?: Record<string, string>;
   /** Let the sweeper run by itself (default true). */
   sweep?: boolean;
+  /** A worker that takes jobs from the queue (default true); false: it only sweeps. */
+  consume?: boolean;
 }
 
 /** A feature module: it injects RunDispatcher from the global ExecutionModule.forRoot without importing it. */
@@ -52,7 +54,10 @@ export async function createExecutionContext(options: ExecutionContextOptions): 
     options.role === 'worker'
       ? {
           module: ExecutionTestRootModule,
-          imports: [WorkerModule.forRoot(config, { sweep: options.sweep }), FeatureLikeModule],
+          imports: [
+            WorkerModule.forRoot(config, { sweep: options.sweep, consume: options.consume }),
+            FeatureLikeModule,
+          ],
         }
       : {
           module: ExecutionTestRootModule,
