@@ -8,6 +8,7 @@ import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-serve
 import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
+import { startAll } from './support/start-all';
 
 // Child workers start through ts-node, and leases must expire: longer than jest's 5 s default.
 jest.setTimeout(300_000);
@@ -73,7 +74,11 @@ describe('budget reservations of a process that died between reserve and settle 
   }
 
   beforeAll(async () => {
-    [database, fake, redis] = await Promise.all([createTestDatabase(), startFakeLlmServer(), startRedis()]);
+    await startAll([
+      createTestDatabase().then((d) => (database = d)),
+      startFakeLlmServer().then((f) => (fake = f)),
+      startRedis().then((r) => (redis = r)),
+    ]);
     env = {
       REDIS_URL: redis.url,
       OPENAI_BASE_URL: fake.url,

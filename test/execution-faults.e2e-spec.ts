@@ -21,6 +21,7 @@ import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-serve
 import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
+import { startAll } from './support/start-all';
 
 // Child workers start through ts-node, and leases must expire: longer than jest's 5 s default.
 jest.setTimeout(90_000);
@@ -59,7 +60,11 @@ describe('execution under failure', () => {
   }
 
   beforeAll(async () => {
-    [database, fake, redis] = await Promise.all([createTestDatabase(), startFakeLlmServer(), startRedis()]);
+    await startAll([
+      createTestDatabase().then((d) => (database = d)),
+      startFakeLlmServer().then((f) => (fake = f)),
+      startRedis().then((r) => (redis = r)),
+    ]);
     env = { REDIS_URL: redis.url, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', ...FAST };
     const admin = await context('api');
     projectId = await insertProject(admin.dataSource);

@@ -6,6 +6,7 @@ import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-serve
 import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
+import { startAll } from './support/start-all';
 
 // Three workers start through ts-node.
 jest.setTimeout(120_000);
@@ -25,7 +26,7 @@ describe('shared rpm limit across worker processes', () => {
   const calls: number[] = [];
 
   beforeAll(async () => {
-    [fake, redis] = await Promise.all([startFakeLlmServer(), startRedis()]);
+    await startAll([startFakeLlmServer().then((f) => (fake = f)), startRedis().then((r) => (redis = r))]);
     fake.setResponder(() => {
       calls.push(Date.now());
       return undefined;
