@@ -258,16 +258,25 @@ describe('execution under failure', () => {
     // Leases long enough that a loaded machine's live worker still renews in time: here only the
     // kills may expire them.
     const lease = { RUN_LEASE_MS: '5000' };
-    await context('worker', lease, true, false);
+    const sweeping = await context('worker', lease, true, false);
+    const queue = sweeping.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
     let stall = true;
     fake.setResponder(() => (stall ? { delayMs: 60_000 } : undefined));
     const { experimentId, ids } = await pendingRuns(4, { prompt: 'storm {{n}}', model: OPENAI });
     await api().dispatcher.dispatch(ids);
     const attempts = () =>
-      api().dataSource.query<{ attempt: number }[]>(`SELECT attempt FROM runs WHERE id = ANY($1) ORDER BY id`, [ids]);
+      api().dataSource.query<{ id: string; attempt: number }[]>(
+        `SELECT id, attempt FROM runs WHERE id = ANY($1) ORDER BY id`,
+        [ids],
+      );
     const flushAll = async (times: number) => {
       for (let i = 0; i < times; i++) {
         const before = await attempts();
+        // A requeue writes the run, then adds its job: wait for every job, so the FLUSHALL loses it.
+        await waitFor(
+          async () => (await Promise.all(before.map((r) => queue.getJob(runJobId(r.id, r.attempt))))).every(Boolean),
+          { timeoutMs: 30_000, what: `every run's job to be in the queue (before FLUSHALL ${i + 1})` },
+        );
         const client = new Redis(redis.url);
         try {
           await client.flushall();
