@@ -42,10 +42,9 @@ describe('execution under failure', () => {
   async function context(
     role: 'api' | 'worker',
     extra: Record<string, string> = {},
-    sweep = true,
-    consume = true,
+    options: { sweep?: boolean; consume?: boolean } = {},
   ): Promise<ExecutionContext> {
-    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, sweep, consume });
+    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, ...options });
     contexts.push(ctx);
     return ctx;
   }
@@ -156,7 +155,7 @@ describe('execution under failure', () => {
   it('writes once when the same run is delivered twice at once (two jobs, and two direct executions)', async () => {
     fake.setResponder(() => ({ delayMs: 100 }));
     // No sweeper: it would dispatch the undelivered second run by itself.
-    const w = await context('worker', {}, false);
+    const w = await context('worker', {}, { sweep: false });
     const queue = w.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
     const { ids } = await pendingRuns(2, { prompt: 'twice {{n}}', model: OPENAI });
 
@@ -208,7 +207,7 @@ describe('execution under failure', () => {
   });
 
   it('fails a run whose lease expired once too often instead of handing it out forever, saying how often', async () => {
-    const w = await context('worker', {}, false);
+    const w = await context('worker', {}, { sweep: false });
     const { experimentId, ids } = await pendingRuns(1);
     await api().dataSource.query(
       `UPDATE runs SET status = 'running', attempt = $2, lease_expiries = $3, lease_owner = 'gone',
@@ -235,7 +234,7 @@ describe('execution under failure', () => {
   });
 
   it('hands out again a run whose attempt infrastructure bumped many times but whose lease expired once', async () => {
-    const w = await context('worker', {}, false);
+    const w = await context('worker', {}, { sweep: false });
     const { ids } = await pendingRuns(1);
     await api().dataSource.query(
       `UPDATE runs SET status = 'running', attempt = $2, lease_owner = 'gone', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
@@ -258,7 +257,7 @@ describe('execution under failure', () => {
     // Leases long enough that a loaded machine's live worker still renews in time: here only the
     // kills may expire them.
     const lease = { RUN_LEASE_MS: '5000' };
-    const sweeping = await context('worker', lease, true, false);
+    const sweeping = await context('worker', lease, { consume: false });
     const queue = sweeping.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
     let stall = true;
     fake.setResponder(() => (stall ? { delayMs: 60_000 } : undefined));
@@ -333,7 +332,7 @@ describe('execution under failure', () => {
   }, 600_000);
 
   it('scores a completed run whose worker died before scoring it, once per scorer', async () => {
-    const w = await context('worker', {}, false);
+    const w = await context('worker', {}, { sweep: false });
     const experimentId = await insertExperiment(api().dataSource, projectId, {
       scoringConfig: {
         scorers: [
