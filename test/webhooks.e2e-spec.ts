@@ -10,6 +10,7 @@ import {
   startWebhookReceiver,
   type WebhookReceiver,
 } from './support/webhook-receiver';
+import { startAll } from './support/start-all';
 
 /** Fast retries (50 ms, 600 ms, …), a short timeout and frequent polling, so retries happen within a test. */
 const FAST = {
@@ -26,7 +27,10 @@ describe('webhooks (embedded delivery)', () => {
   let owner: TestUser;
 
   beforeAll(async () => {
-    [t, receiver] = await Promise.all([createTestApp({ env: FAST }), startWebhookReceiver()]);
+    await startAll([
+      createTestApp({ env: FAST }).then((a) => (t = a)),
+      startWebhookReceiver().then((r) => (receiver = r)),
+    ]);
     owner = await registerUser(t.http);
   });
 
