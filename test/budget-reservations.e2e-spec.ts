@@ -47,6 +47,17 @@ async function reservationRows(
   );
 }
 
+/** The run's scores, once there is one: a judge call settles its spend before its answer is parsed and stored. */
+async function judgeScores(ds: DataSource, runId: string): Promise<Array<{ value: number }>> {
+  return waitFor(
+    async () => {
+      const found: Array<{ value: number }> = await ds.query(`SELECT value FROM scores WHERE run_id = $1`, [runId]);
+      return found.length > 0 ? found : null;
+    },
+    { what: 'the judge score' },
+  );
+}
+
 /** How far ahead of now the latest expiry of an experiment's reservations lies (ms). */
 async function expiresInMs(ds: DataSource, experimentId: string): Promise<number> {
   const [row] = await ds.query(
@@ -252,8 +263,7 @@ describe('budget reservations of a process that died between reserve and settle 
     );
     expect(after).toMatchObject({ reserved: 0, rows: 0, rows_sum: 0, cost: runCost });
     expect(fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(2);
-    const [score] = await api().dataSource.query(`SELECT value FROM scores WHERE run_id = $1`, [id]);
-    expect(score).toEqual({ value: 1 });
+    expect(await judgeScores(api().dataSource, id)).toEqual([{ value: 1 }]);
   });
 
   it('a live process renews the reservation of a judge call that outlasts several lease periods', async () => {
@@ -306,7 +316,6 @@ describe('budget reservations of a process that died between reserve and settle 
     );
     expect(after).toMatchObject({ reserved: 0, rows_sum: 0 });
     expect(fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(1);
-    const scores = await api().dataSource.query(`SELECT value FROM scores WHERE run_id = $1`, [id]);
-    expect(scores).toEqual([{ value: 1 }]);
+    expect(await judgeScores(api().dataSource, id)).toEqual([{ value: 1 }]);
   });
 });
