@@ -8,6 +8,7 @@
  * round-trip form), so adding and later removing a run's contribution cancels exactly and the
  * variance needs no cancellation-prone float arithmetic.
  */
+import { weightedScoreSql } from '../domain/weighted-score';
 
 /** The pass threshold whose pass counts the configuration aggregates keep (the leaderboard's default). */
 /**
@@ -220,6 +221,79 @@ export const REBUILD_AGGREGATES = [
    SELECT e.id, ${WEIGHTS_OF_E} FROM experiments e WHERE e.id = $1
    ON CONFLICT (experiment_id) DO UPDATE SET weights = excluded.weights, rebuilt_at = now()`,
 ];
+
+/**
+ * Revalue, step 0: experiment $1's current weights (jsonb text, `{}` when none) and whether its
+ * model is maintained (a score_models row: every score write since has refreshed its runs, so
+ * each stored `latest` is its run's latest score per scorer and only `value` depends on weights).
+ */
+export const REVALUE_START = `
+SELECT (${WEIGHTS_OF_E})::text AS weights, EXISTS (SELECT 1 FROM score_models m WHERE m.experiment_id = e.id) AS maintained,
+       (SELECT count(*) FROM run_values rv WHERE rv.experiment_id = e.id)::int AS total
+FROM experiments e WHERE e.id = $1::uuid`;
+
+/**
+ * Revalue, per page (in its own transaction, under LOCK_EXPERIMENT_EXCLUSIVE): the values of
+ * experiment $1's runs with ids in ($2, $3] ($3 null: to the end) under weights $4 (jsonb),
+ * computed from each run's stored latest scores — the leaderboard's definition over them, the
+ * scorers in name order as every other computation adds them — without reading `scores`. Rows
+ * whose value moves are updated, and each configuration's sums move by the difference (exact
+ * numeric over the values' decimal texts, as a refresh moves them). A stored row always has a
+ * score, so its value is never null before or after: the counts and the durations (their cached
+ * percentiles) stay as they are.
+ */
+export const REVALUE_PAGE = `
+WITH page AS MATERIALIZED (
+  SELECT r.id FROM runs r
+  WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid AND ($3::uuid IS NULL OR r.id <= $3::uuid)
+),
+calc AS MATERIALIZED (
+  SELECT rv.ctid AS tid, rv.run_id, rv.cell_key, rv.completed, rv.value AS old_value, nv.value AS new_value
+  FROM page p
+  -- A probe of the primary key per run of the page (OFFSET 0: never a scan of the whole table).
+  CROSS JOIN LATERAL (SELECT rv.* , rv.ctid FROM run_values rv WHERE rv.run_id = p.id AND rv.experiment_id = $1::uuid OFFSET 0) rv
+  CROSS JOIN LATERAL (
+    SELECT ${weightedScoreSql('l')} AS value
+    FROM (SELECT kv.key, kv.value::text::float8 AS value,
+                 CASE WHEN jsonb_typeof($4::jsonb -> kv.key) = 'number' THEN ($4::jsonb ->> kv.key)::float8 END AS weight
+            FROM jsonb_each(rv.latest) kv
+           ORDER BY kv.key) l
+  ) nv
+),
+moved AS (SELECT * FROM calc c WHERE c.old_value IS DISTINCT FROM c.new_value),
+saved AS (
+  UPDATE run_values rv SET value = c.new_value FROM moved c WHERE rv.ctid = c.tid RETURNING 1
+),
+cell_delta AS (
+  SELECT c.cell_key, sum(n.v - o.v) AS ds, sum(n.v * n.v - o.v * o.v) AS ds2,
+         (count(*) FILTER (WHERE c.new_value >= ${MODEL_PASS_THRESHOLD}) - count(*) FILTER (WHERE c.old_value >= ${MODEL_PASS_THRESHOLD}))::int AS dpass
+  FROM moved c
+  CROSS JOIN LATERAL (SELECT c.new_value::text::numeric AS v) n
+  CROSS JOIN LATERAL (SELECT c.old_value::text::numeric AS v) o
+  WHERE c.completed
+  GROUP BY c.cell_key
+),
+cells AS (
+  UPDATE config_aggregates a
+     SET sum_v = a.sum_v + d.ds, sum_v2 = a.sum_v2 + d.ds2, pass_n = a.pass_n + d.dpass
+    FROM cell_delta d
+   WHERE a.experiment_id = $1::uuid AND a.cell_key = d.cell_key
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM calc)::int AS stored, (SELECT count(*) FROM saved)::int AS changed,
+       (SELECT count(*) FROM cells)::int AS cells`;
+
+/**
+ * Revalue, per page before REVALUE_PAGE: nested loops only, for this transaction. The planner
+ * otherwise joins the page's updates to run_values by hashing a scan of the whole table (a
+ * page's rows are far fewer than it estimates from a CTE).
+ */
+export const REVALUE_PLAN = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`;
+
+/** Revalue, last step: the stored values are experiment $1's under weights $2 (what reads compare). */
+export const REVALUE_DONE = `
+INSERT INTO score_models AS m (experiment_id, weights) VALUES ($1::uuid, $2::jsonb)
+ON CONFLICT (experiment_id) DO UPDATE SET weights = excluded.weights, rebuilt_at = now()`;
 
 /**
  * Whether experiment $1's stored values were computed with weights $2 (jsonb, as the reads pass
