@@ -13,14 +13,15 @@
  * embedded PostgreSQL), BENCH_EXPLAIN=1 (print EXPLAIN ANALYZE of the measured statements),
  * BENCH_REUSE=1 (with BENCH_DATABASE_URL: reuse the data an earlier run seeded there and left behind,
  * for profiling iterations; its "right after writing" phase then measures analysed tables),
- * BENCH_PHASES (default `reads,weights`), BENCH_REBUILD_REPEAT (default 3).
+ * BENCH_PHASES (default `reads,weights`), BENCH_REBUILD_REPEAT (default 3: changes of each kind).
  *
  * Phase `weights`: changes of the main experiment's weights as PATCH makes them (the UPDATE of
- * scoring_config, then ScoreReadModel.rebuild, which PATCH and rescore call), each timed, with a
- * run leaderboard read (as RunLeaderboardService picks its statement) and a human score (the
- * statement and refresh of ScoringService.addHumanScore) going on throughout to show what reads
- * and writes see meanwhile; after each, every leaderboard is checked against today's SQL under
- * the new weights (every row, every number to 1e-12).
+ * scoring_config, then ScoreReadModel.rebuild, which PATCH and rescore call), each timed:
+ * revalues alternating with rebuilds from the scores (the baseline: what a change cost before),
+ * then one revalue with a run leaderboard read (as RunLeaderboardService picks its statement)
+ * and a human score (the statement and refresh of ScoringService.addHumanScore) going on
+ * throughout, to show what reads and writes see meanwhile. After each revalue every leaderboard
+ * is checked against today's SQL under the new weights (every row, every number to 1e-12).
  */
 import { randomUUID } from 'crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
@@ -256,7 +257,7 @@ async function main(): Promise<void> {
     // for an experiment never valued (a reused database's model is maintained: it is revalued).
     const model = new ScoreReadModel(ds);
     let buildMode = '';
-    const rebuild = await time(() => model.rebuild(experimentId, (p) => (buildMode = p.mode)));
+    const rebuild = await time(() => model.rebuild(experimentId, { onProgress: (p) => (buildMode = p.mode) }));
     log(`score read model built for the main experiment (${buildMode}) in ${fmt(rebuild.ms)}`);
     const experiments: { id: string }[] = await ds.query(`SELECT id FROM experiments WHERE id <> $1`, [experimentId]);
     for (const e of experiments) await model.rebuild(e.id);
@@ -375,10 +376,13 @@ ${table.join('\n')}
         [experimentId],
       );
       const lines: string[] = [];
-      const walls: number[] = [];
-      // REBUILD_REPEAT timed changes alone, then one more with a reader and a writer going on.
-      for (let i = 0; i <= REBUILD_REPEAT; i++) {
-        const online = i === REBUILD_REPEAT;
+      const walls: Record<'revalue' | 'full', number[]> = { revalue: [], full: [] };
+      // REBUILD_REPEAT changes revalued and as many rebuilt from the scores (as every change of weights
+      // was before: the baseline), alternating, then one more revalue with a reader and a writer going on.
+      const rounds = 2 * REBUILD_REPEAT + 1;
+      for (let i = 0; i < rounds; i++) {
+        const online = i === rounds - 1;
+        const fromScores = !online && i % 2 === 1;
         const next = WEIGHT_CHANGES[i % WEIGHT_CHANGES.length];
         await setWeights(ds, experimentId, next);
         weights = JSON.stringify(next);
@@ -413,11 +417,11 @@ ${table.join('\n')}
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
         })();
-        const r = await time(() => model.rebuild(experimentId, (p) => progress.push(p)));
+        const r = await time(() => model.rebuild(experimentId, { fromScores, onProgress: (p) => progress.push(p) }));
         rebuilding = false;
         await Promise.all([reader, writer]);
-        if (!online) walls.push(r.ms);
         const last = progress[progress.length - 1];
+        if (!online) walls[last.mode].push(r.ms);
         log(
           `weights ${weights}${online ? ' (reader and writer going on)' : ''}: ${last.mode} in ${fmt(r.ms)}, ` +
             `${progress.length} progress reports (${progress
@@ -445,6 +449,12 @@ ${table.join('\n')}
         }
         if (!(await model.isCurrent(experimentId, weights))) throw new Error('model not current after the rebuild');
         // Every leaderboard equals a recomputation from scratch under the new weights.
+        if (fromScores) {
+          lines.push(
+            `| ${weights} | ${last.mode} (baseline) | ${fmt(r.ms)} | ${last.changed.toLocaleString('en-US')} | ${progress.length} | – | – |`,
+          );
+          continue;
+        }
         const check = await time(async () => {
           const top = 1000;
           assertSame(
@@ -465,7 +475,7 @@ Changes of weights at ${RUNS.toLocaleString('en-US')} runs (PATCH's UPDATE, then
 | new weights | rebuild | time | values changed | progress reports | run leaderboard reads meanwhile | human scores meanwhile |
 |---|---|---|---|---|---|---|
 ${lines.join('\n')}
-median rebuild for a change of weights (the rows without a reader and a writer): ${fmt(median(walls))} (${walls.map((w) => fmt(w)).join(', ')})`);
+a change of weights, medians of the rows without a reader and a writer: revalue ${fmt(median(walls.revalue))} (${walls.revalue.map((w) => fmt(w)).join(', ')}); rebuild from the scores (before) ${fmt(median(walls.full))} (${walls.full.map((w) => fmt(w)).join(', ')}); ratio ${(median(walls.full) / median(walls.revalue)).toFixed(2)}×`);
     }
   } finally {
     if (ds.isInitialized) await ds.destroy();

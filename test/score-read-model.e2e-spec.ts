@@ -250,22 +250,24 @@ describe('score read model (e2e)', () => {
     const reports: RebuildProgress[] = [];
     const landed: Promise<unknown>[] = [];
     try {
-      await model.rebuild(experiment.id, (p) => {
-        reports.push(p);
-        // Between pages: a human re-score of a run behind the page and one of a run ahead of it.
-        const k = reports.length;
-        landed.push(
-          request(t.http)
-            .post(`/api/runs/${runIds[(k * 5) % runIds.length]}/score`)
-            .set(bearer(owner.token))
-            .send({ scorer_name: 'has_yes', value: (k % 4) / 4 })
-            .expect(201),
-          request(t.http)
-            .post(`/api/runs/${runIds[runIds.length - 1 - k]}/score`)
-            .set(bearer(owner.token))
-            .send({ scorer_name: 'judge', value: (k % 3) / 3 })
-            .expect(201),
-        );
+      await model.rebuild(experiment.id, {
+        onProgress: (p) => {
+          reports.push(p);
+          // Between pages: a human re-score of a run behind the page and one of a run ahead of it.
+          const k = reports.length;
+          landed.push(
+            request(t.http)
+              .post(`/api/runs/${runIds[(k * 5) % runIds.length]}/score`)
+              .set(bearer(owner.token))
+              .send({ scorer_name: 'has_yes', value: (k % 4) / 4 })
+              .expect(201),
+            request(t.http)
+              .post(`/api/runs/${runIds[runIds.length - 1 - k]}/score`)
+              .set(bearer(owner.token))
+              .send({ scorer_name: 'judge', value: (k % 3) / 3 })
+              .expect(201),
+          );
+        },
       });
     } finally {
       model.revaluePageSize = REVALUE_PAGE_SIZE;

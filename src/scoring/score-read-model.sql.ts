@@ -61,14 +61,21 @@ fresh AS (
 
 /**
  * Step 1 of a refresh of runs $1 (uuid[]): a shared advisory lock per experiment (a rebuild takes
- * it exclusively), and every run's row present and locked by this transaction, in run id order.
- * The no-op DO UPDATE is what locks a row another transaction inserted meanwhile; step 2 then
- * starts with a snapshot that sees every score committed before these locks were granted.
+ * it exclusively), then an advisory lock per run, each set in key order; step 2 then starts with
+ * a snapshot that sees every score and value committed before these locks were granted. Every
+ * writer of a run's run_values row holds its run's lock (or the experiment's exclusively), so
+ * two refreshes of one run never interleave, and none writes a placeholder row to lock on.
+ * The experiment locks come first: a refresh waiting for one holds no run lock.
  */
 export const LOCK_RUN_VALUES = `
 WITH experiment_locks AS (
   SELECT count(pg_advisory_xact_lock_shared(k)) AS n
   FROM (SELECT DISTINCT hashtextextended(r.experiment_id::text, 7) AS k FROM runs r WHERE r.id = ANY($1::uuid[]) ORDER BY k) x
+),
+run_locks AS (
+  SELECT count(pg_advisory_xact_lock(x.k)) AS n
+  FROM (SELECT DISTINCT hashtextextended(id::text, 8) AS k FROM unnest($1::uuid[]) id ORDER BY k) x
+  CROSS JOIN experiment_locks
 ),
 models AS (
   INSERT INTO score_models AS m (experiment_id, weights)
@@ -76,15 +83,10 @@ models AS (
   WHERE e.id IN (SELECT r.experiment_id FROM runs r WHERE r.id = ANY($1::uuid[]))
   ON CONFLICT (experiment_id) DO NOTHING
 )
-INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, cell_key)
-SELECT r.id, r.experiment_id, r.project_id, false, ''
-FROM runs r CROSS JOIN experiment_locks
-WHERE r.id = ANY($1::uuid[])
-ORDER BY r.id
-ON CONFLICT (run_id) DO UPDATE SET run_id = excluded.run_id`;
+SELECT n FROM run_locks`;
 
 /**
- * Step 2: recompute runs $1 from their scores, store that, and move the configuration aggregates
+ * Step 2: recompute runs $1 from their scores, store that (an upsert), and move the configuration aggregates
  * by the difference between the new and the old contribution (a run contributes while it is
  * completed and has a value). Rows without any score left are deleted.
  */
@@ -92,12 +94,18 @@ export const APPLY_RUN_VALUES = `
 WITH ${freshCte('r.id = ANY($1::uuid[])')},
 old AS (SELECT rv.* FROM run_values rv WHERE rv.run_id = ANY($1::uuid[])),
 saved AS (
-  UPDATE run_values rv
-     SET experiment_id = f.experiment_id, project_id = f.project_id, completed = f.completed,
-         completed_at = f.completed_at, cell_key = f.cell_key, value = f.value, latest = f.latest,
-         avg_all = f.avg_all, duration_ms = f.duration_ms, cost_estimate = f.cost_estimate
+  INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest,
+                                avg_all, duration_ms, cost_estimate)
+  SELECT f.run_id, f.experiment_id, f.project_id, f.completed, f.completed_at, f.cell_key, f.value, f.latest,
+         f.avg_all, f.duration_ms, f.cost_estimate
     FROM fresh f
-   WHERE rv.run_id = f.run_id AND f.avg_all IS NOT NULL
+   WHERE f.avg_all IS NOT NULL
+   ORDER BY f.run_id
+  ON CONFLICT (run_id) DO UPDATE
+     SET experiment_id = excluded.experiment_id, project_id = excluded.project_id, completed = excluded.completed,
+         completed_at = excluded.completed_at, cell_key = excluded.cell_key, value = excluded.value,
+         latest = excluded.latest, avg_all = excluded.avg_all, duration_ms = excluded.duration_ms,
+         cost_estimate = excluded.cost_estimate
   RETURNING rv.run_id
 ),
 dropped AS (

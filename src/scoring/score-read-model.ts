@@ -25,6 +25,13 @@ export const REBUILD_PAGE_SIZE = 50_000;
  */
 export const REVALUE_PAGE_SIZE = 10_000;
 
+export interface RebuildOptions {
+  /** Hears every page of the rebuild. */
+  onProgress?: (progress: RebuildProgress) => void;
+  /** Rebuild from the scores even when the model is maintained (repairs; the benchmark's baseline). */
+  fromScores?: boolean;
+}
+
 /** Where a rebuild is: `done` of `total` stored runs passed so far (a revalue), or valued (a full rebuild: total null). */
 export interface RebuildProgress {
   experimentId: string;
@@ -41,12 +48,14 @@ const UUID_MIN = '00000000-0000-0000-0000-000000000000';
  * The score read model: per-run values and per-configuration aggregates that the leaderboards and
  * the score-filtered runs list read (tables of migration ScoreReadModel). Every score write calls
  * `refresh` inside its own transaction, so the model moves with the scores atomically; a change of
- * weights calls `rebuild`, which recomputes one experiment from its scores in set-based SQL.
+ * weights calls `rebuild`, which recomputes one experiment's values in set-based SQL (from the
+ * stored latest scores, or from the scores for a model never valued).
  *
- * Concurrency: a refresh holds a shared advisory lock on the run's experiment and row locks on the
- * run's value rows (taken before it reads the scores); a rebuild holds the experiment's lock
- * exclusively. Two scorers of one run, a human score racing an automatic one, or a rebuild racing
- * new scores therefore always leave the aggregates equal to a recomputation from scratch.
+ * Concurrency: a refresh holds a shared advisory lock on the run's experiment and an advisory lock
+ * per run (taken before it reads the scores); a rebuild holds the experiment's lock exclusively,
+ * for the whole rebuild from scores or for each page of a revalue. Two scorers of one run, a human
+ * score racing an automatic one, or a rebuild racing new scores therefore always leave the
+ * aggregates equal to a recomputation from scratch.
  */
 @Injectable()
 export class ScoreReadModel {
@@ -84,9 +93,9 @@ export class ScoreReadModel {
    * (never valued: a backfill, data written past the scoring service) the experiment is rebuilt
    * from its scores in one transaction.
    */
-  rebuild(experimentId: string, onProgress?: (progress: RebuildProgress) => void): Promise<void> {
+  rebuild(experimentId: string, options: RebuildOptions = {}): Promise<void> {
     const previous = this.rebuilding.get(experimentId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.rebuildNow(experimentId, onProgress));
+    const next = previous.catch(() => undefined).then(() => this.rebuildNow(experimentId, options));
     const tracked = next.finally(() => {
       if (this.rebuilding.get(experimentId) === tracked) this.rebuilding.delete(experimentId);
     });
@@ -94,7 +103,7 @@ export class ScoreReadModel {
     return tracked;
   }
 
-  private async rebuildNow(experimentId: string, onProgress?: (progress: RebuildProgress) => void): Promise<void> {
+  private async rebuildNow(experimentId: string, { onProgress, fromScores }: RebuildOptions): Promise<void> {
     const started = Date.now();
     const report = (progress: Omit<RebuildProgress, 'experimentId' | 'elapsedMs'>): void => {
       const full: RebuildProgress = { experimentId, elapsedMs: Date.now() - started, ...progress };
@@ -110,7 +119,7 @@ export class ScoreReadModel {
       [experimentId],
     );
     if (start === undefined) return; // the experiment is gone
-    if (start.maintained) {
+    if (start.maintained && fromScores !== true) {
       const { done, changed } = await this.revalue(experimentId, start.weights, start.total, report);
       this.logger.log(
         `experiment ${experimentId}: score model revalued, ${done} run(s) passed, ${changed} changed, in ${Date.now() - started} ms`,
