@@ -82,13 +82,18 @@ models AS (
   SELECT e.id, ${WEIGHTS_OF_E} FROM experiments e
   WHERE e.id IN (SELECT r.experiment_id FROM runs r WHERE r.id = ANY($1::uuid[]))
   ON CONFLICT (experiment_id) DO NOTHING
-)
-SELECT n FROM run_locks`;
+),
+previous AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS mode)
+-- Step 2 runs with its generic plan (planning it for each call cost more than running it): the
+-- mode is set for this transaction only, and step 2 sets it back to the mode read here.
+SELECT l.n, p.mode, set_config('plan_cache_mode', 'force_generic_plan', true) AS forced
+FROM run_locks l CROSS JOIN previous p`;
 
 /**
- * Step 2: recompute runs $1 from their scores, store that (an upsert), and move the configuration aggregates
- * by the difference between the new and the old contribution (a run contributes while it is
- * completed and has a value). Rows without any score left are deleted.
+ * Step 2 ($2: the plan cache mode step 1 returned): recompute runs $1 from their scores, store
+ * that (an upsert), and move the configuration aggregates by the difference between the new and
+ * the old contribution (a run contributes while it is completed and has a value). Rows without
+ * any score left are deleted.
  */
 export const APPLY_RUN_VALUES = `
 WITH ${freshCte('r.id = ANY($1::uuid[])')},
@@ -149,14 +154,18 @@ scorer_delta AS (
          sum(c.sign * kv.value::text::numeric) AS ds
   FROM contrib c CROSS JOIN LATERAL jsonb_each(c.latest) kv
   GROUP BY c.experiment_id, c.cell_key, kv.key
+),
+scorer_cells AS (
+  INSERT INTO config_scorer_aggregates AS a (experiment_id, cell_key, scorer_name, n, sum_v)
+  SELECT d.experiment_id, d.cell_key, d.scorer_name, d.dn, d.ds
+  FROM scorer_delta d
+  WHERE d.dn <> 0 OR d.ds <> 0
+  ORDER BY d.experiment_id, d.cell_key, d.scorer_name
+  ON CONFLICT (experiment_id, cell_key, scorer_name) DO UPDATE
+     SET n = a.n + excluded.n, sum_v = a.sum_v + excluded.sum_v
 )
-INSERT INTO config_scorer_aggregates AS a (experiment_id, cell_key, scorer_name, n, sum_v)
-SELECT d.experiment_id, d.cell_key, d.scorer_name, d.dn, d.ds
-FROM scorer_delta d
-WHERE d.dn <> 0 OR d.ds <> 0
-ORDER BY d.experiment_id, d.cell_key, d.scorer_name
-ON CONFLICT (experiment_id, cell_key, scorer_name) DO UPDATE
-   SET n = a.n + excluded.n, sum_v = a.sum_v + excluded.sum_v`;
+-- The plan cache mode step 1 changed for this statement goes back to $2, what it was before.
+SELECT set_config('plan_cache_mode', $2::text, true) AS plan_cache_mode`;
 
 /** Rebuild, step 1: the experiment $1 exclusively (every refresh of its runs waits). */
 export const LOCK_EXPERIMENT_EXCLUSIVE = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))`;

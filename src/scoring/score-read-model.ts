@@ -70,9 +70,10 @@ export class ScoreReadModel {
   async refresh(em: EntityManager, runIds: readonly string[]): Promise<void> {
     if (runIds.length === 0) return;
     const ids = [...new Set(runIds)].sort();
-    // Prepared: these two run in every score write, and planning them cost as much as running them.
-    await runPrepared(em, 'score_model_lock_run_values', LOCK_RUN_VALUES, [ids]);
-    await runPrepared(em, 'score_model_apply_run_values', APPLY_RUN_VALUES, [ids]);
+    // Prepared, and step 2 with its generic plan: these run in every score write, and planning
+    // them cost as much as running them.
+    const [locked] = await runPrepared<{ mode: string }>(em, 'score_model_lock_run_values', LOCK_RUN_VALUES, [ids]);
+    await runPrepared(em, 'score_model_apply_run_values', APPLY_RUN_VALUES, [ids, locked.mode]);
   }
 
   /** Whether reads of the experiment may use the model with these weights (jsonb text). */
