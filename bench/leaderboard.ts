@@ -257,7 +257,7 @@ async function main(): Promise<void> {
     // for an experiment never valued (a reused database's model is maintained: it is revalued).
     const model = new ScoreReadModel(ds);
     let buildMode = '';
-    const rebuild = await time(() => model.rebuild(experimentId, { onProgress: (p) => (buildMode = p.mode) }));
+    const rebuild = await time(() => model.rebuild(experimentId, { onProgress: (p) => void (buildMode = p.mode) }));
     log(`score read model built for the main experiment (${buildMode}) in ${fmt(rebuild.ms)}`);
     const experiments: { id: string }[] = await ds.query(`SELECT id FROM experiments WHERE id <> $1`, [experimentId]);
     for (const e of experiments) await model.rebuild(e.id);
@@ -417,7 +417,9 @@ ${table.join('\n')}
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
         })();
-        const r = await time(() => model.rebuild(experimentId, { fromScores, onProgress: (p) => progress.push(p) }));
+        const r = await time(() =>
+          model.rebuild(experimentId, { fromScores, onProgress: (p) => void progress.push(p) }),
+        );
         rebuilding = false;
         await Promise.all([reader, writer]);
         const last = progress[progress.length - 1];

@@ -248,14 +248,13 @@ describe('score read model (e2e)', () => {
     // PATCH started a rebuild in the background; this one is queued behind it, with pages of 7 runs.
     model.revaluePageSize = 7;
     const reports: RebuildProgress[] = [];
-    const landed: Promise<unknown>[] = [];
     try {
       await model.rebuild(experiment.id, {
-        onProgress: (p) => {
+        onProgress: async (p) => {
           reports.push(p);
           // Between pages: a human re-score of a run behind the page and one of a run ahead of it.
           const k = reports.length;
-          landed.push(
+          await Promise.all([
             request(t.http)
               .post(`/api/runs/${runIds[(k * 5) % runIds.length]}/score`)
               .set(bearer(owner.token))
@@ -266,18 +265,58 @@ describe('score read model (e2e)', () => {
               .set(bearer(owner.token))
               .send({ scorer_name: 'judge', value: (k % 3) / 3 })
               .expect(201),
-          );
+          ]);
         },
       });
     } finally {
       model.revaluePageSize = REVALUE_PAGE_SIZE;
     }
-    await Promise.all(landed);
     // 40 valued runs in pages of 7 runs: 6 pages, each reported with its counts.
     expect(reports.map((r) => r.mode)).toEqual(Array(6).fill('revalue'));
     expect(reports.map((r) => r.total)).toEqual(Array(6).fill(40));
     expect(reports[reports.length - 1].done).toBeGreaterThanOrEqual(40);
     for (let k = 1; k < reports.length; k++) expect(reports[k].done).toBeGreaterThan(reports[k - 1].done);
+    await expectModelEqualsScratch(experiment.id);
+  }, 180_000);
+
+  it('stops a revalue whose weights changed meanwhile and never records them over newer values', async () => {
+    const { experiment, runIds } = await seedExperiment(
+      { has_yes: 1, short: 2 },
+      [{ prompt: 'r {{i}}', model: 'mock:echo', params: {} }],
+      30,
+      (_, i) => (i % 3 === 0 ? 'yes' : 'no, a longer answer'),
+    );
+    await Promise.all(runIds.map((id) => scoring.scoreRun(id)));
+    const scoringConfig = (weights: Record<string, number>) => ({
+      scorers: [
+        { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
+        { name: 'short', type: 'length', params: { max: 12 } },
+      ],
+      weights,
+    });
+    const setWeights = (weights: Record<string, number>) =>
+      t.dataSource.query(`UPDATE experiments SET scoring_config = $2::jsonb WHERE id = $1`, [
+        experiment.id,
+        JSON.stringify(scoringConfig(weights)),
+      ]);
+    await setWeights({ has_yes: 4, short: 1 });
+    model.revaluePageSize = 5;
+    const reports: RebuildProgress[] = [];
+    try {
+      // After its first page the weights change again (as from another process): the revalue of
+      // the older weights stops, and only the newer weights' rebuild records its weights.
+      await model.rebuild(experiment.id, {
+        onProgress: async (p) => {
+          reports.push(p);
+          if (reports.length === 1) await setWeights({ has_yes: 1, short: 7 });
+        },
+      });
+    } finally {
+      model.revaluePageSize = REVALUE_PAGE_SIZE;
+    }
+    expect(reports.map((r) => [r.mode, r.done])).toEqual([['revalue', 5]]);
+    expect(await model.isCurrent(experiment.id, JSON.stringify({ has_yes: 4, short: 1 }))).toBe(false);
+    await model.rebuild(experiment.id);
     await expectModelEqualsScratch(experiment.id);
   }, 180_000);
 

@@ -301,15 +301,28 @@ SELECT (SELECT count(*) FROM calc)::int AS stored, (SELECT count(*) FROM saved):
        (SELECT count(*) FROM cells)::int AS cells`;
 
 /**
+ * Revalue, per page, under the experiment's lock: whether weights $2 are still experiment $1's.
+ * A revalue whose weights were changed meanwhile stops (another process may already be revaluing
+ * with the newer ones, and a page of the older weights after it would leave values behind that
+ * the newer weights' record claims).
+ */
+export const REVALUE_WEIGHTS_CURRENT = `
+SELECT (${WEIGHTS_OF_E}) = $2::jsonb AS current FROM experiments e WHERE e.id = $1::uuid`;
+
+/**
  * Revalue, per page before REVALUE_PAGE: nested loops only, for this transaction. The planner
  * otherwise joins the page's updates to run_values by hashing a scan of the whole table (a
  * page's rows are far fewer than it estimates from a CTE).
  */
 export const REVALUE_PLAN = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`;
 
-/** Revalue, last step: the stored values are experiment $1's under weights $2 (what reads compare). */
+/**
+ * Revalue, last step: the stored values are experiment $1's under weights $2 (what reads compare),
+ * recorded only while those are still its weights (a newer change's rebuild records its own).
+ */
 export const REVALUE_DONE = `
-INSERT INTO score_models AS m (experiment_id, weights) VALUES ($1::uuid, $2::jsonb)
+INSERT INTO score_models AS m (experiment_id, weights)
+SELECT e.id, $2::jsonb FROM experiments e WHERE e.id = $1::uuid AND (${WEIGHTS_OF_E}) = $2::jsonb
 ON CONFLICT (experiment_id) DO UPDATE SET weights = excluded.weights, rebuilt_at = now()`;
 
 /**

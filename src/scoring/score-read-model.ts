@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { runPrepared } from '../database/sql';
+import { runPrepared, runSql } from '../database/sql';
 import {
   APPLY_RUN_VALUES,
   LOCK_EXPERIMENT_EXCLUSIVE,
@@ -14,6 +14,7 @@ import {
   REVALUE_PAGE,
   REVALUE_PLAN,
   REVALUE_START,
+  REVALUE_WEIGHTS_CURRENT,
 } from './score-read-model.sql';
 
 /** Runs valued per statement while an experiment is rebuilt (progress is logged per page). */
@@ -26,8 +27,8 @@ export const REBUILD_PAGE_SIZE = 50_000;
 export const REVALUE_PAGE_SIZE = 10_000;
 
 export interface RebuildOptions {
-  /** Hears every page of the rebuild. */
-  onProgress?: (progress: RebuildProgress) => void;
+  /** Hears every page of the rebuild; the next page waits for what it returns. */
+  onProgress?: (progress: RebuildProgress) => void | Promise<void>;
   /** Rebuild from the scores even when the model is maintained (repairs; the benchmark's baseline). */
   fromScores?: boolean;
 }
@@ -106,14 +107,14 @@ export class ScoreReadModel {
 
   private async rebuildNow(experimentId: string, { onProgress, fromScores }: RebuildOptions): Promise<void> {
     const started = Date.now();
-    const report = (progress: Omit<RebuildProgress, 'experimentId' | 'elapsedMs'>): void => {
+    const report = async (progress: Omit<RebuildProgress, 'experimentId' | 'elapsedMs'>): Promise<void> => {
       const full: RebuildProgress = { experimentId, elapsedMs: Date.now() - started, ...progress };
       this.logger.log(
         full.mode === 'revalue'
           ? `experiment ${experimentId}: revaluing runs for new weights, ${full.done}/${full.total} passed, ${full.changed} changed`
           : `experiment ${experimentId}: rebuilding scores, ${full.done} run(s) valued so far`,
       );
-      onProgress?.(full);
+      await onProgress?.(full);
     };
     const [start]: { weights: string; maintained: boolean; total: number }[] = await this.dataSource.query(
       REVALUE_START,
@@ -121,9 +122,11 @@ export class ScoreReadModel {
     );
     if (start === undefined) return; // the experiment is gone
     if (start.maintained && fromScores !== true) {
-      const { done, changed } = await this.revalue(experimentId, start.weights, start.total, report);
+      const { done, changed, superseded } = await this.revalue(experimentId, start.weights, start.total, report);
       this.logger.log(
-        `experiment ${experimentId}: score model revalued, ${done} run(s) passed, ${changed} changed, in ${Date.now() - started} ms`,
+        superseded
+          ? `experiment ${experimentId}: revalue stopped after ${done} run(s): its weights changed meanwhile (the newer change's rebuild revalues)`
+          : `experiment ${experimentId}: score model revalued, ${done} run(s) passed, ${changed} changed, in ${Date.now() - started} ms`,
       );
       return;
     }
@@ -137,7 +140,7 @@ export class ScoreReadModel {
         const end = ends[0]?.id ?? null;
         const [page]: { valued: number }[] = await em.query(REBUILD_RUN_VALUES_PAGE, [experimentId, after, end]);
         valued += page.valued;
-        report({ mode: 'full', done: valued, total: null, changed: valued });
+        await report({ mode: 'full', done: valued, total: null, changed: valued });
         if (end === null) break;
         after = end;
       }
@@ -158,14 +161,16 @@ export class ScoreReadModel {
     experimentId: string,
     weights: string,
     total: number,
-    report: (progress: Omit<RebuildProgress, 'experimentId' | 'elapsedMs'>) => void,
-  ): Promise<{ done: number; changed: number }> {
+    report: (progress: Omit<RebuildProgress, 'experimentId' | 'elapsedMs'>) => Promise<void>,
+  ): Promise<{ done: number; changed: number; superseded: boolean }> {
     let done = 0;
     let changed = 0;
     let after = UUID_MIN;
     for (;;) {
       const end = await this.dataSource.transaction(async (em) => {
         await em.query(LOCK_EXPERIMENT_EXCLUSIVE, [experimentId]);
+        const [still]: { current: boolean }[] = await em.query(REVALUE_WEIGHTS_CURRENT, [experimentId, weights]);
+        if (still?.current !== true) return 'superseded' as const;
         // The page's rows are updated by their tuple ids (probes), never through a hash of the whole table.
         await em.query(REVALUE_PLAN);
         const ends: { id: string }[] = await em.query(REBUILD_PAGE_END, [experimentId, after, this.revaluePageSize]);
@@ -180,12 +185,16 @@ export class ScoreReadModel {
         changed += page.changed;
         return pageEnd;
       });
+      if (end === 'superseded') return { done, changed, superseded: true };
       // `total` was counted before the first page: runs scored since can make `done` pass it.
-      report({ mode: 'revalue', done, total, changed });
+      await report({ mode: 'revalue', done, total, changed });
       if (end === null) break;
       after = end;
     }
-    await this.dataSource.query(REVALUE_DONE, [experimentId, weights]);
-    return { done, changed };
+    const recorded = await this.dataSource.transaction(async (em) => {
+      await em.query(LOCK_EXPERIMENT_EXCLUSIVE, [experimentId]);
+      return runSql(em, REVALUE_DONE, [experimentId, weights]);
+    });
+    return { done, changed, superseded: recorded.count === 0 };
   }
 }
