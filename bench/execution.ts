@@ -9,9 +9,15 @@
  * score is written, i.e. claim, provider call, completion write, scoring (BENCH_SCORERS scorers,
  * default 2: `contains` ones) and experiment completion included.
  *
+ * The score read model's maintenance (ScoreReadModel.refresh inside every score write) is measured
+ * against its absence in the same run: BENCH_READ_MODEL=both (default) alternates batches with
+ * and without it (the "without" batches skip refresh, nothing else) and prints both medians and
+ * the throughput ratio; `on` or `off` measures one side only.
+ *
  * Environment: BENCH_RUNS (default 1000), BENCH_CONCURRENCY (default 32), BENCH_REPEAT (default 5,
- * the median is printed), BENCH_MODES (default `inline,bull`), BENCH_DATABASE_URL (an empty
- * database instead of an embedded PostgreSQL), REDIS_URL (an existing Redis instead of a private one).
+ * the median is printed), BENCH_MODES (default `inline,bull`), BENCH_LATENCIES (default `0,100`),
+ * BENCH_READ_MODEL (default `both`), BENCH_DATABASE_URL (an empty database instead of an embedded
+ * PostgreSQL), REDIS_URL (an existing Redis instead of a private one).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -32,6 +38,7 @@ import { ExecutionModule } from '../src/execution/execution.module';
 import { RunDispatcher } from '../src/runs/run-dispatcher';
 import { WorkerModule } from '../src/worker.module';
 import { computeConfigHash } from '../src/domain/canonical-json';
+import { ScoreReadModel } from '../src/scoring/score-read-model';
 import { RunConfig } from '../src/domain/configs';
 import { startRedis, TestRedis } from '../test/support/redis';
 
@@ -41,6 +48,9 @@ const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 5));
 const MODES = (process.env.BENCH_MODES ?? 'inline,bull').split(',') as ('inline' | 'bull')[];
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,100').split(',').map(Number);
 const SCORERS = Number(process.env.BENCH_SCORERS ?? 2);
+const READ_MODEL = process.env.BENCH_READ_MODEL ?? 'both';
+if (!['both', 'on', 'off'].includes(READ_MODEL)) throw new Error(`BENCH_READ_MODEL must be both, on or off`);
+const SIDES: ('on' | 'off')[] = READ_MODEL === 'both' ? ['on', 'off'] : [READ_MODEL as 'on' | 'off'];
 const SCORING_CONFIG = JSON.stringify({
   scorers: Array.from({ length: SCORERS }, (_, i) => ({
     name: `has_${i}`,
@@ -55,6 +65,16 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const log = (msg: string): void => console.log(`[bench] ${msg}`);
+
+/**
+ * The "off" side: every score write's read-model refresh is skipped (one process holds the API
+ * and the worker contexts, so this reaches both). Everything else of the write path is unchanged.
+ */
+let maintainReadModel = true;
+const refresh = ScoreReadModel.prototype.refresh;
+ScoreReadModel.prototype.refresh = function (this: ScoreReadModel, ...args: Parameters<typeof refresh>) {
+  return maintainReadModel ? refresh.apply(this, args) : Promise.resolve();
+};
 
 @Module({})
 class DispatchingModule {}
@@ -181,18 +201,37 @@ async function main(): Promise<void> {
       try {
         await batch(api, project.id, 0, `${mode} warm-up`);
         for (const latency of LATENCIES) {
-          const walls: number[] = [];
-          for (let r = 0; r < REPEAT; r++) walls.push(await batch(api, project.id, latency, `${mode} ${latency} ${r}`));
-          const wall = median(walls);
+          // The sides alternate batch by batch, so drifts of the machine's load reach both alike.
+          const walls: Record<'on' | 'off', number[]> = { on: [], off: [] };
+          for (let r = 0; r < REPEAT; r++) {
+            for (const side of r % 2 === 0 ? SIDES : [...SIDES].reverse()) {
+              maintainReadModel = side === 'on';
+              walls[side].push(await batch(api, project.id, latency, `${mode} ${latency} ${side} ${r}`));
+            }
+          }
+          maintainReadModel = true;
           const floor = (RUNS * latency) / CONCURRENCY;
-          const line =
-            `${mode.padEnd(6)} latency ${String(latency).padStart(3)} ms  N=${RUNS} c=${CONCURRENCY}: ` +
-            `median ${wall.toFixed(0)} ms (${walls.map((w) => w.toFixed(0)).join(', ')}), ${((RUNS * 1000) / wall).toFixed(0)} runs/s, ` +
-            (floor > 0
-              ? `floor ${floor.toFixed(0)} ms, ratio ${(wall / floor).toFixed(2)}`
-              : `floor 0 ms (pure overhead: ${((wall * 1000) / RUNS).toFixed(0)} µs/run wall)`);
-          log(line);
-          results.push(line);
+          for (const side of SIDES) {
+            const wall = median(walls[side]);
+            const line =
+              `${mode.padEnd(6)} latency ${String(latency).padStart(3)} ms  read model ${side.padEnd(3)} N=${RUNS} c=${CONCURRENCY}: ` +
+              `median ${wall.toFixed(0)} ms (${walls[side].map((w) => w.toFixed(0)).join(', ')}), ${((RUNS * 1000) / wall).toFixed(0)} runs/s, ` +
+              (floor > 0
+                ? `floor ${floor.toFixed(0)} ms, ratio ${(wall / floor).toFixed(2)}`
+                : `floor 0 ms (pure overhead: ${((wall * 1000) / RUNS).toFixed(0)} µs/run wall)`);
+            log(line);
+            results.push(line);
+          }
+          if (SIDES.length === 2) {
+            // Each repetition's two batches ran back to back: their ratios drift less than the medians.
+            const pairs = walls.on.map((on, r) => on / walls.off[r]);
+            const line =
+              `${mode.padEnd(6)} latency ${String(latency).padStart(3)} ms  with ÷ without the read model: ` +
+              `ratio of the medians ${(median(walls.on) / median(walls.off)).toFixed(2)}×, ` +
+              `median of the paired ratios ${median(pairs).toFixed(2)}× (${pairs.map((x) => x.toFixed(2)).join(', ')})`;
+            log(line);
+            results.push(line);
+          }
         }
       } finally {
         await worker?.app.close();

@@ -12,7 +12,16 @@
  * BENCH_REF_REPEAT (default 3), BENCH_DATABASE_URL (an empty database to use instead of an
  * embedded PostgreSQL), BENCH_EXPLAIN=1 (print EXPLAIN ANALYZE of the measured statements),
  * BENCH_REUSE=1 (with BENCH_DATABASE_URL: reuse the data an earlier run seeded there and left behind,
- * for profiling iterations; its "right after writing" phase then measures analysed tables).
+ * for profiling iterations; its "right after writing" phase then measures analysed tables),
+ * BENCH_PHASES (default `reads,weights`), BENCH_REBUILD_REPEAT (default 3: changes of each kind).
+ *
+ * Phase `weights`: changes of the main experiment's weights as PATCH makes them (the UPDATE of
+ * scoring_config, then ScoreReadModel.rebuild, which PATCH and rescore call), each timed:
+ * revalues alternating with rebuilds from the scores (the baseline: what a change cost before),
+ * then one revalue with a run leaderboard read (as RunLeaderboardService picks its statement)
+ * and a human score (the statement and refresh of ScoringService.addHumanScore) going on
+ * throughout, to show what reads and writes see meanwhile. After each revalue every leaderboard
+ * is checked against today's SQL under the new weights (every row, every number to 1e-12).
  */
 import { randomUUID } from 'crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
@@ -33,7 +42,8 @@ import {
   PAIRED_VALUES_SQL,
 } from '../src/leaderboard/leaderboard.sql';
 import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs-api/runs.sql';
-import { ScoreReadModel } from '../src/scoring/score-read-model';
+import { type RebuildProgress, ScoreReadModel } from '../src/scoring/score-read-model';
+import { INSERT_HUMAN_SCORE } from '../src/scoring/scoring.sql';
 import { BASELINE_SCORE_FILTERED_LIST_SQL } from './leaderboard-baseline';
 
 const int = (name: string, fallback: number): number => {
@@ -48,6 +58,14 @@ const OTHER_RUNS = int('BENCH_OTHER_RUNS', Math.max(1, Math.floor(RUNS / 10)));
 const REPEAT = Math.max(5, int('BENCH_REPEAT', 7));
 const REF_REPEAT = int('BENCH_REF_REPEAT', 3);
 const REUSE = process.env.BENCH_REUSE === '1';
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'reads,weights').split(','));
+const REBUILD_REPEAT = int('BENCH_REBUILD_REPEAT', 3);
+/** The weights the phase `weights` sets in turn (each differs from the one before, and from WEIGHTS). */
+const WEIGHT_CHANGES = [
+  { accuracy: 1, style: 2, safety: 4 },
+  { accuracy: 0.5, style: 3, safety: 0 },
+  { accuracy: 2, style: 0.25, safety: 1 },
+];
 const SMALL_RUNS = 100;
 const TOP_N = 10;
 const MIN_SCORE = 0.8;
@@ -177,6 +195,14 @@ function assertSame(a: unknown, b: unknown, path: string): void {
   if (a !== b) throw new Error(`${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
 }
 
+/** The UPDATE that PATCH /api/experiments/:id makes of scoring_config, for its weights only. */
+async function setWeights(ds: DataSource, experimentId: string, weights: Record<string, number>): Promise<void> {
+  await ds.query(
+    `UPDATE experiments SET scoring_config = jsonb_set(scoring_config, '{weights}', $2::jsonb), updated_at = now() WHERE id = $1`,
+    [experimentId, JSON.stringify(weights)],
+  );
+}
+
 async function main(): Promise<void> {
   let embedded: EmbeddedPostgresHandle | null = null;
   let dir: string | null = null;
@@ -225,17 +251,20 @@ async function main(): Promise<void> {
     log(
       `seeded ${counts.runs} runs, ${counts.scores} scores (${counts.completed} completed in the main experiment) in ${fmt(seeding.ms)}`,
     );
-    // The bench seeds scores with SQL, past ScoringService: the model is built as a change of
-    // weights (PATCH + rescore) rebuilds it, which is also the figure for that path.
+    // An earlier run's phase `weights` left other weights behind.
+    if (previous.length > 0) await setWeights(ds, experimentId, WEIGHTS);
+    // The bench seeds scores with SQL, past ScoringService: the model is built from the scores as
+    // for an experiment never valued (a reused database's model is maintained: it is revalued).
     const model = new ScoreReadModel(ds);
-    const rebuild = await time(() => model.rebuild(experimentId));
-    log(`score read model rebuilt for the main experiment in ${fmt(rebuild.ms)}`);
+    let buildMode = '';
+    const rebuild = await time(() => model.rebuild(experimentId, { onProgress: (p) => void (buildMode = p.mode) }));
+    log(`score read model built for the main experiment (${buildMode}) in ${fmt(rebuild.ms)}`);
     const experiments: { id: string }[] = await ds.query(`SELECT id FROM experiments WHERE id <> $1`, [experimentId]);
     for (const e of experiments) await model.rebuild(e.id);
 
-    const weights = JSON.stringify(WEIGHTS);
+    let weights = JSON.stringify(WEIGHTS);
     if (!(await model.isCurrent(experimentId, weights))) throw new Error('score read model not current after rebuild');
-    const configParams = [experimentId, weights, null, true, true, true, 0.5];
+    const configParams = () => [experimentId, weights, null, true, true, true, 0.5];
     const cells: { cell: unknown; cell_key: string }[] = await ds.query(
       `SELECT cell, cell_key FROM config_aggregates WHERE experiment_id = $1 ORDER BY cell_key LIMIT 2`,
       [experimentId],
@@ -261,13 +290,13 @@ async function main(): Promise<void> {
       {
         // As GET …/leaderboard does: read, then cache the percentiles it had to compute (none once cached).
         label: 'configuration leaderboard (prompt, model, params)',
-        today: () => queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, configParams).then(byCell),
+        today: () => queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, configParams()).then(byCell),
         model: () => configLeaderboardAsServed(),
       },
       {
         // Every configuration changed since the last read (as while runs complete): no percentile is cached.
         label: 'configuration leaderboard, every configuration changed since the last read',
-        today: () => queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, configParams).then(byCell),
+        today: () => queryWithWorkMem<ConfigLeaderboardRow>(ds, CONFIG_LEADERBOARD_SQL, configParams()).then(byCell),
         model: async () => {
           await ds.query(`UPDATE config_aggregates SET pct_version = NULL WHERE experiment_id = $1`, [experimentId]);
           return configLeaderboardAsServed();
@@ -303,6 +332,10 @@ async function main(): Promise<void> {
       },
     ];
 
+    // After a change of weights: the reads whose numbers depend on them (the runs list filters on avg_all).
+    const readsToCheck = reads.filter(
+      (read) => read.label.startsWith('configuration leaderboard (') || read.label.startsWith('paired'),
+    );
     const table: string[] = [];
     const phase = async (when: string, repeatToday: boolean): Promise<void> => {
       for (const read of reads) {
@@ -322,18 +355,130 @@ async function main(): Promise<void> {
         );
       }
     };
-    // The moment users look: right after the runs were written, before any ANALYZE has run…
-    await phase('right after writing, no ANALYZE', false);
-    // …and in steady state, after autovacuum would have analysed the tables.
-    await ds.query('VACUUM ANALYZE');
-    await phase('after VACUUM ANALYZE', true);
+    if (PHASES.has('reads')) {
+      // The moment users look: right after the runs were written, before any ANALYZE has run…
+      await phase('right after writing, no ANALYZE', false);
+      // …and in steady state, after autovacuum would have analysed the tables.
+      await ds.query('VACUUM ANALYZE');
+      await phase('after VACUUM ANALYZE', true);
 
-    console.log(`
+      console.log(`
 Reads at ${RUNS.toLocaleString('en-US')} runs in the main experiment (${counts.runs.toLocaleString('en-US')} runs, ${counts.scores.toLocaleString('en-US')} scores in the tables); medians; both sides gave identical results
 | read | when | today's SQL | score read model | ratio |
 |---|---|---|---|---|
 ${table.join('\n')}
-| rebuild of the read model (a change of weights), main experiment | – | – | ${fmt(rebuild.ms)} | – |`);
+| build of the read model from the scores (${buildMode}), main experiment | – | – | ${fmt(rebuild.ms)} | – |`);
+    }
+
+    if (PHASES.has('weights')) {
+      const probeRuns: { id: string }[] = await ds.query(
+        `SELECT id FROM runs WHERE experiment_id = $1 AND status = 'completed' ORDER BY id LIMIT 200`,
+        [experimentId],
+      );
+      const lines: string[] = [];
+      const walls: Record<'revalue' | 'full', number[]> = { revalue: [], full: [] };
+      // REBUILD_REPEAT changes revalued and as many rebuilt from the scores (as every change of weights
+      // was before: the baseline), alternating, then one more revalue with a reader and a writer going on.
+      const rounds = 2 * REBUILD_REPEAT + 1;
+      for (let i = 0; i < rounds; i++) {
+        const online = i === rounds - 1;
+        const fromScores = !online && i % 2 === 1;
+        const next = WEIGHT_CHANGES[i % WEIGHT_CHANGES.length];
+        await setWeights(ds, experimentId, next);
+        weights = JSON.stringify(next);
+        const progress: RebuildProgress[] = [];
+        const leaderboardReads: { ms: number; from: 'model' | 'set-based SQL'; ended: number }[] = [];
+        const writes: number[] = [];
+        let rebuilding = online;
+        // A reader refreshing the run leaderboard, as RunLeaderboardService answers it.
+        const reader = (async () => {
+          while (rebuilding) {
+            const current = await model.isCurrent(experimentId, weights);
+            const r = await time(() =>
+              current
+                ? ds.query(RUN_LEADERBOARD_FROM_MODEL_SQL, [experimentId, TOP_N])
+                : ds.query(RUN_LEADERBOARD_SQL, [experimentId, weights, TOP_N]),
+            );
+            leaderboardReads.push({ ms: r.ms, from: current ? 'model' : 'set-based SQL', ended: progress.length });
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          }
+        })();
+        // A human scoring runs meanwhile: ScoringService.addHumanScore's transaction.
+        const writer = (async () => {
+          for (let k = 0; rebuilding; k++) {
+            const runId = probeRuns[(i * 37 + k) % probeRuns.length].id;
+            const r = await time(() =>
+              ds.transaction(async (em) => {
+                await em.query(INSERT_HUMAN_SCORE, [runId, 'accuracy', ((k * 7) % 10) / 10, '{}']);
+                await model.refresh(em, [runId]);
+              }),
+            );
+            writes.push(r.ms);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        })();
+        const r = await time(() =>
+          model.rebuild(experimentId, { fromScores, onProgress: (p) => void progress.push(p) }),
+        );
+        rebuilding = false;
+        await Promise.all([reader, writer]);
+        const last = progress[progress.length - 1];
+        if (!online) walls[last.mode].push(r.ms);
+        log(
+          `weights ${weights}${online ? ' (reader and writer going on)' : ''}: ${last.mode} in ${fmt(r.ms)}, ` +
+            `${progress.length} progress reports (${progress
+              .filter((_, k) => k % 10 === 9 || k === progress.length - 1)
+              .map((p) => `${p.done}/${p.total ?? '?'} at ${fmt(p.elapsedMs)}`)
+              .join(', ')}, …), ${last.changed} values changed`,
+        );
+        const byPath = (from: string) => leaderboardReads.filter((x) => x.from === from).map((x) => x.ms);
+        const readLine = ['set-based SQL', 'model']
+          .map((from) => {
+            const xs = byPath(from);
+            return xs.length === 0
+              ? null
+              : `${xs.length} from the ${from} (median ${fmt(median(xs))}, max ${fmt(Math.max(...xs))})`;
+          })
+          .filter((x) => x !== null)
+          .join(', ');
+        const writeLine =
+          writes.length === 0
+            ? '–'
+            : `${writes.length} (median ${fmt(median(writes))}, max ${fmt(Math.max(...writes))})`;
+        if (online) {
+          log(`  during it, run leaderboard reads (one a second): ${readLine}`);
+          log(`  during it, human scores (one every 100 ms): ${writeLine}`);
+        }
+        if (!(await model.isCurrent(experimentId, weights))) throw new Error('model not current after the rebuild');
+        // Every leaderboard equals a recomputation from scratch under the new weights.
+        if (fromScores) {
+          lines.push(
+            `| ${weights} | ${last.mode} (baseline) | ${fmt(r.ms)} | ${last.changed.toLocaleString('en-US')} | ${progress.length} | – | – |`,
+          );
+          continue;
+        }
+        const check = await time(async () => {
+          const top = 1000;
+          assertSame(
+            await ds.query(RUN_LEADERBOARD_SQL, [experimentId, weights, top]),
+            await ds.query(RUN_LEADERBOARD_FROM_MODEL_SQL, [experimentId, top]),
+            `run leaderboard top ${top} after weights ${weights}`,
+          );
+          for (const read of readsToCheck)
+            assertSame(await read.today(), await read.model(), `${read.label} after weights ${weights}`);
+        });
+        log(`  checked against today's SQL under the new weights: identical (${fmt(check.ms)})`);
+        lines.push(
+          `| ${weights} | ${last.mode} | ${fmt(r.ms)} | ${last.changed.toLocaleString('en-US')} | ${progress.length} | ${readLine || '–'} | ${writeLine} |`,
+        );
+      }
+      console.log(`
+Changes of weights at ${RUNS.toLocaleString('en-US')} runs (PATCH's UPDATE, then ScoreReadModel.rebuild); every leaderboard identical to today's SQL afterwards
+| new weights | rebuild | time | values changed | progress reports | run leaderboard reads meanwhile | human scores meanwhile |
+|---|---|---|---|---|---|---|
+${lines.join('\n')}
+a change of weights, medians of the rows without a reader and a writer: revalue ${fmt(median(walls.revalue))} (${walls.revalue.map((w) => fmt(w)).join(', ')}); rebuild from the scores (before) ${fmt(median(walls.full))} (${walls.full.map((w) => fmt(w)).join(', ')}); ratio ${(median(walls.full) / median(walls.revalue)).toFixed(2)}×`);
+    }
   } finally {
     if (ds.isInitialized) await ds.destroy();
     await embedded?.stop();

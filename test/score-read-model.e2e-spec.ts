@@ -10,7 +10,7 @@ import {
 } from '../src/leaderboard/leaderboard.sql';
 import { Run } from '../src/runs/run.entity';
 import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs-api/runs.sql';
-import { ScoreReadModel } from '../src/scoring/score-read-model';
+import { type RebuildProgress, REVALUE_PAGE_SIZE, ScoreReadModel } from '../src/scoring/score-read-model';
 import { ScoringService } from '../src/scoring/scoring.service';
 import { createTestApp, type TestApp } from './support/app';
 import { bearer, registerUser, type TestUser } from './support/factories';
@@ -218,6 +218,105 @@ describe('score read model (e2e)', () => {
       scoring.rescoreExperiment(experiment.id),
       ...runIds.slice(50, 75).map((id, k) => human(id, 'has_yes', (k % 3) / 3)),
     ]);
+    await expectModelEqualsScratch(experiment.id);
+  }, 180_000);
+
+  it('revalues new weights page by page, reporting progress, while scores keep landing between pages', async () => {
+    const cells = [
+      { prompt: 'p {{i}}', model: 'mock:echo', params: { temperature: 0 } },
+      { prompt: 'q {{i}}', model: 'mock:echo', params: { temperature: 1 } },
+    ];
+    const { experiment, runIds } = await seedExperiment({ has_yes: 1, short: 1 }, cells, 20, (c, i) =>
+      (i + c) % 2 === 0 ? 'yes' : 'no, a longer answer',
+    );
+    await Promise.all(runIds.map((id) => scoring.scoreRun(id)));
+    await expectModelEqualsScratch(experiment.id);
+
+    const patch = await request(t.http)
+      .patch(`/api/experiments/${experiment.id}`)
+      .set(bearer(owner.token))
+      .send({
+        scoring_config: {
+          scorers: [
+            { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
+            { name: 'short', type: 'length', params: { max: 12 } },
+          ],
+          weights: { has_yes: 5, short: 0.25 },
+        },
+      });
+    expect(patch.status).toBe(200);
+    // PATCH started a rebuild in the background; this one is queued behind it, with pages of 7 runs.
+    model.revaluePageSize = 7;
+    const reports: RebuildProgress[] = [];
+    try {
+      await model.rebuild(experiment.id, {
+        onProgress: async (p) => {
+          reports.push(p);
+          // Between pages: a human re-score of a run behind the page and one of a run ahead of it.
+          const k = reports.length;
+          await Promise.all([
+            request(t.http)
+              .post(`/api/runs/${runIds[(k * 5) % runIds.length]}/score`)
+              .set(bearer(owner.token))
+              .send({ scorer_name: 'has_yes', value: (k % 4) / 4 })
+              .expect(201),
+            request(t.http)
+              .post(`/api/runs/${runIds[runIds.length - 1 - k]}/score`)
+              .set(bearer(owner.token))
+              .send({ scorer_name: 'judge', value: (k % 3) / 3 })
+              .expect(201),
+          ]);
+        },
+      });
+    } finally {
+      model.revaluePageSize = REVALUE_PAGE_SIZE;
+    }
+    // 40 valued runs in pages of 7 runs: 6 pages, each reported with its counts.
+    expect(reports.map((r) => r.mode)).toEqual(Array(6).fill('revalue'));
+    expect(reports.map((r) => r.total)).toEqual(Array(6).fill(40));
+    expect(reports[reports.length - 1].done).toBeGreaterThanOrEqual(40);
+    for (let k = 1; k < reports.length; k++) expect(reports[k].done).toBeGreaterThan(reports[k - 1].done);
+    await expectModelEqualsScratch(experiment.id);
+  }, 180_000);
+
+  it('stops a revalue whose weights changed meanwhile and never records them over newer values', async () => {
+    const { experiment, runIds } = await seedExperiment(
+      { has_yes: 1, short: 2 },
+      [{ prompt: 'r {{i}}', model: 'mock:echo', params: {} }],
+      30,
+      (_, i) => (i % 3 === 0 ? 'yes' : 'no, a longer answer'),
+    );
+    await Promise.all(runIds.map((id) => scoring.scoreRun(id)));
+    const scoringConfig = (weights: Record<string, number>) => ({
+      scorers: [
+        { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
+        { name: 'short', type: 'length', params: { max: 12 } },
+      ],
+      weights,
+    });
+    const setWeights = (weights: Record<string, number>) =>
+      t.dataSource.query(`UPDATE experiments SET scoring_config = $2::jsonb WHERE id = $1`, [
+        experiment.id,
+        JSON.stringify(scoringConfig(weights)),
+      ]);
+    await setWeights({ has_yes: 4, short: 1 });
+    model.revaluePageSize = 5;
+    const reports: RebuildProgress[] = [];
+    try {
+      // After its first page the weights change again (as from another process): the revalue of
+      // the older weights stops, and only the newer weights' rebuild records its weights.
+      await model.rebuild(experiment.id, {
+        onProgress: async (p) => {
+          reports.push(p);
+          if (reports.length === 1) await setWeights({ has_yes: 1, short: 7 });
+        },
+      });
+    } finally {
+      model.revaluePageSize = REVALUE_PAGE_SIZE;
+    }
+    expect(reports.map((r) => [r.mode, r.done])).toEqual([['revalue', 5]]);
+    expect(await model.isCurrent(experiment.id, JSON.stringify({ has_yes: 4, short: 1 }))).toBe(false);
+    await model.rebuild(experiment.id);
     await expectModelEqualsScratch(experiment.id);
   }, 180_000);
 

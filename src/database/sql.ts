@@ -25,3 +25,21 @@ export async function runSql<T = Record<string, unknown>>(
 export async function queryRows<T>(db: DataSource | EntityManager, text: string, params: unknown[] = []): Promise<T[]> {
   return (await runSql<T>(db, text, params)).rows;
 }
+
+/** What a transaction's connection is underneath (node-postgres), for named statements. */
+interface NamedQueryClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * One statement of a hot path inside a transaction (`em` from `transaction()`), as a named
+ * prepared statement of its connection: parsed and analysed once per connection, and planned
+ * once the server settles on a generic plan, instead of on every call. `name` must be unique
+ * per statement text. Without a transaction's connection it runs as a plain statement.
+ */
+export async function runPrepared<T>(em: EntityManager, name: string, text: string, params: unknown[]): Promise<T[]> {
+  const runner = em.queryRunner;
+  if (!runner || runner.connection.options.type !== 'postgres') return em.query<T[]>(text, params);
+  const client = (await runner.connect()) as NamedQueryClient;
+  return (await client.query({ name, text, values: params })).rows as T[];
+}

@@ -8,6 +8,7 @@
  * round-trip form), so adding and later removing a run's contribution cancels exactly and the
  * variance needs no cancellation-prone float arithmetic.
  */
+import { weightedScoreSql } from '../domain/weighted-score';
 
 /** The pass threshold whose pass counts the configuration aggregates keep (the leaderboard's default). */
 /**
@@ -60,43 +61,56 @@ fresh AS (
 
 /**
  * Step 1 of a refresh of runs $1 (uuid[]): a shared advisory lock per experiment (a rebuild takes
- * it exclusively), and every run's row present and locked by this transaction, in run id order.
- * The no-op DO UPDATE is what locks a row another transaction inserted meanwhile; step 2 then
- * starts with a snapshot that sees every score committed before these locks were granted.
+ * it exclusively), then an advisory lock per run, each set in key order; step 2 then starts with
+ * a snapshot that sees every score and value committed before these locks were granted. Every
+ * writer of a run's run_values row holds its run's lock (or the experiment's exclusively), so
+ * two refreshes of one run never interleave, and none writes a placeholder row to lock on.
+ * The experiment locks come first: a refresh waiting for one holds no run lock.
  */
 export const LOCK_RUN_VALUES = `
 WITH experiment_locks AS (
   SELECT count(pg_advisory_xact_lock_shared(k)) AS n
   FROM (SELECT DISTINCT hashtextextended(r.experiment_id::text, 7) AS k FROM runs r WHERE r.id = ANY($1::uuid[]) ORDER BY k) x
 ),
+run_locks AS (
+  SELECT count(pg_advisory_xact_lock(x.k)) AS n
+  FROM (SELECT DISTINCT hashtextextended(id::text, 8) AS k FROM unnest($1::uuid[]) id ORDER BY k) x
+  CROSS JOIN experiment_locks
+),
 models AS (
   INSERT INTO score_models AS m (experiment_id, weights)
   SELECT e.id, ${WEIGHTS_OF_E} FROM experiments e
   WHERE e.id IN (SELECT r.experiment_id FROM runs r WHERE r.id = ANY($1::uuid[]))
   ON CONFLICT (experiment_id) DO NOTHING
-)
-INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, cell_key)
-SELECT r.id, r.experiment_id, r.project_id, false, ''
-FROM runs r CROSS JOIN experiment_locks
-WHERE r.id = ANY($1::uuid[])
-ORDER BY r.id
-ON CONFLICT (run_id) DO UPDATE SET run_id = excluded.run_id`;
+),
+previous AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS mode)
+-- Step 2 runs with its generic plan (planning it for each call cost more than running it): the
+-- mode is set for this transaction only, and step 2 sets it back to the mode read here.
+SELECT l.n, p.mode, set_config('plan_cache_mode', 'force_generic_plan', true) AS forced
+FROM run_locks l CROSS JOIN previous p`;
 
 /**
- * Step 2: recompute runs $1 from their scores, store that, and move the configuration aggregates
- * by the difference between the new and the old contribution (a run contributes while it is
- * completed and has a value). Rows without any score left are deleted.
+ * Step 2 ($2: the plan cache mode step 1 returned): recompute runs $1 from their scores, store
+ * that (an upsert), and move the configuration aggregates by the difference between the new and
+ * the old contribution (a run contributes while it is completed and has a value). Rows without
+ * any score left are deleted.
  */
 export const APPLY_RUN_VALUES = `
 WITH ${freshCte('r.id = ANY($1::uuid[])')},
 old AS (SELECT rv.* FROM run_values rv WHERE rv.run_id = ANY($1::uuid[])),
 saved AS (
-  UPDATE run_values rv
-     SET experiment_id = f.experiment_id, project_id = f.project_id, completed = f.completed,
-         completed_at = f.completed_at, cell_key = f.cell_key, value = f.value, latest = f.latest,
-         avg_all = f.avg_all, duration_ms = f.duration_ms, cost_estimate = f.cost_estimate
+  INSERT INTO run_values AS rv (run_id, experiment_id, project_id, completed, completed_at, cell_key, value, latest,
+                                avg_all, duration_ms, cost_estimate)
+  SELECT f.run_id, f.experiment_id, f.project_id, f.completed, f.completed_at, f.cell_key, f.value, f.latest,
+         f.avg_all, f.duration_ms, f.cost_estimate
     FROM fresh f
-   WHERE rv.run_id = f.run_id AND f.avg_all IS NOT NULL
+   WHERE f.avg_all IS NOT NULL
+   ORDER BY f.run_id
+  ON CONFLICT (run_id) DO UPDATE
+     SET experiment_id = excluded.experiment_id, project_id = excluded.project_id, completed = excluded.completed,
+         completed_at = excluded.completed_at, cell_key = excluded.cell_key, value = excluded.value,
+         latest = excluded.latest, avg_all = excluded.avg_all, duration_ms = excluded.duration_ms,
+         cost_estimate = excluded.cost_estimate
   RETURNING rv.run_id
 ),
 dropped AS (
@@ -140,14 +154,18 @@ scorer_delta AS (
          sum(c.sign * kv.value::text::numeric) AS ds
   FROM contrib c CROSS JOIN LATERAL jsonb_each(c.latest) kv
   GROUP BY c.experiment_id, c.cell_key, kv.key
+),
+scorer_cells AS (
+  INSERT INTO config_scorer_aggregates AS a (experiment_id, cell_key, scorer_name, n, sum_v)
+  SELECT d.experiment_id, d.cell_key, d.scorer_name, d.dn, d.ds
+  FROM scorer_delta d
+  WHERE d.dn <> 0 OR d.ds <> 0
+  ORDER BY d.experiment_id, d.cell_key, d.scorer_name
+  ON CONFLICT (experiment_id, cell_key, scorer_name) DO UPDATE
+     SET n = a.n + excluded.n, sum_v = a.sum_v + excluded.sum_v
 )
-INSERT INTO config_scorer_aggregates AS a (experiment_id, cell_key, scorer_name, n, sum_v)
-SELECT d.experiment_id, d.cell_key, d.scorer_name, d.dn, d.ds
-FROM scorer_delta d
-WHERE d.dn <> 0 OR d.ds <> 0
-ORDER BY d.experiment_id, d.cell_key, d.scorer_name
-ON CONFLICT (experiment_id, cell_key, scorer_name) DO UPDATE
-   SET n = a.n + excluded.n, sum_v = a.sum_v + excluded.sum_v`;
+-- The plan cache mode step 1 changed for this statement goes back to $2, what it was before.
+SELECT set_config('plan_cache_mode', $2::text, true) AS plan_cache_mode`;
 
 /** Rebuild, step 1: the experiment $1 exclusively (every refresh of its runs waits). */
 export const LOCK_EXPERIMENT_EXCLUSIVE = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))`;
@@ -220,6 +238,92 @@ export const REBUILD_AGGREGATES = [
    SELECT e.id, ${WEIGHTS_OF_E} FROM experiments e WHERE e.id = $1
    ON CONFLICT (experiment_id) DO UPDATE SET weights = excluded.weights, rebuilt_at = now()`,
 ];
+
+/**
+ * Revalue, step 0: experiment $1's current weights (jsonb text, `{}` when none) and whether its
+ * model is maintained (a score_models row: every score write since has refreshed its runs, so
+ * each stored `latest` is its run's latest score per scorer and only `value` depends on weights).
+ */
+export const REVALUE_START = `
+SELECT (${WEIGHTS_OF_E})::text AS weights, EXISTS (SELECT 1 FROM score_models m WHERE m.experiment_id = e.id) AS maintained,
+       (SELECT count(*) FROM run_values rv WHERE rv.experiment_id = e.id)::int AS total
+FROM experiments e WHERE e.id = $1::uuid`;
+
+/**
+ * Revalue, per page (in its own transaction, under LOCK_EXPERIMENT_EXCLUSIVE): the values of
+ * experiment $1's runs with ids in ($2, $3] ($3 null: to the end) under weights $4 (jsonb),
+ * computed from each run's stored latest scores — the leaderboard's definition over them, the
+ * scorers in name order as every other computation adds them — without reading `scores`. Rows
+ * whose value moves are updated, and each configuration's sums move by the difference (exact
+ * numeric over the values' decimal texts, as a refresh moves them). A stored row always has a
+ * score, so its value is never null before or after: the counts and the durations (their cached
+ * percentiles) stay as they are.
+ */
+export const REVALUE_PAGE = `
+WITH page AS MATERIALIZED (
+  SELECT r.id FROM runs r
+  WHERE r.experiment_id = $1::uuid AND r.id > $2::uuid AND ($3::uuid IS NULL OR r.id <= $3::uuid)
+),
+calc AS MATERIALIZED (
+  SELECT rv.ctid AS tid, rv.run_id, rv.cell_key, rv.completed, rv.value AS old_value, nv.value AS new_value
+  FROM page p
+  -- A probe of the primary key per run of the page (OFFSET 0: never a scan of the whole table).
+  CROSS JOIN LATERAL (SELECT rv.* , rv.ctid FROM run_values rv WHERE rv.run_id = p.id AND rv.experiment_id = $1::uuid OFFSET 0) rv
+  CROSS JOIN LATERAL (
+    SELECT ${weightedScoreSql('l')} AS value
+    FROM (SELECT kv.key, kv.value::text::float8 AS value,
+                 CASE WHEN jsonb_typeof($4::jsonb -> kv.key) = 'number' THEN ($4::jsonb ->> kv.key)::float8 END AS weight
+            FROM jsonb_each(rv.latest) kv
+           ORDER BY kv.key) l
+  ) nv
+),
+moved AS (SELECT * FROM calc c WHERE c.old_value IS DISTINCT FROM c.new_value),
+saved AS (
+  UPDATE run_values rv SET value = c.new_value FROM moved c WHERE rv.ctid = c.tid RETURNING 1
+),
+cell_delta AS (
+  SELECT c.cell_key, sum(n.v - o.v) AS ds, sum(n.v * n.v - o.v * o.v) AS ds2,
+         (count(*) FILTER (WHERE c.new_value >= ${MODEL_PASS_THRESHOLD}) - count(*) FILTER (WHERE c.old_value >= ${MODEL_PASS_THRESHOLD}))::int AS dpass
+  FROM moved c
+  CROSS JOIN LATERAL (SELECT c.new_value::text::numeric AS v) n
+  CROSS JOIN LATERAL (SELECT c.old_value::text::numeric AS v) o
+  WHERE c.completed
+  GROUP BY c.cell_key
+),
+cells AS (
+  UPDATE config_aggregates a
+     SET sum_v = a.sum_v + d.ds, sum_v2 = a.sum_v2 + d.ds2, pass_n = a.pass_n + d.dpass
+    FROM cell_delta d
+   WHERE a.experiment_id = $1::uuid AND a.cell_key = d.cell_key
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM calc)::int AS stored, (SELECT count(*) FROM saved)::int AS changed,
+       (SELECT count(*) FROM cells)::int AS cells`;
+
+/**
+ * Revalue, per page, under the experiment's lock: whether weights $2 are still experiment $1's.
+ * A revalue whose weights were changed meanwhile stops (another process may already be revaluing
+ * with the newer ones, and a page of the older weights after it would leave values behind that
+ * the newer weights' record claims).
+ */
+export const REVALUE_WEIGHTS_CURRENT = `
+SELECT (${WEIGHTS_OF_E}) = $2::jsonb AS current FROM experiments e WHERE e.id = $1::uuid`;
+
+/**
+ * Revalue, per page before REVALUE_PAGE: nested loops only, for this transaction. The planner
+ * otherwise joins the page's updates to run_values by hashing a scan of the whole table (a
+ * page's rows are far fewer than it estimates from a CTE).
+ */
+export const REVALUE_PLAN = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`;
+
+/**
+ * Revalue, last step: the stored values are experiment $1's under weights $2 (what reads compare),
+ * recorded only while those are still its weights (a newer change's rebuild records its own).
+ */
+export const REVALUE_DONE = `
+INSERT INTO score_models AS m (experiment_id, weights)
+SELECT e.id, $2::jsonb FROM experiments e WHERE e.id = $1::uuid AND (${WEIGHTS_OF_E}) = $2::jsonb
+ON CONFLICT (experiment_id) DO UPDATE SET weights = excluded.weights, rebuilt_at = now()`;
 
 /**
  * Whether experiment $1's stored values were computed with weights $2 (jsonb, as the reads pass
