@@ -145,6 +145,8 @@ export interface RunSeed {
   /** Milliseconds before the database's now(). */
   startedMsAgo?: number | null;
   completedMsAgo?: number | null;
+  /** When the run last changed (its dispatch, for a pending run); default now. */
+  updatedMsAgo?: number;
   durationMs?: number | null;
   tokensIn?: number | null;
   tokensOut?: number | null;
@@ -163,10 +165,10 @@ export async function insertRun(
   const [row] = await ds.query(
     `INSERT INTO runs (experiment_id, project_id, config, config_hash, repetition, use_cache, status, attempt,
                        lease_expiries, lease_owner, lease_expires_at, output, error, started_at, completed_at,
-                       duration_ms, tokens_in, tokens_out, cost_estimate, scored_at)
+                       duration_ms, tokens_in, tokens_out, cost_estimate, scored_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + $11::int * interval '1 millisecond', $12, $13,
              now() - $14::int * interval '1 millisecond', now() - $15::int * interval '1 millisecond',
-             $16, $17, $18, $19, CASE WHEN $20::boolean THEN now() END)
+             $16, $17, $18, $19, CASE WHEN $20::boolean THEN now() END, now() - $21::int * interval '1 millisecond')
      RETURNING id`,
     [
       experimentId,
@@ -189,6 +191,7 @@ export async function insertRun(
       seed.tokensOut ?? null,
       seed.costEstimate ?? null,
       seed.scored ?? false,
+      seed.updatedMsAgo ?? 0,
     ],
   );
   return row.id;
