@@ -265,6 +265,7 @@ export interface RunRow {
   queue_ms: number | null;
   attempts: number | null;
   config: RunConfig;
+  config_hash: string;
   cache_hit: boolean;
   cached_from_run_id: string | null;
   started_at: Date | null;
