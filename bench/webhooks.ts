@@ -2,9 +2,13 @@
  * Webhook delivery throughput and its cost to execution (not a test): `npm run bench:webhooks`.
  *
  * An experiment of BENCH_RUNS (default 10,000) `mock:echo` runs (latency BENCH_LATENCY_MS, default 0,
- * i.e. the executor's own overhead is all there is) executes in one embedded-mode process (inline
- * execution, inline webhook delivery), twice per round: once with no subscription (the baseline),
- * once with a subscription to `run.completed` whose receiver is a local HTTP server answering 204.
+ * i.e. the executor's own overhead is all there is) executes twice per round: once with no
+ * subscription (the baseline), once with a subscription to `run.completed` whose receiver is a
+ * local HTTP server answering 204. BENCH_MODES (default `embedded,bull`) picks the wiring:
+ * `embedded` is one process with inline execution and inline webhook delivery; `bull` is the
+ * distributed mode on a private redis-server, an API context that enqueues the runs and a worker
+ * context (the production worker's modules: execution and the `webhooks` queue's consumer), both in
+ * this Node process.
  * Printed: execution wall time (dispatch → experiment completed) for both and their ratio, and
  * deliveries per second (first to last `run.completed` received, and dispatch to last received).
  * Medians of BENCH_REPEAT (default 3) rounds, baseline and subscribed alternating.
@@ -37,6 +41,8 @@ import { SecretBox } from '../src/security/secret-box';
 import { secretAad } from '../src/webhooks/webhook-deliverer';
 import { generateWebhookSecret } from '../src/webhooks/webhook-signature';
 import { WebhooksModule } from '../src/webhooks/webhooks.module';
+import { WorkerModule } from '../src/worker.module';
+import { startRedis, type TestRedis } from '../test/support/redis';
 import { startWebhookReceiver } from '../test/support/webhook-receiver';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
@@ -44,6 +50,7 @@ const LATENCY = Number(process.env.BENCH_LATENCY_MS ?? 0);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const SECRETS_KEY = Buffer.alloc(32, 'bench').toString('base64');
+const MODES = (process.env.BENCH_MODES ?? 'embedded,bull').split(',') as Array<'embedded' | 'bull'>;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -83,17 +90,41 @@ const nodeCpuMs = (): number => {
 @Module({ imports: [ExecutionModule] })
 class DispatchingModule {}
 
+/** The root of the Bull mode's worker context (its imports depend on the configuration). */
+@Module({})
+class BenchWorker {}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pl-bench-webhooks-'));
   chmodSync(dir, 0o755);
   const pg = await startEmbeddedPostgres({ dataDir: dir, port: 0, persistent: false });
   const receiver = await startWebhookReceiver();
-  let app: INestApplicationContext | null = null;
+  const migrator = new DataSource(typeOrmOptions(pg.url, { extra: { max: 2 } }));
+  await migrator.initialize();
+  await runMigrationsLocked(migrator);
+  await migrator.destroy();
+  const summary: string[] = [];
   try {
-    const migrator = new DataSource(typeOrmOptions(pg.url, { extra: { max: 2 } }));
-    await migrator.initialize();
-    await runMigrationsLocked(migrator);
-    await migrator.destroy();
+    for (const mode of MODES) summary.push(...(await measure(mode, pg, receiver)));
+  } finally {
+    await receiver.close();
+    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(summary.join('\n'));
+}
+
+/** The rounds of one mode; the summary lines. */
+async function measure(
+  mode: 'embedded' | 'bull',
+  pg: { url: string; pid: number },
+  receiver: Awaited<ReturnType<typeof startWebhookReceiver>>,
+): Promise<string[]> {
+  let app: INestApplicationContext | null = null;
+  let worker: INestApplicationContext | null = null;
+  let redis: TestRedis | null = null;
+  try {
+    if (mode === 'bull') redis = await startRedis();
     const config = loadConfig({
       DATABASE_URL: pg.url,
       JWT_SECRET: 'bench-secret-0123456789',
@@ -102,20 +133,31 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'error',
       WORKER_CONCURRENCY: String(CONCURRENCY),
       PROVIDER_CONCURRENCY: String(CONCURRENCY),
+      ...(redis ? { REDIS_URL: redis.url } : {}),
     });
     @Module({
       imports: [
         ...(coreImports(config) ?? []),
         EventsModule,
         ExecutionModule.forRoot(config),
-        // No routes (no auth modules here): the delivery side only, in process (no REDIS_URL).
-        WebhooksModule.forRoot(config, { worker: true }),
+        // No routes (no auth modules here). Embedded: the delivery side, in process; Bull: the worker context delivers.
+        ...(redis ? [] : [WebhooksModule.forRoot(config, { worker: true })]),
         DispatchingModule,
       ],
     })
     class BenchRoot {}
     app = await NestFactory.createApplicationContext(BenchRoot, { logger: ['error'] });
     await app.init();
+    if (redis) {
+      worker = await NestFactory.createApplicationContext(
+        {
+          module: BenchWorker,
+          imports: [WorkerModule.forRoot(config), WebhooksModule.forRoot(config, { worker: true })],
+        },
+        { logger: ['error'] },
+      );
+      await worker.init();
+    }
     const ds = app.get(DataSource);
     const dispatcher = app.select(DispatchingModule).get(RunDispatcher);
     const events = app.get(RunEventsService, { strict: false });
@@ -187,7 +229,7 @@ async function main(): Promise<void> {
       };
     };
 
-    await round(false, 'warmup');
+    await round(false, `${mode}-warmup`);
     const base: number[] = [];
     const sub: number[] = [];
     const rates: number[] = [];
@@ -197,8 +239,8 @@ async function main(): Promise<void> {
     const cpuRatio: number[] = [];
     const wallRatio: number[] = [];
     for (let r = 0; r < REPEAT; r++) {
-      const b = await round(false, `base${r}`);
-      const s = await round(true, `sub${r}`);
+      const b = await round(false, `${mode}-base${r}`);
+      const s = await round(true, `${mode}-sub${r}`);
       base.push(b.execution);
       sub.push(s.execution);
       rates.push(s.deliveryRate);
@@ -210,16 +252,16 @@ async function main(): Promise<void> {
       cpuRatio.push(sc / bc);
       wallRatio.push(s.execution / b.execution);
       log(
-        `round ${r}: baseline ${b.execution.toFixed(0)} ms, subscribed ${s.execution.toFixed(0)} ms ` +
+        `${mode} round ${r}: baseline ${b.execution.toFixed(0)} ms, subscribed ${s.execution.toFixed(0)} ms ` +
           `(×${(s.execution / b.execution).toFixed(2)}), ${s.deliveryRate.toFixed(0)} deliveries/s, ` +
           `last delivery ${s.endToEnd.toFixed(0)} ms after dispatch; CPU per run ${bc.toFixed(2)} ms ` +
           `(node ${b.cpu.node.toFixed(2)} + postgres ${b.cpu.pg.toFixed(2)}) vs ${sc.toFixed(2)} ms ` +
           `(node ${s.cpu.node.toFixed(2)} + postgres ${s.cpu.pg.toFixed(2)}), ×${(sc / bc).toFixed(2)}`,
       );
     }
-    const lines = [
+    return [
       '',
-      `webhooks: ${RUNS} mock:echo runs (latency ${LATENCY} ms, concurrency ${CONCURRENCY}), embedded mode, median of ${REPEAT}`,
+      `webhooks: ${RUNS} mock:echo runs (latency ${LATENCY} ms, concurrency ${CONCURRENCY}), ${mode === 'bull' ? 'Bull (distributed) mode' : 'embedded mode'}, median of ${REPEAT}`,
       `execution without a subscription: ${median(base).toFixed(0)} ms (${((RUNS * 1000) / median(base)).toFixed(0)} runs/s)`,
       `execution with run.completed subscribed: ${median(sub).toFixed(0)} ms (${((RUNS * 1000) / median(sub)).toFixed(0)} runs/s), ` +
         `ratio ${(median(sub) / median(base)).toFixed(2)} (median of per-round ratios ${median(wallRatio).toFixed(2)})`,
@@ -227,12 +269,10 @@ async function main(): Promise<void> {
         `${median(cpuSub).toFixed(2)} ms with the subscription (to the last delivery), median ratio ${median(cpuRatio).toFixed(2)}`,
       `deliveries: ${median(rates).toFixed(0)} per second (first to last), last one ${median(e2e).toFixed(0)} ms after dispatch`,
     ];
-    console.log(lines.join('\n'));
   } finally {
+    await worker?.close();
     await app?.close();
-    await receiver.close();
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await redis?.stop();
   }
 }
 

@@ -28,6 +28,39 @@ async function reservations(ds: DataSource, experimentId: string): Promise<Reser
   );
 }
 
+/** The reservations of an experiment with their id, age and expiry (PostgreSQL's clock, in ms). */
+async function reservationRows(
+  ds: DataSource,
+  experimentId: string,
+): Promise<Array<{ id: string; kind: string; age_ms: number; expires_at_ms: number }>> {
+  return ds.query(
+    `SELECT id, kind, (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms,
+            (extract(epoch FROM expires_at) * 1000)::float8 AS expires_at_ms
+       FROM spend_reservations WHERE experiment_id = $1`,
+    [experimentId],
+  );
+}
+
+/** The run's scores, once there is one: a judge call settles its spend before its answer is parsed and stored. */
+async function judgeScores(ds: DataSource, runId: string): Promise<Array<{ value: number }>> {
+  return waitFor(
+    async () => {
+      const found: Array<{ value: number }> = await ds.query(`SELECT value FROM scores WHERE run_id = $1`, [runId]);
+      return found.length > 0 ? found : null;
+    },
+    { what: 'the judge score' },
+  );
+}
+
+/** How far ahead of now the latest expiry of an experiment's reservations lies (ms). */
+async function expiresInMs(ds: DataSource, experimentId: string): Promise<number> {
+  const [row] = await ds.query(
+    `SELECT (extract(epoch FROM max(expires_at) - now()) * 1000)::float8 AS ms FROM spend_reservations WHERE experiment_id = $1`,
+    [experimentId],
+  );
+  return row.ms;
+}
+
 async function spend(
   ds: DataSource,
   experimentId: string,
@@ -115,7 +148,7 @@ describe('budget reservations of a process that died between reserve and settle 
     expect(after.cost).toBeLessThan(reservation.amount_usd);
   });
 
-  it('a judge reservation nobody settles (its worker died mid-call) is released once its expiry passed', async () => {
+  it('a judge reservation nobody settles (its worker died mid-call) is released within one lease period', async () => {
     // The judge's first call hangs; the worker is killed during it. The run is completed but not scored.
     h.fake.setResponder((req) =>
       req.model === 'paid-judge'
@@ -124,8 +157,9 @@ describe('budget reservations of a process that died between reserve and settle 
           : { output: '{"score": 1, "reason": "fine"}' }
         : undefined,
     );
-    // Its reservations expire after its provider timeout plus its lease: 8 s + 1.5 s (the kill comes first).
-    const doomed = await worker({ PROVIDER_TIMEOUT_MS: '8000' });
+    // A provider timeout far beyond this test: the reservation must not wait for it, only for the
+    // lease period (1.5 s) its process no longer renews.
+    const doomed = await worker({ PROVIDER_TIMEOUT_MS: '600000' });
     const experimentId = await budgetedExperiment({
       scorers: [{ name: 'judge', type: 'llm_judge', params: { model: JUDGE_MODEL, rubric: 'Good? {{output}}' } }],
     });
@@ -142,6 +176,8 @@ describe('budget reservations of a process that died between reserve and settle 
     );
     const [judgeReservation] = await reservations(api().dataSource, experimentId);
     expect(judgeReservation).toMatchObject({ run_id: id, holder: null });
+    // Leased, not bounded by the provider timeout: it never expires more than one lease period from now.
+    expect(await expiresInMs(api().dataSource, experimentId)).toBeLessThanOrEqual(1500);
     const runCost = Number((await runRow(api().dataSource, id)).cost_estimate);
     expect(await spend(api().dataSource, experimentId)).toMatchObject({
       reserved: judgeReservation.amount_usd,
@@ -153,14 +189,14 @@ describe('budget reservations of a process that died between reserve and settle 
     await doomed.exited;
     const survivor = await context('worker');
     // The sweeps score the run late (a new judge call, settled) and release the dead call's reservation
-    // once its expiry passed; until then it still counts.
+    // once its lease passed; until then it still counts.
     let released = 0;
     await waitFor(
       async () => {
         released += (await survivor.sweeper!.sweepOnce()).reservationsReleased;
         return released > 0;
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'the expired judge reservation to be released' },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'the expired judge reservation to be released' },
     );
     expect(released).toBe(1);
     const after = await waitFor(
@@ -172,7 +208,59 @@ describe('budget reservations of a process that died between reserve and settle 
     );
     expect(after).toMatchObject({ reserved: 0, rows: 0, rows_sum: 0, cost: runCost });
     expect(h.fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(2);
-    const [score] = await api().dataSource.query(`SELECT value FROM scores WHERE run_id = $1`, [id]);
-    expect(score).toEqual({ value: 1 });
+    expect(await judgeScores(api().dataSource, id)).toEqual([{ value: 1 }]);
+  });
+
+  it('a live process renews the reservation of a judge call that outlasts several lease periods', async () => {
+    // The judge answers after 8 s: more than five lease periods of 1.5 s.
+    h.fake.setResponder((req) =>
+      req.model === 'paid-judge' ? { delayMs: 8000, output: '{"score": 1, "reason": "fine"}' } : undefined,
+    );
+    const live = await context('worker');
+    const experimentId = await budgetedExperiment({
+      scorers: [{ name: 'judge', type: 'llm_judge', params: { model: JUDGE_MODEL, rubric: 'Good? {{output}}' } }],
+    });
+    const [id] = await insertRuns(api().dataSource, experimentId, h.projectId, [
+      { prompt: 'slow judge {{n}}', model: RUN_MODEL, input_data: { n: 3 }, params: { max_tokens: 20 } },
+    ]);
+    await api().dispatcher.dispatch([id]);
+    const [reservation] = await waitFor(
+      async () => {
+        const rows = await reservationRows(api().dataSource, experimentId);
+        return rows.length === 1 && rows[0].kind === 'judge' ? rows : null;
+      },
+      { what: 'the judge call to be in flight' },
+    );
+    // Sweep until the reservation is older than two lease periods: without renewals it would have expired.
+    // Every sweep must leave it in place, its expiry must have moved forward, and no sweep may score the
+    // run (completed and unscored for longer than a lease) while its judge call is in flight.
+    let released = 0;
+    let scoredLate = 0;
+    const old = await waitFor(
+      async () => {
+        const sweep = await live.sweeper!.sweepOnce();
+        released += sweep.reservationsReleased;
+        scoredLate += sweep.unscoredScored;
+        const [row] = await reservationRows(api().dataSource, experimentId);
+        return row && row.age_ms > 3000 ? row : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'the judge reservation to outlive two lease periods' },
+    );
+    expect({ released, scoredLate }).toEqual({ released: 0, scoredLate: 0 });
+    expect(old.id).toBe(reservation.id);
+    expect(old.expires_at_ms).toBeGreaterThan(reservation.expires_at_ms);
+    expect(await expiresInMs(api().dataSource, experimentId)).toBeGreaterThan(0);
+
+    // The judge answers: its settle replaces the reservation with the real cost; the run is scored once.
+    const after = await waitFor(
+      async () => {
+        const s = await spend(api().dataSource, experimentId);
+        return s.judge > 0 && s.rows === 0 ? s : null;
+      },
+      { timeoutMs: 30_000, what: 'the slow judge call to be settled' },
+    );
+    expect(after).toMatchObject({ reserved: 0, rows_sum: 0 });
+    expect(h.fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(1);
+    expect(await judgeScores(api().dataSource, id)).toEqual([{ value: 1 }]);
   });
 });

@@ -7,6 +7,7 @@ import { buildCli, CLI_BUILD_DIR, type CliResult, runCli } from './support/cli';
 import { bearer, createApiKey, registerUser, type TestUser } from './support/factories';
 import { freePort } from './support/free-port';
 import { waitFor } from './support/wait';
+import { startAll } from './support/start-all';
 
 /** Four tickets, two of which mention a refund. */
 const TICKETS = ['I want a refund', 'Where is my parcel?', 'Refund me now', 'The app crashes'];
@@ -69,7 +70,7 @@ describe('promptlooper CLI (e2e: the binary in a child process against the app o
   };
 
   beforeAll(async () => {
-    [t, bin] = await Promise.all([createTestApp({ listen: true }), buildCli()]);
+    await startAll([createTestApp({ listen: true }).then((a) => (t = a)), buildCli().then((b) => (bin = b))]);
     owner = await registerUser(t.http);
     const key = await createApiKey(t.http, owner, owner.projectId, 'ci');
     env = { PROMPTLOOPER_URL: (await t.app.getUrl()).replace('[::1]', '127.0.0.1'), PROMPTLOOPER_API_KEY: key.key };

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from './support/database';
 import { addMember, bearer, registerUser, type TestUser } from './support/factories';
 import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
 import { waitFor } from './support/wait';
+import { startAll } from './support/start-all';
 
 type Http = Parameters<typeof request>[0];
 
@@ -84,12 +85,12 @@ describe('provider connections (per project, encrypted, resolved at creation and
   let outsider: TestUser;
 
   beforeAll(async () => {
-    [database, instance, fakeA, fakeB, fakeAnthropic] = await Promise.all([
-      createTestDatabase(),
-      startFakeLlmServer(),
-      startFakeLlmServer(),
-      startFakeLlmServer(),
-      startFakeLlmServer(),
+    await startAll([
+      createTestDatabase().then((d) => (database = d)),
+      startFakeLlmServer().then((f) => (instance = f)),
+      startFakeLlmServer().then((f) => (fakeA = f)),
+      startFakeLlmServer().then((f) => (fakeB = f)),
+      startFakeLlmServer().then((f) => (fakeAnthropic = f)),
     ]);
     t = await startApp(database, {
       ALLOW_PRIVATE_URLS: 'true',
@@ -381,7 +382,7 @@ describe('SSRF policy for connection base URLs (distributed-mode configuration)'
   let rebindTo = '93.184.216.34';
 
   beforeAll(async () => {
-    [database, fake] = await Promise.all([createTestDatabase(), startFakeLlmServer()]);
+    await startAll([createTestDatabase().then((d) => (database = d)), startFakeLlmServer().then((f) => (fake = f))]);
     const names: Record<string, () => string> = {
       'llm.internal.test': () => '127.0.0.1',
       'metadata.internal.test': () => '169.254.169.254',

@@ -16,6 +16,7 @@ import {
 import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
 import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
+import { startAll } from './support/start-all';
 
 jest.setTimeout(60_000);
 
@@ -36,7 +37,7 @@ describe.each<Mode>(['inline', 'bull'])('execution (%s mode)', (mode) => {
   let projectId: string;
 
   beforeAll(async () => {
-    [database, fake] = await Promise.all([createTestDatabase(), startFakeLlmServer()]);
+    await startAll([createTestDatabase().then((d) => (database = d)), startFakeLlmServer().then((f) => (fake = f))]);
     const env: Record<string, string> = {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: 'sk-test',

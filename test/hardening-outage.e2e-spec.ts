@@ -9,6 +9,7 @@ import { bearer, createApiKey, registerUser, type TestUser } from './support/fac
 import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
+import { startAll } from './support/start-all';
 
 /**
  * Issue 19, infrastructure faults: a PostgreSQL of its own (the suites' shared one must not stop),
@@ -38,7 +39,7 @@ describe('hardening: a PostgreSQL outage is a 503 to retry, never a 401 or a cra
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pl-outage-'));
     port = 0;
-    [, redis] = await Promise.all([startPg(), startRedis()]);
+    await startAll([startPg(), startRedis().then((r) => (redis = r))]);
     await migrateDatabase(url);
     t = await createTestApp({ database: { url, name: 'pl_outage', drop: () => Promise.resolve() } });
     user = await registerUser(t.http);

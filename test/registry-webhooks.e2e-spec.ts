@@ -3,6 +3,7 @@ import { createTestApp, type TestApp } from './support/app';
 import { bearer, registerUser, type TestUser } from './support/factories';
 import { waitFor } from './support/wait';
 import { signatureMatches, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
+import { startAll } from './support/start-all';
 
 jest.setTimeout(120_000);
 
@@ -21,7 +22,10 @@ describe('dataset.version_created and prompt.label_moved webhooks (e2e)', () => 
   let secret: string;
 
   beforeAll(async () => {
-    [t, receiver] = await Promise.all([createTestApp({ env: FAST }), startWebhookReceiver()]);
+    await startAll([
+      createTestApp({ env: FAST }).then((a) => (t = a)),
+      startWebhookReceiver().then((r) => (receiver = r)),
+    ]);
     owner = await registerUser(t.http);
     const sub = await request(t.http)
       .post(`/api/projects/${owner.projectId}/webhooks`)

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
+import { WebhookSweeper } from '../src/webhooks/webhook-sweeper';
 import { createTestApp, type TestApp } from './support/app';
 import { addMember, bearer, createApiKey, registerUser, type TestUser } from './support/factories';
 import { waitFor } from './support/wait';
@@ -9,6 +10,7 @@ import {
   startWebhookReceiver,
   type WebhookReceiver,
 } from './support/webhook-receiver';
+import { startAll } from './support/start-all';
 
 /** Fast retries (50 ms, 600 ms, …), a short timeout and frequent polling, so retries happen within a test. */
 const FAST = {
@@ -25,7 +27,10 @@ describe('webhooks (embedded delivery)', () => {
   let owner: TestUser;
 
   beforeAll(async () => {
-    [t, receiver] = await Promise.all([createTestApp({ env: FAST }), startWebhookReceiver()]);
+    await startAll([
+      createTestApp({ env: FAST }).then((a) => (t = a)),
+      startWebhookReceiver().then((r) => (receiver = r)),
+    ]);
     owner = await registerUser(t.http);
   });
 
@@ -525,6 +530,93 @@ describe('webhooks (embedded delivery)', () => {
         [user.projectId],
       );
       expect(rows).toEqual([{ type: 'experiment.cancelled' }]);
+    });
+  });
+
+  describe('retention (WEBHOOK_RETENTION_DAYS, default 30)', () => {
+    /** A pinged delivery, once its attempt is logged: its event id, delivery id and attempt rows. */
+    async function delivered(id: string): Promise<{ eventId: string; deliveryId: string }> {
+      const eventId = (await ping(id).expect(202)).body.event_id as string;
+      const item = await waitFor(async () => {
+        const p = await log(id);
+        return p.items.find((i: { event_id: string; delivery_status?: string }) => i.event_id === eventId) ?? null;
+      });
+      await waitFor(async () => {
+        const [d] = await t.dataSource.query(`SELECT status FROM webhook_deliveries WHERE id = $1`, [item.delivery_id]);
+        return d?.status === 'succeeded';
+      });
+      return { eventId, deliveryId: item.delivery_id };
+    }
+    const exists = async (table: string, column: string, id: string): Promise<number> =>
+      (await t.dataSource.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [id]))[0].n;
+
+    it('deletes finished deliveries with their attempt log and then unreferenced relayed events, keeping recent and pending ones', async () => {
+      const { id } = await subscribe();
+      const old = await delivered(id);
+      const again = await request(t.http)
+        .post(`/api/webhooks/${id}/deliveries/${old.deliveryId}/redeliver`)
+        .set(bearer(owner.token));
+      expect(again.status).toBe(202);
+      await waitFor(async () => (await exists('webhook_delivery_attempts', 'delivery_id', old.deliveryId)) === 2);
+      const recent = await delivered(id);
+      const waiting = await delivered(id);
+      // Older than the retention: a finished delivery (two attempts), one still waiting for a retry,
+      // and an event nobody was subscribed to.
+      await t.dataSource.query(
+        `UPDATE webhook_deliveries SET updated_at = now() - interval '31 days' WHERE id = ANY($1::uuid[])`,
+        [[old.deliveryId, waiting.deliveryId]],
+      );
+      await t.dataSource.query(
+        `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now() + interval '1 day' WHERE id = $1`,
+        [waiting.deliveryId],
+      );
+      await t.dataSource.query(
+        `UPDATE outbox_events SET dispatched_at = now() - interval '31 days', created_at = now() - interval '31 days'
+          WHERE id = ANY($1::uuid[])`,
+        [[old.eventId, waiting.eventId]],
+      );
+      const [orphan] = await t.dataSource.query(
+        `INSERT INTO outbox_events (project_id, type, body, created_at, dispatched_at)
+         VALUES ($1, 'ping', '{}', now() - interval '40 days', now() - interval '40 days') RETURNING id`,
+        [owner.projectId],
+      );
+      // A relayed event of yesterday without deliveries stays: only the retention's age counts.
+      const [young] = await t.dataSource.query(
+        `INSERT INTO outbox_events (project_id, type, body, dispatched_at)
+         VALUES ($1, 'ping', '{}', now() - interval '1 day') RETURNING id`,
+        [owner.projectId],
+      );
+
+      // The periodic sweeps may have taken part of it already; either way the end state is the same.
+      await t.app.get(WebhookSweeper).prune();
+      expect({
+        oldDelivery: await exists('webhook_deliveries', 'id', old.deliveryId),
+        oldAttempts: await exists('webhook_delivery_attempts', 'delivery_id', old.deliveryId),
+        oldEvent: await exists('outbox_events', 'id', old.eventId),
+        orphan: await exists('outbox_events', 'id', orphan.id),
+        recentDelivery: await exists('webhook_deliveries', 'id', recent.deliveryId),
+        recentAttempts: await exists('webhook_delivery_attempts', 'delivery_id', recent.deliveryId),
+        recentEvent: await exists('outbox_events', 'id', recent.eventId),
+        waitingDelivery: await exists('webhook_deliveries', 'id', waiting.deliveryId),
+        waitingEvent: await exists('outbox_events', 'id', waiting.eventId),
+        young: await exists('outbox_events', 'id', young.id),
+      }).toEqual({
+        oldDelivery: 0,
+        oldAttempts: 0,
+        oldEvent: 0,
+        orphan: 0,
+        recentDelivery: 1,
+        recentAttempts: 1,
+        recentEvent: 1,
+        waitingDelivery: 1,
+        waitingEvent: 1,
+        young: 1,
+      });
+      // The delivery log no longer lists the deleted attempts; a second run finds nothing more.
+      const page = await log(id);
+      expect(page.items.map((i: { delivery_id: string }) => i.delivery_id)).not.toContain(old.deliveryId);
+      expect(await t.app.get(WebhookSweeper).prune()).toEqual({ deliveries: 0, attempts: 0, events: 0 });
+      await t.dataSource.query(`DELETE FROM outbox_events WHERE id = $1`, [young.id]);
     });
   });
 

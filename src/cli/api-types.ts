@@ -5619,7 +5619,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Owner only. Every delivery attempt to this subscription, newest first; `total` counts them all. */
+      /** @description Owner only. Every delivery attempt to this subscription, newest first; `total` counts them all. Deliveries finished more than WEBHOOK_RETENTION_DAYS (default 30) days ago leave the log with their attempts. */
       200: {
         headers: {
           [name: string]: unknown;

@@ -73,6 +73,8 @@ export interface WebhooksConfig {
   retryBaseMs: number;
   /** How often the outbox is read for new events and lost deliveries are swept. */
   pollIntervalMs: number;
+  /** Days a finished delivery (with its attempt log) and a relayed event are kept; 0 keeps them forever. */
+  retentionDays: number;
 }
 
 const priceOverridesSchema = Joi.object().pattern(
@@ -126,6 +128,7 @@ interface ValidatedEnv {
   WEBHOOK_TIMEOUT_MS: number;
   WEBHOOK_RETRY_BASE_MS: number;
   WEBHOOK_POLL_INTERVAL_MS: number;
+  WEBHOOK_RETENTION_DAYS: number;
   DATASET_UPLOAD_MAX_BYTES: number;
   DATASET_MAX_ITEMS: number;
   /** Already checked against the rate-limit schema. */
@@ -210,6 +213,7 @@ export const envSchema = Joi.object<ValidatedEnv, true>({
   WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(100).max(60000).default(10000),
   WEBHOOK_RETRY_BASE_MS: Joi.number().integer().min(1).default(5000),
   WEBHOOK_POLL_INTERVAL_MS: Joi.number().integer().min(50).default(1000),
+  WEBHOOK_RETENTION_DAYS: Joi.number().integer().min(0).max(3650).default(30),
   OPENAI_BASE_URL: Joi.string()
     .uri({ scheme: ['http', 'https'] })
     .empty(''),
@@ -308,6 +312,7 @@ export function loadConfig(env: Env, options: { requireDatabaseUrl?: boolean } =
       timeoutMs: value.WEBHOOK_TIMEOUT_MS,
       retryBaseMs: value.WEBHOOK_RETRY_BASE_MS,
       pollIntervalMs: value.WEBHOOK_POLL_INTERVAL_MS,
+      retentionDays: value.WEBHOOK_RETENTION_DAYS,
     },
     providers: {
       openaiBaseUrl: value.OPENAI_BASE_URL ?? null,

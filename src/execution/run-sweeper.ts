@@ -226,7 +226,8 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Completed runs left unscored since before start-up, or for longer than `graceMs` (the executor scores right after
-   * completing, so only a worker that died in between leaves one). Scoring is idempotent per run
+   * completing, so only a worker that died in between leaves one), unless a call of theirs is in flight (a slow judge
+   * of a live process). Scoring is idempotent per run
    * and scorer, so a run scored twice by two sweepers still gets one score per scorer.
    */
   private async sweepUnscored(before: string | null, graceMs: number): Promise<number> {
@@ -238,8 +239,12 @@ export class RunSweeper implements OnApplicationBootstrap, OnModuleDestroy {
         ORDER BY completed_at LIMIT $2`,
       [graceMs, PAGE, before],
     );
-    for (const row of rows) await this.executor.scoreAndAnnounce(row.id, row.experiment_id);
-    return rows.length;
+    // A judge call still in flight (its reservation renewed by a live process) is not a dead scorer:
+    // scoring that run again would pay for the judge twice.
+    const live = await this.budgets.runsWithCallsInFlight(rows.map((row) => row.id));
+    const orphaned = rows.filter((row) => !live.has(row.id));
+    for (const row of orphaned) await this.executor.scoreAndAnnounce(row.id, row.experiment_id);
+    return orphaned.length;
   }
 
   private async announce(rows: ExpiredRun[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { Global, Injectable, Logger, Module } from '@nestjs/common';
+import { Global, Injectable, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { GroupCommit } from '../common/group-commit';
 import { queryRows, runSql } from '../database/sql';
@@ -78,14 +78,21 @@ WITH gone AS (
  * more than the budget covers; the same statement records the reservation as a row. After the call
  * the row is deleted and its amount replaced by the real cost. A row whose process died between
  * the two is released by the sweeper: when the run's lease is found expired (`releaseLostLeases`),
- * or else once its expiry passed (`releaseExpired`: the reserving process's provider timeout plus
- * its lease; no call outlives that). The calls of a process reserve and settle in groups (one
- * statement for the calls made close together), so the experiment's row is not a queue of one
- * update per provider call. Spend only grows: a retry pays again.
+ * or else once its expiry passed (`releaseExpired`). A reservation is leased like a run: it
+ * expires one lease period (RUN_LEASE_MS) after it was made, and the process that holds it renews
+ * it every third of that while its call is in flight, so a call of any length keeps its
+ * reservation, and the reservation of a process that died (a judge call has no run lease to
+ * expire) stops counting within one lease period. The calls of a process reserve and settle in
+ * groups (one statement for the calls made close together), so the experiment's row is not a
+ * queue of one update per provider call. Spend only grows: a retry pays again.
  */
 @Injectable()
-export class ExperimentBudgets implements SpendLedger {
+export class ExperimentBudgets implements SpendLedger, OnModuleDestroy {
   private readonly logger = new Logger(ExperimentBudgets.name);
+  /** Reservations of this process whose calls are in flight: their expiry is renewed until they settle. */
+  private readonly held = new Set<string>();
+  private renewal: NodeJS.Timeout | null = null;
+  private renewing = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -102,13 +109,17 @@ export class ExperimentBudgets implements SpendLedger {
     const id = await this.batches(this.reservations, target.experimentId, (batch) =>
       this.reserveBatch(target.experimentId, batch),
     ).submit({ id: randomUUID(), target, estimateUsd });
-    if (id !== null) return id;
+    if (id !== null) {
+      this.hold(id);
+      return id;
+    }
     await this.stop(target.experimentId);
     return null;
   }
 
   async settle(target: SpendTarget, reservationId: string, costUsd: number | null): Promise<void> {
     const key = `${target.experimentId}:${target.kind}`;
+    this.held.delete(reservationId);
     const exhausted = await this.batches(this.settlements, key, (batch) =>
       this.settleBatch(target.experimentId, target.kind, batch),
     ).submit({ reservationId, costUsd: costUsd ?? 0 });
@@ -152,8 +163,8 @@ export class ExperimentBudgets implements SpendLedger {
         batch.map((b) => b.target.runId ?? null),
         batch.map((b) => b.target.holder ?? null),
         batch.map((b) => b.target.kind),
-        // No attempt outlives the provider timeout; the lease is the margin for the settle itself.
-        this.config.providers.timeoutMs + this.config.leaseMs,
+        // Renewed by this process while the call is in flight (see hold()).
+        this.config.leaseMs,
       ],
     );
     const accepted = new Set(rows.map((row) => row.id));
@@ -178,6 +189,45 @@ export class ExperimentBudgets implements SpendLedger {
       [experimentId, batch.map((b) => b.reservationId), batch.reduce((sum, b) => sum + b.costUsd, 0)],
     );
     return batch.map(() => rows[0]?.exhausted === true);
+  }
+
+  /** Keeps the reservation alive until it is settled: renewals every third of a lease period while any is held. */
+  private hold(id: string): void {
+    this.held.add(id);
+    if (this.renewal) return;
+    this.renewal = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.config.leaseMs / 3)));
+    this.renewal.unref();
+  }
+
+  /**
+   * Moves the expiry of every reservation this process holds one lease period ahead (one
+   * statement). A renewal that fails is logged and tried again at the next tick; should the
+   * reservation expire meanwhile, the sweeper releases it and its settle adds only the real cost.
+   */
+  private async renew(): Promise<void> {
+    if (this.held.size === 0) {
+      if (this.renewal) clearInterval(this.renewal);
+      this.renewal = null;
+      return;
+    }
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await runSql(
+        this.dataSource.manager,
+        `UPDATE spend_reservations SET expires_at = now() + $2::int * interval '1 millisecond' WHERE id = ANY($1::uuid[])`,
+        [[...this.held], this.config.leaseMs],
+      );
+    } catch (error) {
+      this.logger.warn(`renewal of ${this.held.size} budget reservation(s) failed: ${(error as Error).message}`);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  onModuleDestroy(): void {
+    if (this.renewal) clearInterval(this.renewal);
+    this.renewal = null;
   }
 
   /** The group commit of `key`, made on first use and dropped once idle (experiments come and go). */
@@ -208,6 +258,20 @@ export class ExperimentBudgets implements SpendLedger {
   /** Up to `limit` reservations past their expiry (every other way a settle can go missing). */
   async releaseExpired(limit: number): Promise<ReleasedReservations> {
     return this.release(RELEASE_EXPIRED_SQL, [limit]);
+  }
+
+  /**
+   * Those of `runIds` with a provider call in flight: a reservation not yet expired (its process
+   * renews it while the call lasts; one of a dead process lapses within a lease period).
+   */
+  async runsWithCallsInFlight(runIds: string[]): Promise<Set<string>> {
+    if (runIds.length === 0) return new Set();
+    const rows = await queryRows<{ run_id: string }>(
+      this.dataSource,
+      `SELECT DISTINCT run_id FROM spend_reservations WHERE run_id = ANY($1::uuid[]) AND expires_at > now()`,
+      [runIds],
+    );
+    return new Set(rows.map((row) => row.run_id));
   }
 
   private async release(sql: string, params: unknown[]): Promise<ReleasedReservations> {

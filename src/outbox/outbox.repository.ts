@@ -40,6 +40,25 @@ export class OutboxRepository {
     );
   }
 
+  /**
+   * Deletes up to `limit` events relayed more than `days` days ago that no delivery refers to any
+   * more (the webhooks module deletes finished deliveries first; one still pending keeps its event,
+   * whose body it sends), oldest first. Answers how many went.
+   */
+  async pruneDispatched(manager: EntityManager, days: number, limit: number): Promise<number> {
+    const gone = await rows<{ id: string }>(
+      manager,
+      `DELETE FROM outbox_events WHERE id IN (
+         SELECT o.id FROM outbox_events o
+          WHERE o.dispatched_at < now() - $1::int * interval '1 day'
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = o.id)
+          ORDER BY o.dispatched_at LIMIT $2)
+       RETURNING id`,
+      [days, limit],
+    );
+    return gone.length;
+  }
+
   async find(manager: EntityManager, id: string): Promise<StoredOutboxEvent | null> {
     const found = await rows<StoredOutboxEvent>(
       manager,

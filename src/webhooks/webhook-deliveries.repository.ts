@@ -170,6 +170,29 @@ export class WebhookDeliveriesRepository {
    * Deliveries whose sender died mid-attempt (lease expired): the attempt is logged as interrupted
    * and the delivery is due again at once, with the same event id (at least once).
    */
+  /**
+   * Deletes up to `limit` deliveries that finished (succeeded, failed or abandoned) more than `days`
+   * days ago, oldest first; their attempt log goes with them (ON DELETE CASCADE). A redelivered one
+   * counts from its last attempt. Answers how many deliveries and attempt rows went.
+   */
+  async pruneFinished(days: number, limit: number): Promise<{ deliveries: number; attempts: number }> {
+    const [row] = await rows<{ deliveries: number; attempts: number }>(
+      this.dataSource.manager,
+      `WITH old AS (
+         SELECT id FROM webhook_deliveries
+          WHERE status IN ('succeeded', 'failed', 'abandoned') AND updated_at < now() - $1::int * interval '1 day'
+          ORDER BY updated_at LIMIT $2
+       ), attempts AS (
+         SELECT count(*)::int AS n FROM webhook_delivery_attempts WHERE delivery_id IN (SELECT id FROM old)
+       ), gone AS (
+         DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM old) RETURNING id
+       )
+       SELECT (SELECT count(*)::int FROM gone) AS deliveries, (SELECT n FROM attempts) AS attempts`,
+      [days, limit],
+    );
+    return row;
+  }
+
   async releaseExpired(limit: number): Promise<DueDelivery[]> {
     return this.dataSource.transaction(async (manager) => {
       const released = await rows<DueDelivery & { subscription_id: string }>(

@@ -1,19 +1,27 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { WEBHOOK_BACKGROUND_AUTOSTART } from './outbox-relay';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
 const PAGE = 500;
 /** Overdue deliveries checked per sweep; the scan resumes where it stopped. */
 const MAX_CHECKED_PER_SWEEP = 5000;
+/** Retention runs at most this often per process, in pages of PRUNE_PAGE rows, at most PRUNE_PAGES per run. */
+const PRUNE_INTERVAL_MS = 60_000;
+const PRUNE_PAGE = 1000;
+const PRUNE_PAGES = 50;
 
 export interface WebhookSweepResult {
   /** Deliveries whose sender died mid-attempt, due again. */
   interrupted: number;
   /** Overdue pending deliveries with no live job, dispatched again. */
   redispatched: number;
+  /** Retention: finished deliveries, their attempt rows and relayed events deleted (0 between retention runs). */
+  pruned: { deliveries: number; attempts: number; events: number };
 }
 
 /**
@@ -21,6 +29,9 @@ export interface WebhookSweepResult {
  * and a pending delivery overdue by more than five poll intervals with nothing sending it (Redis
  * lost the job, the process restarted, it died between commit and dispatch) is dispatched again.
  * Conditional updates and the deliverer's claim make several sweepers and duplicates harmless.
+ * Once a minute it also applies the retention (WEBHOOK_RETENTION_DAYS, default 30; 0 keeps everything):
+ * deliveries finished longer ago than that go with their attempt log, then the relayed events no
+ * delivery refers to any more, oldest first, in pages (a backlog is worked off over several runs).
  */
 @Injectable()
 export class WebhookSweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -29,8 +40,12 @@ export class WebhookSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private current: Promise<WebhookSweepResult> | null = null;
   private cursor: { at: Date; id: string } | null = null;
   private stopped = false;
+  /** performance.now() of the last retention run; null: none yet (the first sweep runs one). */
+  private prunedAt: number | null = null;
 
   constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
     @Inject(WebhookDispatcher) private readonly dispatcher: WebhookDispatcher,
     @InjectConfig() private readonly config: AppConfig,
@@ -89,6 +104,32 @@ export class WebhookSweeper implements OnApplicationBootstrap, OnModuleDestroy {
       await this.dispatcher.dispatch(lost);
       redispatched += lost.length;
     }
-    return { interrupted, redispatched };
+    const due = this.prunedAt === null || performance.now() - this.prunedAt >= PRUNE_INTERVAL_MS;
+    return { interrupted, redispatched, pruned: due ? await this.prune() : { deliveries: 0, attempts: 0, events: 0 } };
+  }
+
+  /** One retention run (the sweeps make one a minute; tests and operators may call it at any time). */
+  async prune(): Promise<WebhookSweepResult['pruned']> {
+    const pruned = { deliveries: 0, attempts: 0, events: 0 };
+    const days = this.config.webhooks.retentionDays;
+    this.prunedAt = performance.now();
+    if (days === 0) return pruned;
+    for (let page = 0; page < PRUNE_PAGES && !this.stopped; page++) {
+      const gone = await this.deliveries.pruneFinished(days, PRUNE_PAGE);
+      pruned.deliveries += gone.deliveries;
+      pruned.attempts += gone.attempts;
+      if (gone.deliveries < PRUNE_PAGE) break;
+    }
+    for (let page = 0; page < PRUNE_PAGES && !this.stopped; page++) {
+      const gone = await this.outbox.pruneDispatched(this.dataSource.manager, days, PRUNE_PAGE);
+      pruned.events += gone;
+      if (gone < PRUNE_PAGE) break;
+    }
+    if (pruned.deliveries + pruned.events > 0) {
+      this.logger.log(
+        `webhook retention (${days} days): ${pruned.deliveries} finished delivery(ies) with ${pruned.attempts} logged attempt(s) and ${pruned.events} relayed event(s) deleted`,
+      );
+    }
+    return pruned;
   }
 }

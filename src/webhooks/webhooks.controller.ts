@@ -147,7 +147,9 @@ export class WebhooksController {
   @Get('webhooks/:id/deliveries')
   @ApiOkResponse({
     type: DeliveryAttemptListDto,
-    description: 'Owner only. Every delivery attempt to this subscription, newest first; `total` counts them all.',
+    description:
+      'Owner only. Every delivery attempt to this subscription, newest first; `total` counts them all. ' +
+      'Deliveries finished more than WEBHOOK_RETENTION_DAYS (default 30) days ago leave the log with their attempts.',
   })
   async deliveries(
     @CurrentPrincipal() principal: Principal,

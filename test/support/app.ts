@@ -47,7 +47,14 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
   });
 }
 
-/** The real AppModule, with the same pipes, filters and limits as main.ts, on a fresh database. */
+/**
+ * The real AppModule, with the same pipes, filters and limits as main.ts, on a fresh database.
+ *
+ * One process, one authenticating app: passport keeps its strategies in a process-wide registry, so
+ * the JWT strategy of the app created last checks the tokens of every app in the process (against
+ * its own database). A suite that needs a second app creates it after it is done with the first
+ * (e.g. in the last describe block), never the other way round.
+ */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownDatabase = !options.database;
   const database = options.database ?? (await createTestDatabase());
