@@ -1,14 +1,8 @@
 import { type DataSource } from 'typeorm';
 import { type ScoringConfig } from '../src/domain/configs';
-import { TEST_JWT_SECRET } from './support/app';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { createExecutionContext, type ExecutionContext } from './support/execution-context';
-import { insertExperiment, insertProject, insertRuns, runIn, runRow } from './support/execution-fixtures';
-import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
-import { startRedis, type TestRedis } from './support/redis';
+import { insertExperiment, insertRuns, runIn, runRow } from './support/factories';
+import { useFaultHarness } from './support/fault-harness';
 import { waitFor } from './support/wait';
-import { spawnWorker, type WorkerProcess } from './support/worker-process';
-import { startAll } from './support/start-all';
 
 // Child workers start through ts-node, and leases must expire: longer than jest's 5 s default.
 jest.setTimeout(300_000);
@@ -82,85 +76,36 @@ async function spend(
 }
 
 describe('budget reservations of a process that died between reserve and settle are released', () => {
-  let database: TestDatabase;
-  let fake: FakeLlmServer;
-  let redis: TestRedis;
-  let env: Record<string, string>;
-  const contexts: ExecutionContext[] = [];
-  const children: WorkerProcess[] = [];
-  let projectId: string;
-
-  async function context(role: 'api' | 'worker', extra: Record<string, string> = {}): Promise<ExecutionContext> {
-    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, sweep: false });
-    contexts.push(ctx);
-    return ctx;
-  }
-
-  async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
-    const child = await spawnWorker(
-      { ...env, ...extra, DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET },
-      // ts-node compiles the worker on start: slow on a loaded machine.
-      { readyTimeoutMs: 180_000 },
-    );
-    children.push(child);
-    return child;
-  }
-
-  beforeAll(async () => {
-    await startAll([
-      createTestDatabase().then((d) => (database = d)),
-      startFakeLlmServer().then((f) => (fake = f)),
-      startRedis().then((r) => (redis = r)),
-    ]);
-    env = {
-      REDIS_URL: redis.url,
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: 'sk-test',
-      MODEL_PRICES: JSON.stringify(PRICES),
-      ...FAST,
-    };
-    const admin = await context('api');
-    projectId = await insertProject(admin.dataSource);
+  const h = useFaultHarness({
+    env: { MODEL_PRICES: JSON.stringify(PRICES), ...FAST },
+    // The sweeper is driven by the tests.
+    sweep: false,
+    // ts-node compiles the worker on start: slow on a loaded machine.
+    workerReadyTimeoutMs: 180_000,
   });
-
-  afterEach(async () => {
-    await Promise.all(children.splice(0).map((c) => c.stop()));
-    await Promise.all(contexts.splice(1).map((c) => c.close()));
-    fake.reset();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.splice(0).map((c) => c.close()));
-    await fake?.close();
-    await redis?.stop();
-    await database?.drop();
-  });
-
-  const api = () => contexts[0];
+  const { api, context, worker } = h;
 
   /**
    * A running experiment with a budget that fits two reservations of a call (a judge's estimate is
    * $8: 4,096 output tokens), so the late judge call still fits beside the dead one.
    */
   async function budgetedExperiment(scoringConfig?: ScoringConfig) {
-    const experimentId = await insertExperiment(api().dataSource, projectId, { scoringConfig });
-    await api().dataSource.query(`UPDATE experiments SET budget_usd = 100 WHERE id = $1`, [experimentId]);
-    return experimentId;
+    return insertExperiment(api().dataSource, h.projectId, { scoringConfig, budgetUsd: 100 });
   }
 
   it('a SIGKILLed worker’s run reservation is released when the sweeper finds its lease expired', async () => {
     // The first call never answers (the worker dies waiting); the next one answers at once.
-    fake.setResponder(() => (fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
+    h.fake.setResponder(() => (h.fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
     const doomed = await worker();
     const experimentId = await budgetedExperiment();
-    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [
+    const [id] = await insertRuns(api().dataSource, experimentId, h.projectId, [
       { prompt: 'slow {{n}}', model: RUN_MODEL, input_data: { n: 1 }, params: { max_tokens: 50 } },
     ]);
     await api().dispatcher.dispatch([id]);
     const held = await waitFor(
       async () => {
         const row = await runRow(api().dataSource, id);
-        return fake.requests.length === 1 && row.lease_owner?.includes(`:${doomed.pid}:`) ? row : null;
+        return h.fake.requests.length === 1 && row.lease_owner?.includes(`:${doomed.pid}:`) ? row : null;
       },
       { what: 'the child worker to be calling the provider' },
     );
@@ -195,7 +140,7 @@ describe('budget reservations of a process that died between reserve and settle 
     // The survivor runs it again: its own call reserves and settles; nothing stays reserved.
     const run = await runIn(api().dataSource, id, ['completed', 'failed'], 30_000);
     expect(run).toMatchObject({ status: 'completed', attempt: 1, output: 'echo: slow 1' });
-    expect(fake.requests).toHaveLength(2);
+    expect(h.fake.requests).toHaveLength(2);
     const after = await spend(api().dataSource, experimentId);
     expect(after).toMatchObject({ reserved: 0, rows: 0, judge: 0 });
     // Only the call that answered is paid; the dead one's estimate no longer counts.
@@ -205,9 +150,9 @@ describe('budget reservations of a process that died between reserve and settle 
 
   it('a judge reservation nobody settles (its worker died mid-call) is released within one lease period', async () => {
     // The judge's first call hangs; the worker is killed during it. The run is completed but not scored.
-    fake.setResponder((req) =>
+    h.fake.setResponder((req) =>
       req.model === 'paid-judge'
-        ? fake.requests.filter((r) => r.model === 'paid-judge').length === 1
+        ? h.fake.requests.filter((r) => r.model === 'paid-judge').length === 1
           ? { delayMs: 60_000 }
           : { output: '{"score": 1, "reason": "fine"}' }
         : undefined,
@@ -218,14 +163,14 @@ describe('budget reservations of a process that died between reserve and settle 
     const experimentId = await budgetedExperiment({
       scorers: [{ name: 'judge', type: 'llm_judge', params: { model: JUDGE_MODEL, rubric: 'Good? {{output}}' } }],
     });
-    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [
+    const [id] = await insertRuns(api().dataSource, experimentId, h.projectId, [
       { prompt: 'judged {{n}}', model: RUN_MODEL, input_data: { n: 2 }, params: { max_tokens: 20 } },
     ]);
     await api().dispatcher.dispatch([id]);
     await waitFor(
       async () => {
         const rows = await reservations(api().dataSource, experimentId);
-        return rows.length === 1 && rows[0].kind === 'judge' && fake.requests.some((r) => r.model === 'paid-judge');
+        return rows.length === 1 && rows[0].kind === 'judge' && h.fake.requests.some((r) => r.model === 'paid-judge');
       },
       { what: 'the child worker to be waiting for the judge' },
     );
@@ -262,20 +207,20 @@ describe('budget reservations of a process that died between reserve and settle 
       { timeoutMs: 30_000, what: 'the late judge call to be settled' },
     );
     expect(after).toMatchObject({ reserved: 0, rows: 0, rows_sum: 0, cost: runCost });
-    expect(fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(2);
+    expect(h.fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(2);
     expect(await judgeScores(api().dataSource, id)).toEqual([{ value: 1 }]);
   });
 
   it('a live process renews the reservation of a judge call that outlasts several lease periods', async () => {
     // The judge answers after 8 s: more than five lease periods of 1.5 s.
-    fake.setResponder((req) =>
+    h.fake.setResponder((req) =>
       req.model === 'paid-judge' ? { delayMs: 8000, output: '{"score": 1, "reason": "fine"}' } : undefined,
     );
     const live = await context('worker');
     const experimentId = await budgetedExperiment({
       scorers: [{ name: 'judge', type: 'llm_judge', params: { model: JUDGE_MODEL, rubric: 'Good? {{output}}' } }],
     });
-    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [
+    const [id] = await insertRuns(api().dataSource, experimentId, h.projectId, [
       { prompt: 'slow judge {{n}}', model: RUN_MODEL, input_data: { n: 3 }, params: { max_tokens: 20 } },
     ]);
     await api().dispatcher.dispatch([id]);
@@ -315,7 +260,7 @@ describe('budget reservations of a process that died between reserve and settle 
       { timeoutMs: 30_000, what: 'the slow judge call to be settled' },
     );
     expect(after).toMatchObject({ reserved: 0, rows_sum: 0 });
-    expect(fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(1);
+    expect(h.fake.requests.filter((r) => r.model === 'paid-judge')).toHaveLength(1);
     expect(await judgeScores(api().dataSource, id)).toEqual([{ value: 1 }]);
   });
 });

@@ -5,23 +5,22 @@ import { EXECUTE_RUN_JOB, MAX_RUN_REQUEUES, RUNS_QUEUE, runJobId } from '../src/
 import { PROCESS_LEASE_ID } from '../src/execution/lease-owner';
 import { RUN_DISPATCHER_IMPL, type TrackingRunDispatcher } from '../src/execution/tracking-run-dispatcher';
 import { RunRepository } from '../src/runs/run.repository';
-import { TEST_JWT_SECRET } from './support/app';
+import { RunStatus } from '../src/domain/statuses';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { createExecutionContext, type ExecutionContext } from './support/execution-context';
 import {
   experimentStatus,
   insertExperiment,
   insertProject,
+  insertRun,
   insertRuns,
+  type RunSeed,
   runIn,
   runRow,
   stageRows,
-} from './support/execution-fixtures';
-import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
-import { startRedis, type TestRedis } from './support/redis';
+} from './support/factories';
+import { useFaultHarness } from './support/fault-harness';
 import { waitFor } from './support/wait';
-import { spawnWorker, type WorkerProcess } from './support/worker-process';
-import { startAll } from './support/start-all';
 
 // Child workers start through ts-node, and leases must expire: longer than jest's 5 s default.
 jest.setTimeout(90_000);
@@ -29,68 +28,24 @@ jest.setTimeout(90_000);
 const OPENAI = 'openai:test-model';
 /** Short leases and frequent sweeps, so a dead worker's run is handed out again within seconds. */
 const FAST = { RUN_LEASE_MS: '1500', SWEEP_INTERVAL_MS: '200' };
+/** A run as a worker that died mid-run leaves it: running, its lease a second past its expiry. */
+const expiredLease: RunSeed = {
+  config: { prompt: 'work {{n}}', model: 'mock:echo', input_data: { n: 0 } },
+  status: RunStatus.Running,
+  leaseOwner: 'gone',
+  leaseExpiresInMs: -1000,
+};
 
 describe('execution under failure', () => {
-  let database: TestDatabase;
-  let fake: FakeLlmServer;
-  let redis: TestRedis;
-  let env: Record<string, string>;
-  const contexts: ExecutionContext[] = [];
-  const children: WorkerProcess[] = [];
-  let projectId: string;
-
-  async function context(
-    role: 'api' | 'worker',
-    extra: Record<string, string> = {},
-    options: { sweep?: boolean; consume?: boolean } = {},
-  ): Promise<ExecutionContext> {
-    const ctx = await createExecutionContext({ database, role, env: { ...env, ...extra }, ...options });
-    contexts.push(ctx);
-    return ctx;
-  }
-
-  async function worker(extra: Record<string, string> = {}, readyTimeoutMs?: number): Promise<WorkerProcess> {
-    const child = await spawnWorker(
-      { ...env, ...extra, DATABASE_URL: database.url, JWT_SECRET: TEST_JWT_SECRET },
-      { readyTimeoutMs },
-    );
-    children.push(child);
-    return child;
-  }
-
-  beforeAll(async () => {
-    await startAll([
-      createTestDatabase().then((d) => (database = d)),
-      startFakeLlmServer().then((f) => (fake = f)),
-      startRedis().then((r) => (redis = r)),
-    ]);
-    env = { REDIS_URL: redis.url, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', ...FAST };
-    const admin = await context('api');
-    projectId = await insertProject(admin.dataSource);
-  });
-
-  afterEach(async () => {
-    await Promise.all(children.splice(0).map((c) => c.stop()));
-    // The API-side context of beforeAll stays; the rest belong to one test.
-    await Promise.all(contexts.splice(1).map((c) => c.close()));
-    fake.reset();
-  });
-
-  afterAll(async () => {
-    await Promise.all(contexts.splice(0).map((c) => c.close()));
-    await fake?.close();
-    await redis?.stop();
-    await database?.drop();
-  });
-
-  const api = () => contexts[0];
+  const h = useFaultHarness({ env: FAST });
+  const { api, context, worker } = h;
 
   async function pendingRuns(count: number, config = { prompt: 'work {{n}}', model: 'mock:echo' }) {
-    const experimentId = await insertExperiment(api().dataSource, projectId);
+    const experimentId = await insertExperiment(api().dataSource, h.projectId);
     const ids = await insertRuns(
       api().dataSource,
       experimentId,
-      projectId,
+      h.projectId,
       Array.from({ length: count }, (_, n) => ({ ...config, input_data: { n } })),
     );
     return { experimentId, ids };
@@ -98,13 +53,14 @@ describe('execution under failure', () => {
 
   it('finishes the run of a worker killed with SIGKILL mid-run in another worker, after the lease, with one set of stage results', async () => {
     // The first call never answers in time (the worker dies waiting); later ones answer at once.
-    fake.setResponder(() => (fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
+    h.fake.setResponder(() => (h.fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
     const doomed = await worker();
     const { experimentId, ids } = await pendingRuns(1, { prompt: 'slow {{n}}', model: OPENAI });
     await api().dispatcher.dispatch(ids);
     await waitFor(
       async () =>
-        fake.requests.length === 1 && (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${doomed.pid}:`),
+        h.fake.requests.length === 1 &&
+        (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${doomed.pid}:`),
       {
         what: 'the child worker to be calling the provider',
       },
@@ -118,7 +74,7 @@ describe('execution under failure', () => {
     expect(run).toMatchObject({ status: 'completed', attempt: 1, output: 'echo: slow 0' });
     expect(run.lease_owner?.startsWith(PROCESS_LEASE_ID)).toBe(true);
     expect(await stageRows(api().dataSource, run.id)).toHaveLength(1);
-    expect(fake.requests).toHaveLength(2);
+    expect(h.fake.requests).toHaveLength(2);
     await waitFor(async () => (await experimentStatus(api().dataSource, experimentId)) === 'completed', {
       what: 'the experiment to complete',
     });
@@ -127,13 +83,13 @@ describe('execution under failure', () => {
   });
 
   it('gives a run back on SIGTERM so another worker finishes it before the lease would expire', async () => {
-    fake.setResponder(() => (fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
+    h.fake.setResponder(() => (h.fake.requests.length === 1 ? { delayMs: 60_000 } : undefined));
     const leaving = await worker({ RUN_LEASE_MS: '120000' });
     const { ids } = await pendingRuns(1, { prompt: 'handover {{n}}', model: OPENAI });
     await api().dispatcher.dispatch(ids);
     await waitFor(
       async () =>
-        fake.requests.length === 1 &&
+        h.fake.requests.length === 1 &&
         (await runRow(api().dataSource, ids[0])).lease_owner?.includes(`:${leaving.pid}:`),
       {
         what: 'the child worker to be calling the provider',
@@ -153,7 +109,7 @@ describe('execution under failure', () => {
   });
 
   it('writes once when the same run is delivered twice at once (two jobs, and two direct executions)', async () => {
-    fake.setResponder(() => ({ delayMs: 100 }));
+    h.fake.setResponder(() => ({ delayMs: 100 }));
     // No sweeper: it would dispatch the undelivered second run by itself.
     const w = await context('worker', {}, { sweep: false });
     const queue = w.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
@@ -175,7 +131,7 @@ describe('execution under failure', () => {
       expect((await runRow(api().dataSource, id)).status).toBe('completed');
       expect(await stageRows(api().dataSource, id)).toHaveLength(1);
     }
-    expect(fake.requests).toHaveLength(2);
+    expect(h.fake.requests).toHaveLength(2);
   });
 
   it('re-enqueues pending runs whose jobs Redis lost (FLUSHALL), and they complete', async () => {
@@ -185,7 +141,7 @@ describe('execution under failure', () => {
     const refs = ids.map((id) => ({ id, attempt: 0 }));
     expect(await dispatcher.undelivered(refs)).toEqual([]);
 
-    const client = new Redis(redis.url);
+    const client = new Redis(h.redis.url);
     try {
       await client.flushall();
     } finally {
@@ -208,12 +164,14 @@ describe('execution under failure', () => {
 
   it('fails a run whose lease expired once too often instead of handing it out forever, saying how often', async () => {
     const w = await context('worker', {}, { sweep: false });
-    const { experimentId, ids } = await pendingRuns(1);
-    await api().dataSource.query(
-      `UPDATE runs SET status = 'running', attempt = $2, lease_expiries = $3, lease_owner = 'gone',
-              lease_expires_at = now() - interval '1 second' WHERE id = $1`,
-      [ids[0], MAX_RUN_REQUEUES + 7, MAX_RUN_REQUEUES],
-    );
+    const experimentId = await insertExperiment(api().dataSource, h.projectId);
+    const ids = [
+      await insertRun(api().dataSource, experimentId, h.projectId, {
+        ...expiredLease,
+        attempt: MAX_RUN_REQUEUES + 7,
+        leaseExpiries: MAX_RUN_REQUEUES,
+      }),
+    ];
     const result = await w.sweeper!.sweepOnce();
     expect(result).toMatchObject({ expiredRequeued: 0, expiredFailed: 1 });
     const run = await runRow(api().dataSource, ids[0]);
@@ -235,11 +193,10 @@ describe('execution under failure', () => {
 
   it('hands out again a run whose attempt infrastructure bumped many times but whose lease expired once', async () => {
     const w = await context('worker', {}, { sweep: false });
-    const { ids } = await pendingRuns(1);
-    await api().dataSource.query(
-      `UPDATE runs SET status = 'running', attempt = $2, lease_owner = 'gone', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
-      [ids[0], MAX_RUN_REQUEUES * 3],
-    );
+    const experimentId = await insertExperiment(api().dataSource, h.projectId);
+    const ids = [
+      await insertRun(api().dataSource, experimentId, h.projectId, { ...expiredLease, attempt: MAX_RUN_REQUEUES * 3 }),
+    ];
     expect(await w.sweeper!.sweepOnce()).toMatchObject({ expiredRequeued: 1, expiredFailed: 0 });
     expect(await runRow(api().dataSource, ids[0])).toMatchObject({
       attempt: MAX_RUN_REQUEUES * 3 + 1,
@@ -260,7 +217,7 @@ describe('execution under failure', () => {
     const sweeping = await context('worker', lease, { consume: false });
     const queue = sweeping.app.get<Queue>(getQueueToken(RUNS_QUEUE), { strict: false });
     let stall = true;
-    fake.setResponder(() => (stall ? { delayMs: 60_000 } : undefined));
+    h.fake.setResponder(() => (stall ? { delayMs: 60_000 } : undefined));
     const { experimentId, ids } = await pendingRuns(4, { prompt: 'storm {{n}}', model: OPENAI });
     await api().dispatcher.dispatch(ids);
     const attempts = () =>
@@ -276,7 +233,7 @@ describe('execution under failure', () => {
           async () => (await Promise.all(before.map((r) => queue.getJob(runJobId(r.id, r.attempt))))).every(Boolean),
           { timeoutMs: 30_000, what: `every run's job to be in the queue (before FLUSHALL ${i + 1})` },
         );
-        const client = new Redis(redis.url);
+        const client = new Redis(h.redis.url);
         try {
           await client.flushall();
         } finally {
@@ -289,16 +246,16 @@ describe('execution under failure', () => {
       }
     };
     const killMidRun = async () => {
-      const calls = fake.requests.length;
+      const calls = h.fake.requests.length;
       // Start-up compiles the worker (ts-node): slow on a loaded machine.
       const doomed = await worker(lease, 240_000);
-      await waitFor(() => fake.requests.length >= calls + ids.length, {
+      await waitFor(() => h.fake.requests.length >= calls + ids.length, {
         timeoutMs: 60_000,
         what: 'the child worker to be calling the provider for every run',
       });
       doomed.kill('SIGKILL');
       await doomed.exited;
-      children.splice(children.indexOf(doomed), 1);
+      h.forget(doomed);
       await waitFor(
         async () => {
           const rows = await api().dataSource.query<{ status: string }[]>(
@@ -333,7 +290,7 @@ describe('execution under failure', () => {
 
   it('scores a completed run whose worker died before scoring it, once per scorer', async () => {
     const w = await context('worker', {}, { sweep: false });
-    const experimentId = await insertExperiment(api().dataSource, projectId, {
+    const experimentId = await insertExperiment(api().dataSource, h.projectId, {
       scoringConfig: {
         scorers: [
           { name: 'has_done', type: 'contains', params: { value: 'done' } },
@@ -341,15 +298,18 @@ describe('execution under failure', () => {
         ],
       },
     });
-    const [id] = await insertRuns(api().dataSource, experimentId, projectId, [
-      { prompt: 'all done', model: 'mock:echo' },
-    ]);
     // As a worker leaves it when it dies between the completion transaction and scoring.
-    await api().dataSource.query(
-      `UPDATE runs SET status = 'completed', output = 'all done', started_at = now() - interval '1 hour',
-              completed_at = now() - interval '1 hour', duration_ms = 5, tokens_in = 2, tokens_out = 2, cost_estimate = 0 WHERE id = $1`,
-      [id],
-    );
+    const id = await insertRun(api().dataSource, experimentId, h.projectId, {
+      config: { prompt: 'all done', model: 'mock:echo' },
+      status: RunStatus.Completed,
+      output: 'all done',
+      startedMsAgo: 3_600_000,
+      completedMsAgo: 3_600_000,
+      durationMs: 5,
+      tokensIn: 2,
+      tokensOut: 2,
+      costEstimate: 0,
+    });
     const first = await w.sweeper!.sweepOnce();
     expect(first.unscoredScored).toBe(1);
     const scores = await api().dataSource.query(
@@ -388,16 +348,17 @@ describe('embedded mode restart', () => {
     const seed = await createExecutionContext({ database, sweep: false });
     const projectId = await insertProject(seed.dataSource);
     const experimentId = await insertExperiment(seed.dataSource, projectId);
-    const ids = await insertRuns(
-      seed.dataSource,
-      experimentId,
-      projectId,
-      [0, 1, 2, 3].map((n) => ({ prompt: 'left over {{n}}', model: 'mock:echo', input_data: { n } })),
-    );
-    await seed.dataSource.query(
-      `UPDATE runs SET status = 'running', lease_owner = 'dead-process', lease_expires_at = now() - interval '1 second', started_at = now() WHERE id = $1`,
-      [ids[0]],
-    );
+    const config = (n: number) => ({ prompt: 'left over {{n}}', model: 'mock:echo', input_data: { n } });
+    const ids = [
+      await insertRun(seed.dataSource, experimentId, projectId, {
+        config: config(0),
+        status: RunStatus.Running,
+        leaseOwner: 'dead-process',
+        leaseExpiresInMs: -1000,
+        startedMsAgo: 0,
+      }),
+      ...(await insertRuns(seed.dataSource, experimentId, projectId, [1, 2, 3].map(config))),
+    ];
     await seed.close();
 
     const restarted = await createExecutionContext({ database });

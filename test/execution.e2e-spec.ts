@@ -12,7 +12,7 @@ import {
   runIn,
   runRow,
   stageRows,
-} from './support/execution-fixtures';
+} from './support/factories';
 import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
 import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';

@@ -2,7 +2,15 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import request from 'supertest';
 import { RUN_JOB_ATTEMPTS } from '../src/execution/execution.constants';
 import { createTestApp, type TestApp } from './support/app';
-import { addMember, bearer, createApiKey, registerUser, type TestUser } from './support/factories';
+import {
+  addMember,
+  bearer,
+  createApiKey,
+  insertScore,
+  insertStageResult,
+  registerUser,
+  type TestUser,
+} from './support/factories';
 import { waitFor } from './support/wait';
 import { type ExperimentProgress } from '../src/events/run-event';
 
@@ -588,14 +596,8 @@ describe('experiments (e2e)', () => {
       await request(t.http).post(`/api/experiments/${exp.id}/launch`).set(bearer(alice.token)).send({}).expect(202);
       await request(t.http).post(`/api/experiments/${exp.id}/cancel`).set(bearer(alice.token)).expect(202);
       const [run] = await runsOf(exp.id);
-      await t.dataSource.query(
-        `INSERT INTO stage_results (run_id, stage_name, stage_index, prompt, model) VALUES ($1, 'main', 0, 'p', 'mock:echo')`,
-        [run.id],
-      );
-      await t.dataSource.query(
-        `INSERT INTO scores (run_id, scorer_name, value, source) VALUES ($1, 'human', 1, 'human')`,
-        [run.id],
-      );
+      await insertStageResult(t.dataSource, run.id);
+      await insertScore(t.dataSource, run.id, { scorerName: 'human', value: 1, source: 'human' });
       const res = await request(t.http).delete(`/api/experiments/${exp.id}`).set(bearer(editor.token));
       expect(res.status).toBe(204);
       expect((await request(t.http).get(`/api/experiments/${exp.id}`).set(bearer(alice.token))).status).toBe(404);

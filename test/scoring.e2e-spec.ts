@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Experiment } from '../src/experiments/experiment.entity';
-import { ExperimentStatus } from '../src/domain/statuses';
 import { type ScoringConfig } from '../src/domain/configs';
 import { Project } from '../src/projects/project.entity';
 import { Run } from '../src/runs/run.entity';
@@ -10,7 +9,7 @@ import { RunStatus } from '../src/domain/statuses';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
 import { RESCORE_BATCH_SIZE, ScoringService } from '../src/scoring/scoring.service';
 import { createTestApp, type TestApp } from './support/app';
-import { bearer, registerUser, type TestUser } from './support/factories';
+import { bearer, insertExperiment, insertRun, registerUser, type RunSeed, type TestUser } from './support/factories';
 import { type FakeLlmServer, startFakeLlmServer } from './support/fake-llm-server';
 
 const JUDGE_PRICE = { input: 1, output: 2 }; // USD per million tokens
@@ -51,36 +50,36 @@ describe('scoring (e2e)', () => {
   });
   beforeEach(() => fake.reset());
 
-  async function seedExperiment(scoringConfig: ScoringConfig | null, projectId = user.projectId): Promise<Experiment> {
-    return t.dataSource.getRepository(Experiment).save({
-      projectId,
+  /** A running experiment (shared DB factory); what the tests need of it. */
+  async function seedExperiment(
+    scoringConfig: ScoringConfig | null,
+    projectId = user.projectId,
+  ): Promise<{ id: string; projectId: string }> {
+    const id = await insertExperiment(t.dataSource, projectId, {
       name: `exp-${randomUUID()}`,
-      description: null,
       config: { prompts: ['{{ticket}}'], models: ['mock:echo'], inputs: [] },
-      scoringConfig,
-      status: ExperimentStatus.Running,
+      ...(scoringConfig ? { scoringConfig } : {}),
     });
+    return { id, projectId };
   }
 
+  /** A completed run (shared DB factory) with `output`; `overrides` change its state or input. */
   async function seedRun(
-    experiment: Experiment,
+    experiment: { id: string; projectId: string },
     output: string | null,
-    overrides: Partial<Run> & { input?: RunConfig['input_data'] } = {},
-  ): Promise<Run> {
+    overrides: RunSeed & { input?: RunConfig['input_data'] } = {},
+  ): Promise<{ id: string }> {
     const { input, ...rest } = overrides;
-    return t.dataSource.getRepository(Run).save({
-      experimentId: experiment.id,
-      projectId: experiment.projectId,
+    const id = await insertRun(t.dataSource, experiment.id, experiment.projectId, {
       config: {
         prompt: 'Summarise {{ticket}}',
         model: 'mock:echo',
         params: {},
         input_data: input ?? { ticket: 'T', expected: 'We will refund you' },
       },
-      configHash: randomUUID().replace(/-/g, '').padEnd(64, '0'),
       status: RunStatus.Completed,
-      startedAt: new Date(),
-      completedAt: new Date(),
+      startedMsAgo: 0,
+      completedMsAgo: 0,
       durationMs: 250,
       tokensIn: 10,
       tokensOut: 5,
@@ -88,6 +87,7 @@ describe('scoring (e2e)', () => {
       output,
       ...rest,
     });
+    return { id };
   }
 
   const scoresOf = (runId: string): Promise<Score[]> =>
@@ -193,7 +193,7 @@ describe('scoring (e2e)', () => {
       scorers: [{ name: 'mentions_refund', type: 'contains', params: { value: 'refund' } }],
     });
     const run = await seedRun(exp, 'Refund issued');
-    const pending = await seedRun(exp, null, { status: RunStatus.Pending, completedAt: null });
+    const pending = await seedRun(exp, null, { status: RunStatus.Pending, completedMsAgo: null });
     await scoring.scoreRun(run.id);
     const human = await scoring.addHumanScore(
       run.id,

@@ -3,7 +3,7 @@ import { OutboxWriter } from '../src/outbox/outbox.writer';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { TEST_JWT_SECRET } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { insertProject } from './support/execution-fixtures';
+import { insertProject } from './support/factories';
 import { startRedis, type TestRedis } from './support/redis';
 import { waitFor } from './support/wait';
 import { attemptsOf, insertSubscription } from './support/webhook-fixtures';

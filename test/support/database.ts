@@ -5,7 +5,10 @@ export const TEMPLATE_DB = 'pl_test_template';
 
 function adminUrl(): string {
   const url = process.env.PL_TEST_ADMIN_URL;
-  if (!url) throw new Error('PL_TEST_ADMIN_URL is not set: run e2e suites through jest (test/support/global-setup.ts)');
+  if (!url)
+    throw new Error(
+      'PL_TEST_ADMIN_URL is not set: run integration and e2e suites through jest (test/support/global-setup.ts)',
+    );
   return url;
 }
 

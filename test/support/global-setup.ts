@@ -12,6 +12,11 @@ import { TEMPLATE_DB } from './database';
  * TEST_DATABASE_URL), and migrates a template database that every suite clones.
  */
 export default async function globalSetup(): Promise<void> {
+  // Jest runs one global setup per distinct module path: integration and e2e share this one. Should
+  // it run twice in one process all the same, the second call keeps the first server.
+  const g = globalThis as Record<string, unknown>;
+  if (g.__PL_PG_SETUP__) return;
+  g.__PL_PG_SETUP__ = true;
   let adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
     const dir = join(__dirname, '..', '..', '.test-data', `pg-${process.pid}`);
