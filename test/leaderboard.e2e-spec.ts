@@ -1,14 +1,21 @@
 import request from 'supertest';
 import { sha256CanonicalJson } from '../src/domain/canonical-json';
-import { Experiment } from '../src/experiments/experiment.entity';
+import { type Experiment } from '../src/experiments/experiment.entity';
 import { ExperimentStatus } from '../src/domain/statuses';
-import { Run } from '../src/runs/run.entity';
 import { RunStatus } from '../src/domain/statuses';
 import { ScoreReadModel } from '../src/scoring/score-read-model';
-import { Score, ScoreSource } from '../src/scoring/score.entity';
+import { ScoreSource } from '../src/scoring/score.entity';
 import { expectCloseToScipy, type FixtureNumber, loadStatsFixture } from './fixtures/stats/scipy-fixtures';
 import { createTestApp, type TestApp } from './support/app';
-import { addMember, bearer, registerUser, type TestUser } from './support/factories';
+import {
+  addMember,
+  bearer,
+  insertExperiment,
+  insertRun,
+  insertScore,
+  registerUser,
+  type TestUser,
+} from './support/factories';
 
 /** test/fixtures/stats/leaderboard-e2e.json, written by generate.py with SciPy from the same scores. */
 interface FixtureRun {
@@ -96,21 +103,16 @@ describe('configuration leaderboard and comparison (e2e)', () => {
     runs: FixtureRun[],
     scoring: Experiment['scoringConfig'],
   ): Promise<string> {
-    const experiment = await t.dataSource.getRepository(Experiment).save({
-      projectId,
+    const experimentId = await insertExperiment(t.dataSource, projectId, {
       name,
-      description: null,
       config: fixture.experiment.config,
-      scoringConfig: scoring,
+      scoringConfig: scoring ?? undefined,
       status: ExperimentStatus.Completed,
-      launchedAt: new Date(),
     });
     for (const r of runs) {
       const config = { prompt: r.prompt, model: r.model, params: r.params, input_data: r.input_data };
       const completed = r.status === RunStatus.Completed || r.status === RunStatus.Failed;
-      const run = await t.dataSource.getRepository(Run).save({
-        experimentId: experiment.id,
-        projectId,
+      const runId = await insertRun(t.dataSource, experimentId, projectId, {
         config: { ...config, repetition: r.repetition },
         configHash: sha256CanonicalJson(config),
         repetition: r.repetition,
@@ -121,20 +123,16 @@ describe('configuration leaderboard and comparison (e2e)', () => {
         costEstimate: completed ? r.cost_estimate : null,
         output: completed ? 'output' : null,
       });
-      if (r.scores.length > 0) {
-        await t.dataSource.getRepository(Score).insert(
-          r.scores.map((s) => ({
-            runId: run.id,
-            scorerName: s.scorer,
-            value: s.value,
-            source: s.source,
-            createdAt: new Date(s.created_at),
-            scorerMetadata: null,
-          })),
-        );
+      for (const s of r.scores) {
+        await insertScore(t.dataSource, runId, {
+          scorerName: s.scorer,
+          value: s.value,
+          source: s.source,
+          createdAt: new Date(s.created_at),
+        });
       }
     }
-    return experiment.id;
+    return experimentId;
   }
 
   const get = (path: string, user: TestUser = owner) => request(t.http).get(path).set(bearer(user.token));

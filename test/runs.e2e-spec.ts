@@ -10,11 +10,20 @@ import { type ScoringConfig } from '../src/domain/configs';
 import { Run } from '../src/runs/run.entity';
 import { type RunConfig } from '../src/domain/configs';
 import { RunStatus } from '../src/domain/statuses';
-import { StageResult } from '../src/runs/stage-result.entity';
 import { ScoreReadModel } from '../src/scoring/score-read-model';
 import { Score, ScoreSource } from '../src/scoring/score.entity';
 import { createTestApp, type TestApp } from './support/app';
-import { addMember, bearer, createApiKey, registerUser, type TestUser } from './support/factories';
+import {
+  addMember,
+  bearer,
+  createApiKey,
+  insertExperiment,
+  insertRun,
+  insertScore,
+  insertStageResult,
+  registerUser,
+  type TestUser,
+} from './support/factories';
 import { waitFor } from './support/wait';
 
 /** The contract's hash, written out by hand: sha256 hex of the canonical JSON text. */
@@ -81,6 +90,12 @@ interface SeedRun {
   id?: string;
 }
 
+/** A seeded experiment: what the tests need of it. */
+interface SeededExperiment {
+  id: string;
+  projectId: string;
+}
+
 /** What a seeded run looks like to the expectations computed in the test. */
 interface Seeded {
   id: string;
@@ -116,20 +131,20 @@ describe('runs API (e2e)', () => {
   }
   const touchesRunData = (sql: string): boolean => /\b(runs|scores|stage_results)\b/i.test(sql);
 
-  async function seedExperiment(projectId: string, scoringConfig: ScoringConfig | null = null): Promise<Experiment> {
-    return t.dataSource.getRepository(Experiment).save({
-      projectId,
+  async function seedExperiment(
+    projectId: string,
+    scoringConfig: ScoringConfig | null = null,
+  ): Promise<SeededExperiment> {
+    const id = await insertExperiment(t.dataSource, projectId, {
       name: `exp-${randomUUID().slice(0, 8)}`,
-      description: null,
       config: { prompts: ['p'], models: ['mock:echo'], inputs: [{}] },
-      scoringConfig,
+      scoringConfig: scoringConfig ?? undefined,
       status: ExperimentStatus.Running,
-      launchedAt: new Date(),
-      completedAt: null,
     });
+    return { id, projectId };
   }
 
-  async function seedRun(experiment: Experiment, seed: SeedRun = {}): Promise<Seeded> {
+  async function seedRun(experiment: SeededExperiment, seed: SeedRun = {}): Promise<Seeded> {
     runSeq += 1;
     const config: RunConfig = seed.config ?? {
       prompt: `prompt ${runSeq}`,
@@ -141,10 +156,8 @@ describe('runs API (e2e)', () => {
     const startedAt = seed.startedAt === undefined ? at(runSeq) : seed.startedAt;
     const completedAt =
       seed.completedAt === undefined ? (status === RunStatus.Completed ? at(runSeq + 1) : null) : seed.completedAt;
-    const run = await t.dataSource.getRepository(Run).save({
-      ...(seed.id ? { id: seed.id } : {}),
-      experimentId: experiment.id,
-      projectId: experiment.projectId,
+    const runId = await insertRun(t.dataSource, experiment.id, experiment.projectId, {
+      id: seed.id,
       config,
       configHash: sha256(`seed-${runSeq}`),
       repetition: 0,
@@ -159,6 +172,7 @@ describe('runs API (e2e)', () => {
       output: 'out',
       error: status === RunStatus.Failed ? 'boom' : null,
     });
+    const run = { id: runId };
     const scores: Seeded['scores'] = [];
     for (const [i, s] of (seed.scores ?? []).entries()) {
       const source =
@@ -168,17 +182,18 @@ describe('runs API (e2e)', () => {
           .some((p) => p.scorer === s.scorer && (p.source ?? ScoreSource.Auto) === ScoreSource.Auto)
           ? ScoreSource.Human
           : ScoreSource.Auto);
-      const saved = await t.dataSource.getRepository(Score).save({
-        ...(s.id ? { id: s.id } : {}),
-        runId: run.id,
+      const id = await insertScore(t.dataSource, run.id, {
+        id: s.id,
         scorerName: s.scorer,
         value: s.value,
-        scorerMetadata: { i },
+        metadata: { i },
         source,
-        ...(s.createdAt ? { createdAt: s.createdAt } : {}),
+        createdAt: s.createdAt,
       });
-      const row = await t.dataSource.getRepository(Score).findOneByOrFail({ id: saved.id });
-      scores.push({ id: row.id, scorer: s.scorer, value: s.value, createdAt: row.createdAt.getTime() });
+      const [row]: { created_at: Date }[] = await t.dataSource.query(`SELECT created_at FROM scores WHERE id = $1`, [
+        id,
+      ]);
+      scores.push({ id, scorer: s.scorer, value: s.value, createdAt: row.created_at.getTime() });
     }
     // Scores seeded by hand move the score read model as ScoringService's writes do.
     if (scores.length > 0) await t.dataSource.transaction((em) => t.app.get(ScoreReadModel).refresh(em, [run.id]));
@@ -215,7 +230,7 @@ describe('runs API (e2e)', () => {
     let lister: TestUser;
     let other: TestUser;
     let seeded: Seeded[];
-    let experiments: { A: Experiment; B: Experiment; C: Experiment; S: Experiment };
+    let experiments: { A: SeededExperiment; B: SeededExperiment; C: SeededExperiment; S: SeededExperiment };
     const avg = (r: Seeded): number | null =>
       r.scores.length ? r.scores.reduce((a, s) => a + s.value, 0) / r.scores.length : null;
     const order = (a: Seeded, b: Seeded): number => {
@@ -472,10 +487,8 @@ describe('runs API (e2e)', () => {
           { scorer: 'late', value: 0.75, source: ScoreSource.Human, createdAt: at(200) },
         ],
       });
-      const stages = t.dataSource.getRepository(StageResult);
       for (const index of [2, 0, 1]) {
-        await stages.save({
-          runId: run.id,
+        await insertStageResult(t.dataSource, run.id, {
           stageName: `stage${index}`,
           stageIndex: index,
           prompt: `p${index}`,
@@ -567,7 +580,7 @@ describe('runs API (e2e)', () => {
   });
 
   describe('POST /api/runs (ad-hoc)', () => {
-    let exp: Experiment;
+    let exp: SeededExperiment;
     let dispatched: { ids: string[]; visible: { id: string; status: string }[] }[];
     let failDispatch = false;
 

@@ -1,6 +1,5 @@
 import request from 'supertest';
 import { ExperimentStatus, RunStatus } from '../src/domain/statuses';
-import { Experiment } from '../src/experiments/experiment.entity';
 import {
   CACHE_DURATION_PERCENTILES_SQL,
   type ConfigLeaderboardRow,
@@ -8,12 +7,11 @@ import {
   CONFIG_LEADERBOARD_FROM_MODEL_SQL,
   CONFIG_LEADERBOARD_SQL,
 } from '../src/leaderboard/leaderboard.sql';
-import { Run } from '../src/runs/run.entity';
 import { buildRunListQuery, RUN_LEADERBOARD_FROM_MODEL_SQL, RUN_LEADERBOARD_SQL } from '../src/runs-api/runs.sql';
 import { type RebuildProgress, REVALUE_PAGE_SIZE, ScoreReadModel } from '../src/scoring/score-read-model';
 import { ScoringService } from '../src/scoring/scoring.service';
 import { createTestApp, type TestApp } from './support/app';
-import { bearer, registerUser, type TestUser } from './support/factories';
+import { bearer, insertExperiment, insertRun, registerUser, type TestUser } from './support/factories';
 
 /**
  * The score read model against a recomputation from scratch (the set-based SQL over `scores`):
@@ -40,11 +38,9 @@ describe('score read model (e2e)', () => {
     cells: { prompt: string; model: string; params: Record<string, unknown> }[],
     inputs: number,
     output: (cell: number, input: number) => string,
-  ): Promise<{ experiment: Experiment; runIds: string[] }> {
-    const experiment = await t.dataSource.getRepository(Experiment).save({
-      projectId: owner.projectId,
+  ): Promise<{ experiment: { id: string }; runIds: string[] }> {
+    const experimentId = await insertExperiment(t.dataSource, owner.projectId, {
       name: `read-model-${Date.now()}`,
-      description: null,
       config: { prompts: ['p'], models: ['mock:echo'], inputs: [{}] },
       scoringConfig: {
         scorers: [
@@ -54,28 +50,27 @@ describe('score read model (e2e)', () => {
         ...(weights ? { weights } : {}),
       },
       status: ExperimentStatus.Running,
-      launchedAt: new Date(),
-      completedAt: null,
     });
-    const runs = cells.flatMap((cell, c) =>
-      Array.from({ length: inputs }, (_, i) => ({
-        experimentId: experiment.id,
-        projectId: owner.projectId,
-        config: { ...cell, input_data: { i } },
-        configHash: `${c}`.padStart(64, '0'),
-        repetition: 0,
-        status: RunStatus.Completed,
-        startedAt: new Date(1_700_000_000_000 + i * 1000),
-        completedAt: new Date(1_700_000_000_000 + i * 1000 + 500),
-        durationMs: (i * 37 + c * 11) % 101,
-        tokensIn: 1,
-        tokensOut: 1,
-        costEstimate: i % 3 === 0 ? null : 0.001 * (i % 7),
-        output: output(c, i),
-      })),
-    );
-    const saved = await t.dataSource.getRepository(Run).save(runs, { chunk: 200 });
-    return { experiment, runIds: saved.map((r) => r.id) };
+    const runIds: string[] = [];
+    for (const [c, cell] of cells.entries()) {
+      for (let i = 0; i < inputs; i++) {
+        runIds.push(
+          await insertRun(t.dataSource, experimentId, owner.projectId, {
+            config: { ...cell, input_data: { i } },
+            configHash: `${c}`.padStart(64, '0'),
+            status: RunStatus.Completed,
+            startedAt: new Date(1_700_000_000_000 + i * 1000),
+            completedAt: new Date(1_700_000_000_000 + i * 1000 + 500),
+            durationMs: (i * 37 + c * 11) % 101,
+            tokensIn: 1,
+            tokensOut: 1,
+            costEstimate: i % 3 === 0 ? null : 0.001 * (i % 7),
+            output: output(c, i),
+          }),
+        );
+      }
+    }
+    return { experiment: { id: experimentId }, runIds };
   }
 
   /** Both statements of every read, side by side. */

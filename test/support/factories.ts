@@ -94,9 +94,10 @@ export async function insertProject(ds: DataSource, name = 'execution-test'): Pr
 export interface ExperimentSeed {
   /** Default running (launched now); a draft has no launched_at. */
   status?: ExperimentStatus;
+  description?: string | null;
   scoringConfig?: ScoringConfig;
   /** The stored experiment config; default `{}` (runs inserted by hand carry their own config). */
-  config?: Record<string, unknown>;
+  config?: object;
   name?: string;
   budgetUsd?: number;
 }
@@ -104,8 +105,8 @@ export interface ExperimentSeed {
 export async function insertExperiment(ds: DataSource, projectId: string, seed: ExperimentSeed = {}): Promise<string> {
   const status = seed.status ?? ExperimentStatus.Running;
   const [row] = await ds.query(
-    `INSERT INTO experiments (project_id, name, config, scoring_config, status, launched_at, budget_usd)
-     VALUES ($1, $2, $3::jsonb, $4, $5, CASE WHEN $7::boolean THEN now() END, $6) RETURNING id`,
+    `INSERT INTO experiments (project_id, name, config, scoring_config, status, launched_at, budget_usd, description)
+     VALUES ($1, $2, $3::jsonb, $4, $5, CASE WHEN $7::boolean THEN now() END, $6, $8) RETURNING id`,
     [
       projectId,
       seed.name ?? 'exp',
@@ -114,6 +115,7 @@ export async function insertExperiment(ds: DataSource, projectId: string, seed: 
       status,
       seed.budgetUsd ?? null,
       status !== ExperimentStatus.Draft,
+      seed.description ?? null,
     ],
   );
   return row.id;
@@ -133,7 +135,13 @@ export async function insertRuns(
 
 /** A run in any state; columns left out keep the defaults of a pending run as launch inserts it. */
 export interface RunSeed {
+  /** A fixed id (default: the database's). */
+  id?: string;
   config?: RunConfig;
+  /** Default: computeConfigHash(config), as launch stores it. */
+  configHash?: string;
+  /** Default: config.repetition, else 0. */
+  repetition?: number;
   status?: RunStatus;
   attempt?: number;
   leaseExpiries?: number;
@@ -145,6 +153,10 @@ export interface RunSeed {
   /** Milliseconds before the database's now(). */
   startedMsAgo?: number | null;
   completedMsAgo?: number | null;
+  /** Absolute timestamps instead (fixtures with exact times); given, they win over the relative ones. */
+  startedAt?: Date | null;
+  completedAt?: Date | null;
+  cacheHit?: boolean;
   /** When the run last changed (its dispatch, for a pending run); default now. */
   updatedMsAgo?: number;
   durationMs?: number | null;
@@ -162,20 +174,29 @@ export async function insertRun(
 ): Promise<string> {
   const config = seed.config ?? { prompt: 'seeded', model: 'mock:echo' };
   const ms = (v: number | null | undefined) => (v === undefined || v === null ? null : v);
+  /** An absolute time when one was given (null included), else now() minus the relative one. */
+  const time = (absolute: Date | null | undefined, msAgo: number | null | undefined) =>
+    absolute !== undefined
+      ? { abs: true, at: absolute?.toISOString() ?? null, ago: null }
+      : { abs: false, at: null, ago: ms(msAgo) };
+  const started = time(seed.startedAt, seed.startedMsAgo);
+  const completed = time(seed.completedAt, seed.completedMsAgo);
   const [row] = await ds.query(
-    `INSERT INTO runs (experiment_id, project_id, config, config_hash, repetition, use_cache, status, attempt,
+    `INSERT INTO runs (id, experiment_id, project_id, config, config_hash, repetition, use_cache, status, attempt,
                        lease_expiries, lease_owner, lease_expires_at, output, error, started_at, completed_at,
-                       duration_ms, tokens_in, tokens_out, cost_estimate, scored_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + $11::int * interval '1 millisecond', $12, $13,
-             now() - $14::int * interval '1 millisecond', now() - $15::int * interval '1 millisecond',
-             $16, $17, $18, $19, CASE WHEN $20::boolean THEN now() END, now() - $21::int * interval '1 millisecond')
+                       duration_ms, tokens_in, tokens_out, cost_estimate, scored_at, updated_at, cache_hit)
+     VALUES (coalesce($22::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+             now() + $11::int * interval '1 millisecond', $12, $13,
+             CASE WHEN $24::boolean THEN $26::timestamptz ELSE now() - $14::int * interval '1 millisecond' END,
+             CASE WHEN $25::boolean THEN $27::timestamptz ELSE now() - $15::int * interval '1 millisecond' END,
+             $16, $17, $18, $19, CASE WHEN $20::boolean THEN now() END, now() - $21::int * interval '1 millisecond', $23)
      RETURNING id`,
     [
       experimentId,
       projectId,
       JSON.stringify(config),
-      computeConfigHash(config),
-      config.repetition ?? 0,
+      seed.configHash ?? computeConfigHash(config),
+      seed.repetition ?? config.repetition ?? 0,
       config.cache ?? true,
       seed.status ?? RunStatus.Pending,
       seed.attempt ?? 0,
@@ -184,14 +205,20 @@ export async function insertRun(
       ms(seed.leaseExpiresInMs),
       seed.output ?? null,
       seed.error ?? null,
-      ms(seed.startedMsAgo),
-      ms(seed.completedMsAgo),
+      started.ago,
+      completed.ago,
       seed.durationMs ?? null,
       seed.tokensIn ?? null,
       seed.tokensOut ?? null,
       seed.costEstimate ?? null,
       seed.scored ?? false,
       seed.updatedMsAgo ?? 0,
+      seed.id ?? null,
+      seed.cacheHit ?? false,
+      started.abs,
+      completed.abs,
+      started.at,
+      completed.at,
     ],
   );
   return row.id;
@@ -232,17 +259,30 @@ export async function insertStageResult(ds: DataSource, runId: string, seed: Sta
 }
 
 export interface ScoreSeed {
+  /** A fixed id (default: the database's). */
+  id?: string;
   scorerName: string;
   value: number;
   source?: 'auto' | 'human';
   metadata?: Record<string, unknown> | null;
+  /** Default: the database's now(). */
+  createdAt?: Date;
 }
 
 /** A score row as ScoringService writes it (the score read model is not refreshed: read scores, not leaderboards). */
 export async function insertScore(ds: DataSource, runId: string, seed: ScoreSeed): Promise<string> {
   const [row] = await ds.query(
-    `INSERT INTO scores (run_id, scorer_name, value, source, scorer_metadata) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-    [runId, seed.scorerName, seed.value, seed.source ?? 'auto', seed.metadata ? JSON.stringify(seed.metadata) : null],
+    `INSERT INTO scores (id, run_id, scorer_name, value, source, scorer_metadata, created_at)
+     VALUES (coalesce($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, coalesce($7::timestamptz, now())) RETURNING id`,
+    [
+      runId,
+      seed.scorerName,
+      seed.value,
+      seed.source ?? 'auto',
+      seed.metadata ? JSON.stringify(seed.metadata) : null,
+      seed.id ?? null,
+      seed.createdAt?.toISOString() ?? null,
+    ],
   );
   return row.id;
 }
