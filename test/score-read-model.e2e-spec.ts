@@ -33,6 +33,21 @@ describe('score read model (e2e)', () => {
     if (Math.abs(a - b) > tolerance) throw new Error(`${what}: ${a} vs ${b} (|Δ| = ${Math.abs(a - b)})`);
   };
 
+  /** The scorers of every seeded experiment. */
+  const SCORERS = [
+    { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
+    { name: 'short', type: 'length', params: { max: 12 } },
+  ];
+
+  /** New weights through the API (the PATCH starts a rebuild in the background). */
+  async function patchWeights(experimentId: string, weights: Record<string, number>): Promise<void> {
+    const patch = await request(t.http)
+      .patch(`/api/experiments/${experimentId}`)
+      .set(bearer(owner.token))
+      .send({ scoring_config: { scorers: SCORERS, weights } });
+    expect(patch.status).toBe(200);
+  }
+
   async function seedExperiment(
     weights: Record<string, number> | undefined,
     cells: { prompt: string; model: string; params: Record<string, unknown> }[],
@@ -42,13 +57,7 @@ describe('score read model (e2e)', () => {
     const experimentId = await insertExperiment(t.dataSource, owner.projectId, {
       name: `read-model-${Date.now()}`,
       config: { prompts: ['p'], models: ['mock:echo'], inputs: [{}] },
-      scoringConfig: {
-        scorers: [
-          { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
-          { name: 'short', type: 'length', params: { max: 12 } },
-        ],
-        ...(weights ? { weights } : {}),
-      },
+      scoringConfig: { scorers: SCORERS, ...(weights ? { weights } : {}) },
       status: ExperimentStatus.Running,
     });
     const runIds: string[] = [];
@@ -188,19 +197,7 @@ describe('score read model (e2e)', () => {
     await expectModelEqualsScratch(experiment.id);
 
     // New weights: until the rebuild is done, reads fall back; after it, the model equals scratch again.
-    const patch = await request(t.http)
-      .patch(`/api/experiments/${experiment.id}`)
-      .set(bearer(owner.token))
-      .send({
-        scoring_config: {
-          scorers: [
-            { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
-            { name: 'short', type: 'length', params: { max: 12 } },
-          ],
-          weights: { short: 3, has_yes: 0.5 },
-        },
-      });
-    expect(patch.status).toBe(200);
+    await patchWeights(experiment.id, { short: 3, has_yes: 0.5 });
     await Promise.all([
       model.rebuild(experiment.id),
       ...runIds.slice(30, 50).map((id, k) => human(id, 'short', (k % 5) / 5)),
@@ -227,19 +224,7 @@ describe('score read model (e2e)', () => {
     await Promise.all(runIds.map((id) => scoring.scoreRun(id)));
     await expectModelEqualsScratch(experiment.id);
 
-    const patch = await request(t.http)
-      .patch(`/api/experiments/${experiment.id}`)
-      .set(bearer(owner.token))
-      .send({
-        scoring_config: {
-          scorers: [
-            { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
-            { name: 'short', type: 'length', params: { max: 12 } },
-          ],
-          weights: { has_yes: 5, short: 0.25 },
-        },
-      });
-    expect(patch.status).toBe(200);
+    await patchWeights(experiment.id, { has_yes: 5, short: 0.25 });
     // PATCH started a rebuild in the background; this one is queued behind it, with pages of 7 runs.
     model.revaluePageSize = 7;
     const reports: RebuildProgress[] = [];
@@ -282,17 +267,10 @@ describe('score read model (e2e)', () => {
       (_, i) => (i % 3 === 0 ? 'yes' : 'no, a longer answer'),
     );
     await Promise.all(runIds.map((id) => scoring.scoreRun(id)));
-    const scoringConfig = (weights: Record<string, number>) => ({
-      scorers: [
-        { name: 'has_yes', type: 'contains', params: { value: 'yes' } },
-        { name: 'short', type: 'length', params: { max: 12 } },
-      ],
-      weights,
-    });
     const setWeights = (weights: Record<string, number>) =>
       t.dataSource.query(`UPDATE experiments SET scoring_config = $2::jsonb WHERE id = $1`, [
         experiment.id,
-        JSON.stringify(scoringConfig(weights)),
+        JSON.stringify({ scorers: SCORERS, weights }),
       ]);
     await setWeights({ has_yes: 4, short: 1 });
     model.revaluePageSize = 5;
