@@ -4,6 +4,7 @@ import { type DataSource } from 'typeorm';
 import { computeConfigHash } from '../../src/domain/canonical-json';
 import { type RunConfig, type ScoringConfig } from '../../src/domain/configs';
 import { ExperimentStatus, RunStatus } from '../../src/domain/statuses';
+import { type StageRecord } from '../../src/runs/run.repository';
 import { waitFor } from './wait';
 
 /*
@@ -322,18 +323,8 @@ export async function runRow(ds: DataSource, id: string): Promise<RunRow> {
   return row;
 }
 
-export interface StageRow {
-  stage_name: string;
-  stage_index: number;
-  prompt: string;
-  output: string | null;
-  model: string;
-  tokens_in: number | null;
-  tokens_out: number | null;
-  duration_ms: number | null;
-  cost: string | null;
-  error: string | null;
-}
+/** A stage_results row as the executor writes it (StageRecord), read back: numeric `cost` comes as text. */
+export type StageRow = Omit<StageRecord, 'cost'> & { cost: string | null };
 
 export async function stageRows(ds: DataSource, runId: string): Promise<StageRow[]> {
   return ds.query(`SELECT * FROM stage_results WHERE run_id = $1 ORDER BY stage_index`, [runId]);
