@@ -16,14 +16,11 @@
  * Environment: BENCH_CALLS (default 20000), BENCH_CONCURRENCY (default 32), BENCH_REPEAT (default 5),
  * BENCH_DATABASE_URL (an empty database instead of an embedded PostgreSQL).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { openBenchDatabase } from './support/database';
 import { randomUUID } from 'crypto';
 import { DataSource } from 'typeorm';
 import { GroupCommit } from '../src/common/group-commit';
 import { loadConfig } from '../src/config/configuration';
-import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { type RunEventsService } from '../src/events/run-events.service';
@@ -112,16 +109,8 @@ async function drive(ledger: Ledger, experimentId: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  let pg: EmbeddedPostgresHandle | null = null;
-  let dir: string | null = null;
-  let databaseUrl = process.env.BENCH_DATABASE_URL;
-  if (!databaseUrl) {
-    dir = mkdtempSync(join(tmpdir(), 'pl-bench-budgets-'));
-    // As root, initdb runs as a dedicated user that must reach the cluster directory.
-    chmodSync(dir, 0o755);
-    pg = await startEmbeddedPostgres({ dataDir: dir, port: 0, persistent: false });
-    databaseUrl = pg.url;
-  }
+  const db = await openBenchDatabase('budgets');
+  const databaseUrl = db.url;
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     JWT_SECRET: 'bench-secret-0123456789',
@@ -199,8 +188,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await ds.destroy();
-    await pg?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await db.close();
   }
 }
 

@@ -18,11 +18,9 @@
  * BENCH_ONLY (ndjson, csv or launch), BENCH_LIVE_HEAP=1 (also the live heap, sampled after full GCs),
  * BENCH_DATABASE_URL (an empty database instead of an embedded PostgreSQL).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { openBenchDatabase } from './support/database';
 import { request as httpRequest } from 'http';
 import { type AddressInfo } from 'net';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { setFlagsFromString } from 'v8';
@@ -34,7 +32,6 @@ import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config/configuration';
 import { configureApp } from '../src/configure-app';
-import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { RunDispatcher } from '../src/runs/run-dispatcher';
@@ -193,15 +190,8 @@ async function measured<T>(
 }
 
 async function main(): Promise<void> {
-  let embedded: EmbeddedPostgresHandle | null = null;
-  let dir: string | null = null;
-  let url = process.env.BENCH_DATABASE_URL;
-  if (!url) {
-    dir = mkdtempSync(join(tmpdir(), 'pl-bench-datasets-'));
-    chmodSync(dir, 0o755);
-    embedded = await startEmbeddedPostgres({ dataDir: dir, port: 0, persistent: false, database: 'bench' });
-    url = embedded.url;
-  }
+  const db = await openBenchDatabase('datasets', { database: 'bench' });
+  const url = db.url;
   const migrator = new DataSource(typeOrmOptions(url, { extra: { max: 2 } }));
   await migrator.initialize();
   await runMigrationsLocked(migrator);
@@ -350,8 +340,7 @@ async function main(): Promise<void> {
     log(`dispatched ${dispatcher.dispatched} run ids in total (no-op dispatcher)`);
   } finally {
     await app.close();
-    if (embedded) await embedded.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await db.close();
   }
 }
 

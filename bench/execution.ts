@@ -19,9 +19,7 @@
  * BENCH_READ_MODEL (default `both`), BENCH_DATABASE_URL (an empty database instead of an embedded
  * PostgreSQL), REDIS_URL (an existing Redis instead of a private one).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { openBenchDatabase } from './support/database';
 import { DynamicModule, INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { firstValueFrom } from 'rxjs';
@@ -29,7 +27,6 @@ import { filter, take } from 'rxjs/operators';
 import { DataSource } from 'typeorm';
 import { coreImports } from '../src/database/core-imports';
 import { AppConfig, loadConfig } from '../src/config/configuration';
-import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { EventsModule } from '../src/events/events.module';
@@ -158,17 +155,9 @@ async function batch(api: Side, projectId: string, latencyMs: number, tag: strin
 }
 
 async function main(): Promise<void> {
-  let pg: EmbeddedPostgresHandle | null = null;
-  let dir: string | null = null;
   let redis: TestRedis | null = null;
-  let databaseUrl = process.env.BENCH_DATABASE_URL;
-  if (!databaseUrl) {
-    dir = mkdtempSync(join(tmpdir(), 'pl-bench-exec-'));
-    // As root, initdb runs as a dedicated user that must reach the cluster directory.
-    chmodSync(dir, 0o755);
-    pg = await startEmbeddedPostgres({ dataDir: dir, port: 0, persistent: false });
-    databaseUrl = pg.url;
-  }
+  const db = await openBenchDatabase('exec');
+  const databaseUrl = db.url;
   const migrator = new DataSource(typeOrmOptions(databaseUrl, { extra: { max: 2 } }));
   await migrator.initialize();
   await runMigrationsLocked(migrator);
@@ -241,8 +230,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await pg?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await db.close();
   }
   console.log(
     [

@@ -20,10 +20,8 @@
  * Environment: BENCH_REPEAT (default 5), BENCH_DATABASE_URL (an empty database instead of an
  * embedded PostgreSQL), BENCH_DISPATCH, BENCH_ONLY=export (skip the launch series) or launch (only it).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { openBenchDatabase } from './support/database';
 import { type AddressInfo } from 'net';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { setFlagsFromString } from 'v8';
 import { runInNewContext } from 'vm';
 import { type INestApplication } from '@nestjs/common';
@@ -33,7 +31,6 @@ import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
 import { loadConfig } from '../src/config/configuration';
 import { configureApp } from '../src/configure-app';
-import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/database/migrate';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { RunDispatcher } from '../src/runs/run-dispatcher';
@@ -109,15 +106,8 @@ async function api(
 }
 
 async function main(): Promise<void> {
-  let embedded: EmbeddedPostgresHandle | null = null;
-  let dir: string | null = null;
-  let url = process.env.BENCH_DATABASE_URL;
-  if (!url) {
-    dir = mkdtempSync(join(tmpdir(), 'pl-bench-launch-'));
-    chmodSync(dir, 0o755);
-    embedded = await startEmbeddedPostgres({ dataDir: dir, port: 0, persistent: false, database: 'bench' });
-    url = embedded.url;
-  }
+  const db = await openBenchDatabase('launch', { database: 'bench' });
+  const url = db.url;
   const migrator = new DataSource(typeOrmOptions(url, { extra: { max: 2 } }));
   await migrator.initialize();
   await runMigrationsLocked(migrator);
@@ -307,8 +297,7 @@ async function main(): Promise<void> {
   } finally {
     await app.close();
     if (redis) await redis.stop();
-    if (embedded) await embedded.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await db.close();
   }
 }
 
